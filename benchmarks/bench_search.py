@@ -1,0 +1,332 @@
+"""Benchmark the exact threshold search against a sort and scikit-learn's tuner.
+
+Run from the repository root::
+
+    python benchmarks/bench_search.py            # n = 1_000_000 (about 1-2 min)
+    python benchmarks/bench_search.py --quick    # n = 100_000 smoke run
+    python benchmarks/bench_search.py --n 300000
+
+Everything is measured in one run and printed as one plain-text table with the
+columns ``row | measured | reference | ratio | target | pass``; ``ratio`` is
+``measured / reference``. Times are wall-clock seconds (``time.perf_counter``).
+
+Part 1 -- search only, on ``n`` synthetic scores
+(``y ~ Bernoulli(0.2)``, ``scores = sigmoid(2 y - 1 + N(0, 1))`` in float64, so
+nearly all distinct; seeded):
+
+``1a ours search``
+    ``confusion_curve`` + ``best_candidate(F1())`` + ``cut_point``, median of 5
+    runs; reference: one ``np.argsort`` of the same scores (row ``1b``), median of
+    5. Target: ratio <= 1.5, i.e. the search costs little more than its sort.
+``1b np.argsort``
+    The reference of ``1a`` (information only).
+``1c sklearn prefit``
+    ``TunedThresholdClassifierCV(FrozenEstimator(lookup), scoring="f1",
+    cv="prefit", refit=False)`` tuning the same scores (``lookup`` returns the
+    precomputed scores of the row indices passed as ``X``), median of 3;
+    reference: ``1a``. Target: ratio >= 50.
+``1d F1 ours/sklearn``
+    F1 of ``scores >= threshold`` (``sklearn.metrics.f1_score``) at the threshold
+    each method returned. Target: ours >= sklearn's (ratio >= 1).
+
+Part 2 -- end to end, on ``make_classification(n_samples=n, n_features=20,
+n_informative=10, weights=[0.8], random_state=0)`` with ``LogisticRegression()``,
+``cv=StratifiedKFold(5)`` and ``n_jobs=None`` for both tuners (one run each):
+
+``2a ours fit``
+    ``ThresholdTunedClassifier(LogisticRegression(), objective="f1").fit``;
+    reference: the bare cost ``2c`` (information only: the overhead of tuning).
+``2b sklearn fit``
+    ``TunedThresholdClassifierCV(LogisticRegression(), scoring="f1").fit``;
+    reference: ``2a``. Target: ratio >= 3.
+``2c bare fits``
+    Five fold fits plus one refit of ``LogisticRegression`` on the same folds,
+    row indexing included (information only).
+``2d OOF F1 ours/sklearn``
+    F1 of ``oof >= threshold`` at ours ``threshold_`` and sklearn's
+    ``best_threshold_``, where ``oof`` are the pooled out-of-fold probabilities
+    of ``cross_val_predict`` on the same folds (computed once). Target: ours >=
+    sklearn's (ratio >= 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import (
+    StratifiedKFold,
+    TunedThresholdClassifierCV,
+    cross_val_predict,
+)
+
+import threshold_estimators
+from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators._search import best_candidate, confusion_curve, cut_point
+from threshold_estimators.objectives import F1
+
+DEFAULT_N = 1_000_000
+QUICK_N = 100_000
+SEED = 0
+N_FOLDS = 5
+REPEATS_OURS = 5
+REPEATS_SKLEARN = 3
+
+
+class Row(NamedTuple):
+    """One line of the table; ``target`` is ``(operator, bound)`` or ``None``."""
+
+    name: str
+    measured: float
+    reference: float | None
+    unit: str
+    target: tuple[str, float] | None
+
+
+def median_times(
+    funcs: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, tuple[float, object]]:
+    """Median wall time of ``repeats`` calls of each function, and its last result.
+
+    The calls are interleaved (``a b a b ...``), so that a load spike from another
+    process on the machine hits the compared functions alike.
+    """
+    times = {name: [] for name in funcs}
+    results = {}
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            results[name] = func()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(times[name]), results[name]) for name in funcs}
+
+
+def f1_at(y: np.ndarray, scores: np.ndarray, threshold: float) -> float:
+    """F1 of the decisions ``scores >= threshold``."""
+    return float(f1_score(y, (scores >= threshold).astype(y.dtype)))
+
+
+# --------------------------------------------------------------------------- part 1
+
+
+class ScoreLookup(ClassifierMixin, BaseEstimator):
+    """A "classifier" whose ``X`` is row indices into precomputed scores.
+
+    It lets scikit-learn's tuner threshold given scores: ``predict_proba`` of
+    ``np.arange(n).reshape(-1, 1)`` returns ``scores`` (one fancy index, a few
+    milliseconds at n = 10^6, included in sklearn's time).
+    """
+
+    def __init__(self, scores=None):
+        self.scores = scores
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        positive = self.scores[np.asarray(X)[:, 0].astype(np.intp)]
+        return np.column_stack((1 - positive, positive))
+
+    def predict(self, X):
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
+def synthetic_scores(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Labels ``y ~ Bernoulli(0.2)`` and scores ``sigmoid(2 y - 1 + N(0, 1))``."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.2).astype(np.int64)
+    scores = 1.0 / (1.0 + np.exp(-(2.0 * y - 1.0 + rng.standard_normal(n))))
+    return y, scores
+
+
+def our_search(y: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold of our exact F1 search."""
+    curve = confusion_curve(y == 1, scores)
+    index = best_candidate(F1(), curve)
+    return cut_point(curve.thresholds, index)
+
+
+def sklearn_prefit_search(y: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold scikit-learn's tuner picks on the same prefit scores.
+
+    scikit-learn 1.9.1 still accepts ``cv="prefit"`` (with ``refit=False``,
+    ``refit=True`` raises) without a deprecation warning, and a
+    ``FrozenEstimator`` passes its ``check_is_fitted``; the whole data is then
+    the single validation set, as in our search.
+    """
+    X = np.arange(y.size).reshape(-1, 1)
+    frozen = FrozenEstimator(ScoreLookup(scores).fit(X, y))
+    tuner = TunedThresholdClassifierCV(frozen, scoring="f1", cv="prefit", refit=False)
+    return float(tuner.fit(X, y).best_threshold_)
+
+
+def part_search(n: int) -> list[Row]:
+    """Rows 1a-1d: the search alone on ``n`` synthetic scores."""
+    y, scores = synthetic_scores(n)
+    timed = median_times(
+        {"ours": lambda: our_search(y, scores), "sort": lambda: np.argsort(scores)},
+        REPEATS_OURS,
+    )
+    (ours_time, ours_threshold), (sort_time, _) = timed["ours"], timed["sort"]
+    sk_time, sk_threshold = median_times(
+        {"sklearn": lambda: sklearn_prefit_search(y, scores)}, REPEATS_SKLEARN
+    )["sklearn"]
+    return [
+        Row("1a ours search", ours_time, sort_time, "s", ("<=", 1.5)),
+        Row("1b np.argsort", sort_time, None, "s", None),
+        Row("1c sklearn prefit", sk_time, ours_time, "s", (">=", 50.0)),
+        Row(
+            "1d F1 ours/sklearn",
+            f1_at(y, scores, ours_threshold),
+            f1_at(y, scores, sk_threshold),
+            "",
+            (">=", 1.0),
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- part 2
+
+
+def bare_fits(X: np.ndarray, y: np.ndarray) -> None:
+    """Five fold fits and one refit of ``LogisticRegression``, nothing else."""
+    for train, _ in StratifiedKFold(N_FOLDS).split(X, y):
+        LogisticRegression().fit(X[train], y[train])
+    LogisticRegression().fit(X, y)
+
+
+def part_end_to_end(n: int) -> list[Row]:
+    """Rows 2a-2d: both tuners fitted end to end on ``n`` samples."""
+    X, y = make_classification(
+        n_samples=n, n_features=20, n_informative=10, weights=[0.8], random_state=0
+    )
+    ours = ThresholdTunedClassifier(
+        LogisticRegression(), objective="f1", cv=StratifiedKFold(N_FOLDS)
+    )
+    theirs = TunedThresholdClassifierCV(
+        LogisticRegression(), scoring="f1", cv=StratifiedKFold(N_FOLDS)
+    )
+    timed = median_times(
+        {
+            "ours": lambda: ours.fit(X, y),
+            "sklearn": lambda: theirs.fit(X, y),
+            "bare": lambda: bare_fits(X, y),
+        },
+        1,
+    )
+    ours_time, sk_time, bare_time = (timed[k][0] for k in ("ours", "sklearn", "bare"))
+    oof = cross_val_predict(
+        LogisticRegression(), X, y, cv=StratifiedKFold(N_FOLDS), method="predict_proba"
+    )[:, 1]
+    return [
+        Row("2a ours fit", ours_time, bare_time, "s", None),
+        Row("2b sklearn fit", sk_time, ours_time, "s", (">=", 3.0)),
+        Row("2c bare 5 folds + refit", bare_time, None, "s", None),
+        Row(
+            "2d OOF F1 ours/sklearn",
+            f1_at(y, oof, ours.threshold_),
+            f1_at(y, oof, theirs.best_threshold_),
+            "",
+            (">=", 1.0),
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- output
+
+
+def environment(n: int) -> list[str]:
+    """Lines describing the versions, the size and the BLAS thread pools."""
+    lines = [
+        f"python {platform.python_version()} on {platform.platform()}",
+        f"numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"scikit-learn {sklearn.__version__}, "
+        f"threshold_estimators {threshold_estimators.__version__}",
+        f"n = {n:_}, os.cpu_count() = {os.cpu_count()}",
+    ]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [*lines, "threadpoolctl not installed: BLAS unknown"]
+    for pool in threadpool_info():
+        lines.append(
+            f"{pool.get('user_api')}: {pool.get('internal_api')} "
+            f"{pool.get('version')}, {pool.get('num_threads')} threads "
+            f"({os.path.basename(pool.get('filepath', ''))})"
+        )
+    return lines
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f} s" if unit == "s" else f"{value:.6f}"
+
+
+def format_row(row: Row) -> list[str]:
+    """The table cells of ``row``: name, measured, reference, ratio, target, pass."""
+    ratio = None if row.reference is None else row.measured / row.reference
+    if row.target is None:
+        target, verdict = "info", "-"
+    else:
+        operator, bound = row.target
+        target = f"{operator} {bound:g}"
+        passed = ratio <= bound if operator == "<=" else ratio >= bound
+        verdict = "PASS" if passed else "FAIL"
+    ratio_cell = "-" if ratio is None else f"{ratio:.3f}"
+    return [
+        row.name,
+        _number(row.measured, row.unit),
+        _number(row.reference, row.unit),
+        ratio_cell,
+        target,
+        verdict,
+    ]
+
+
+def render_table(rows: list[Row]) -> str:
+    """A plain-text table with a header and aligned columns."""
+    header = ["row", "measured", "reference", "ratio", "target", "pass"]
+    cells = [header, *(format_row(row) for row in rows)]
+    widths = [max(len(line[col]) for line in cells) for col in range(len(header))]
+
+    def join(line):
+        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        return " | ".join(padded).rstrip()
+
+    rule = "-+-".join("-" * width for width in widths)
+    return "\n".join([join(header), rule, *(join(line) for line in cells[1:])])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--n", type=int, default=DEFAULT_N, help=f"number of samples ({DEFAULT_N:_})"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke run with n = {QUICK_N:_}"
+    )
+    args = parser.parse_args(argv)
+    n = QUICK_N if args.quick else args.n
+
+    print("\n".join(environment(n)), end="\n\n", flush=True)
+    rows = part_search(n) + part_end_to_end(n)
+    print(render_table(rows))
+
+
+if __name__ == "__main__":
+    main()

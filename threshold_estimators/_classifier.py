@@ -1,0 +1,672 @@
+"""ThresholdTunedClassifier: a classifier whose decision threshold is tuned by CV."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import get_scorer_names
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
+from sklearn.utils import Bunch, _safe_indexing, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_method_params,
+    _check_sample_weight,
+    _estimator_has,
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+    indexable,
+)
+
+from ._scoring import ScorerObjective, resolve_objective
+from ._search import ThresholdCurve, best_candidate, confusion_curve, cut_point
+from .objectives import Objective, precision_recall
+
+_RESPONSE_METHODS = ("predict_proba", "decision_function")
+
+
+def _positive_score(estimator, X, response_method: str, pos_label):
+    """Score of ``pos_label`` from ``response_method``: greater means more positive."""
+    raw = getattr(estimator, response_method)(X)
+    classes = estimator.classes_
+    if pos_label not in classes:
+        raise ValueError(
+            f"The fitted {type(estimator).__name__} knows the classes "
+            f"{list(classes)}, which lack the class to tune, {pos_label!r}; "
+            "every training fold needs samples of both classes."
+        )
+    column = int(np.flatnonzero(classes == pos_label)[0])
+    raw = np.asarray(raw)
+    if raw.ndim == 2:
+        return raw[:, column] if raw.shape[1] > 1 else raw[:, 0] * (2 * column - 1)
+    # A binary decision_function scores classes_[1].
+    return raw if column == 1 else -raw
+
+
+def _fit_and_score(
+    estimator,
+    X,
+    y,
+    fit_params,
+    train,
+    test,
+    response_method,
+    pos_label,
+    return_estimator,
+):
+    """Fit ``estimator`` on ``train``, score ``test``; ``train=None`` scores all."""
+    if train is None:
+        X_test = X
+    else:
+        fold_fit_params = _check_method_params(X, fit_params, indices=train)
+        estimator.fit(
+            _safe_indexing(X, train), _safe_indexing(y, train), **fold_fit_params
+        )
+        X_test = _safe_indexing(X, test)
+    scores = _positive_score(estimator, X_test, response_method, pos_label)
+    return scores, (estimator if return_estimator else None)
+
+
+def _fit_full(estimator, X, y, fit_params):
+    return estimator.fit(X, y, **fit_params)
+
+
+class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Classifier whose decision threshold is tuned by cross-validation.
+
+    The inner estimator is fitted on each training fold; the scores it gives its
+    validation fold are pooled, and the confusion counts at **every** distinct
+    pooled score are computed from one sort. The objective is evaluated on those
+    counts, so the threshold found is the exact optimum over all possible cuts
+    of the out-of-fold scores (no grid). Finally the estimator is refitted on
+    all the data, and :meth:`predict` calls a sample positive when its score is
+    ``>= threshold_``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A classifier with ``fit`` and ``predict_proba`` or ``decision_function``.
+        An already fitted one can be wrapped in
+        :class:`sklearn.frozen.FrozenEstimator` (never refitted) or used with
+        ``cv="prefit"``.
+
+    objective : Objective, str or callable, default="f1"
+        What the threshold is chosen for:
+
+        - an objective from :mod:`threshold_estimators.objectives`:
+          :class:`~threshold_estimators.objectives.F1`,
+          :class:`~threshold_estimators.objectives.FBeta`,
+          :class:`~threshold_estimators.objectives.PrecisionTarget`,
+          :class:`~threshold_estimators.objectives.RecallTarget`,
+          :class:`~threshold_estimators.objectives.CostMatrix`;
+        - a scikit-learn scorer name or ``make_scorer`` scorer. Those whose
+          metric is a function of the confusion counts ("f1", "precision",
+          "recall", "accuracy", "balanced_accuracy", "jaccard",
+          "matthews_corrcoef", ``make_scorer(fbeta_score, beta=...)``) are
+          searched exactly, for the class ``pos_label``;
+        - any other scorer ``scorer(estimator, X, y)`` is evaluated at no more
+          than 256 candidate thresholds (see ``ScorerObjective``).
+
+    cv : int, float, cross-validation generator, iterable or "prefit", default=5
+        How the out-of-fold scores are produced:
+
+        - an int: the number of folds of a stratified K-fold split, shuffled
+          when ``random_state`` is set;
+        - a float in (0, 1): one stratified split holding out that fraction;
+        - a splitter, or an iterable of ``(train, test)`` index arrays. Samples
+          in several test sets count once per set; samples in none are not used
+          to choose the threshold;
+        - ``"prefit"``: ``estimator`` is already fitted and is used as is, and
+          the threshold is tuned on the data passed to :meth:`fit` (which should
+          not be the data the estimator was trained on). ``refit`` is ignored.
+
+    refit : bool, default=True
+        Whether to refit the estimator on all the data once the threshold is
+        found. ``False`` keeps the model of the single training split and needs
+        a ``cv`` with one split.
+
+    response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
+        The estimator's method whose output is thresholded; ``"auto"`` uses
+        ``predict_proba`` when it exists, else ``decision_function``.
+
+    pos_label : int, float, bool or str, default=None
+        The class whose score is thresholded and for which precision, recall and
+        F-scores are computed. ``None`` means ``classes_[1]``; that is ``1`` (or
+        ``True``) for 0/1, -1/1 and boolean targets, and for any other labels a
+        ``UserWarning`` asks to name the class explicitly.
+
+    n_jobs : int, default=None
+        Number of jobs fitting the folds (and the final refit) in parallel via
+        joblib. ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context, which can also send the fits to a dask or ray cluster.
+
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the folds when ``cv`` is an int, and seeds the split when ``cv``
+        is a float. It does not seed the inner estimator.
+
+    store_cv_results : bool, default=False
+        Whether to keep the whole out-of-fold curve in ``cv_results_``.
+
+    Attributes
+    ----------
+    estimator_ : estimator instance
+        The fitted estimator used by :meth:`predict`.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    pos_label_ : int, float, bool or str
+        The tuned class.
+
+    threshold_ : float
+        The decision threshold on the score of ``pos_label_``: a sample is
+        called ``pos_label_`` when its score is ``>= threshold_``. Every value
+        between two adjacent distinct out-of-fold scores gives the same
+        out-of-fold decisions; the midpoint of the optimal gap is used (the
+        lowest score when every sample is called positive, the next float above
+        the highest score when none is).
+
+    best_score_ : float
+        The objective at ``threshold_`` on the pooled out-of-fold data (for a
+        :class:`~threshold_estimators.objectives.CostMatrix`, the negative mean
+        cost per unit of sample weight).
+
+    cv_results_ : dict of ndarrays
+        Only with ``store_cv_results=True``. ``"thresholds"`` (the candidates:
+        ``+inf``, then the distinct out-of-fold scores in decreasing order),
+        ``"objective"``, ``"precision"`` and ``"recall"`` of each candidate,
+        ``"tp"``, ``"fp"``, ``"tn"``, ``"fn"`` (weighted counts),
+        ``"fold_thresholds"`` (each fold's own best threshold, NaN where a fold
+        has no feasible one) and ``"fold_threshold_std"``.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`, when the estimator exposes it.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when the estimator exposes
+        them.
+
+    See Also
+    --------
+    sklearn.model_selection.TunedThresholdClassifierCV : scikit-learn's tuner,
+        which searches a grid of thresholds with a mean of per-fold scores.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from threshold_estimators import ThresholdTunedClassifier
+    >>> from threshold_estimators.objectives import PrecisionTarget
+    >>> X, y = make_classification(n_samples=2_000, weights=[0.9], random_state=0)
+    >>> model = ThresholdTunedClassifier(
+    ...     LogisticRegression(), objective=PrecisionTarget(0.9)
+    ... ).fit(X, y)
+    >>> print(f"{model.threshold_:.3f}")
+    0.541
+    >>> print(f"out-of-fold recall at precision >= 0.9: {model.best_score_:.3f}")
+    out-of-fold recall at precision >= 0.9: 0.583
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [
+            HasMethods(["fit", "predict_proba"]),
+            HasMethods(["fit", "decision_function"]),
+        ],
+        "objective": [Objective, StrOptions(set(get_scorer_names())), callable],
+        "cv": [
+            "cv_object",
+            StrOptions({"prefit"}),
+            Interval(RealNotInt, 0.0, 1.0, closed="neither"),
+        ],
+        "refit": ["boolean"],
+        "response_method": [StrOptions({"auto", *_RESPONSE_METHODS})],
+        "pos_label": [Real, str, "boolean", None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "store_cv_results": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        objective="f1",
+        cv=5,
+        refit=True,
+        response_method="auto",
+        pos_label=None,
+        n_jobs=None,
+        random_state=None,
+        store_cv_results=False,
+    ):
+        self.estimator = estimator
+        self.objective = objective
+        self.cv = cv
+        self.refit = refit
+        self.response_method = response_method
+        self.pos_label = pos_label
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.store_cv_results = store_cv_results
+
+    @_fit_context(
+        # The inner estimator is validated when it is fitted.
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the folds, tune the threshold on their scores, refit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+            Training data, as accepted by the inner estimator.
+        y : array-like of shape (n_samples,)
+            Binary target.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, used in the confusion counts and passed to the
+            estimator's ``fit`` when it accepts them (without metadata routing;
+            with routing enabled they go where they are requested).
+        **fit_params : dict
+            Further parameters for the estimator's ``fit`` and the splitter's
+            ``split`` (e.g. ``groups``); they need metadata routing enabled
+            (``sklearn.set_config(enable_metadata_routing=True)``).
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        X, y = indexable(X, y)
+        y = column_or_1d(y, warn=True)
+        self.classes_, positive_index = self._check_target(y)
+        self.pos_label_ = self.classes_[positive_index]
+        if sample_weight is not None:
+            sample_weight = self._check_weights(sample_weight, X, y)
+        objective = resolve_objective(self.objective, self.estimator, positive_index)
+        routed = self._route(sample_weight, fit_params)
+
+        oof_index, oof_score, fold_of = self._out_of_fold_scores(X, y, routed)
+        y_oof = y[oof_index]
+        weight_oof = None if sample_weight is None else sample_weight[oof_index]
+
+        search = _ThresholdSearch(objective, self.classes_, self.pos_label_)
+        self._oof_curve, self._oof_objective, best = search.run(
+            y_oof, oof_score, weight_oof
+        )
+        self.threshold_ = cut_point(self._oof_curve.thresholds, best)
+        self.best_score_ = float(self._oof_objective[best])
+        if self.store_cv_results:
+            self.cv_results_ = self._cv_results(
+                search, y_oof, oof_score, weight_oof, fold_of
+            )
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+        return self
+
+    def _check_target(self, y):
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y")
+        classes = np.unique(y)
+        if y_type == "multiclass":
+            raise ValueError(
+                "Only binary classification is supported for now: y has "
+                f"{classes.size} classes, {classes.tolist()[:10]}."
+            )
+        if classes.size < 2:
+            raise ValueError(
+                "ThresholdTunedClassifier needs two classes to place a threshold "
+                f"between; y has 1 class: {classes.tolist()}."
+            )
+        if y_type != "binary":
+            raise ValueError(
+                f"Only binary classification is supported; got a {y_type!r} target."
+            )
+        if self.pos_label is not None:
+            if self.pos_label not in classes.tolist():
+                raise ValueError(
+                    f"pos_label={self.pos_label!r} is not a class of y; the classes "
+                    f"are {classes.tolist()}."
+                )
+            return classes, int(np.flatnonzero(classes == self.pos_label)[0])
+        if not (set(classes.tolist()) <= {0, 1} or set(classes.tolist()) <= {-1, 1}):
+            warnings.warn(
+                f"pos_label=None: tuning the decision for class {classes[1]!r} "
+                f"(classes_[1]) of {classes.tolist()}. Pass pos_label to choose "
+                "the class explicitly and silence this warning.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return classes, 1
+
+    def _check_weights(self, sample_weight, X, y):
+        sample_weight = _check_sample_weight(sample_weight, X)
+        if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
+            raise ValueError(
+                "sample_weight must be finite and non-negative; got "
+                f"min={float(np.min(sample_weight))}, "
+                f"max={float(np.max(sample_weight))}."
+            )
+        for label in self.classes_:
+            if not sample_weight[y == label].sum() > 0:
+                raise ValueError(
+                    "Each class needs a positive total sample_weight; class "
+                    f"{label!r} has total weight {sample_weight[y == label].sum()}."
+                )
+        return sample_weight
+
+    def _route(self, sample_weight, fit_params):
+        if _routing_enabled():
+            return process_routing(
+                self, "fit", sample_weight=sample_weight, **fit_params
+            )
+        _raise_for_params(fit_params, self, "fit")
+        estimator_fit = {}
+        if sample_weight is not None and not isinstance(
+            self.estimator, FrozenEstimator
+        ):
+            if has_fit_parameter(self.estimator, "sample_weight"):
+                estimator_fit["sample_weight"] = sample_weight
+            elif self.cv != "prefit":
+                warnings.warn(
+                    f"{type(self.estimator).__name__}.fit does not accept "
+                    "sample_weight: the weights are used in the threshold search "
+                    "only, not in fitting the estimator.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        return Bunch(estimator=Bunch(fit=estimator_fit), splitter=Bunch(split={}))
+
+    def _response_method(self, estimator):
+        methods = (
+            _RESPONSE_METHODS
+            if self.response_method == "auto"
+            else (self.response_method,)
+        )
+        for method in methods:
+            if hasattr(estimator, method):
+                return method
+        raise ValueError(
+            f"{type(estimator).__name__} has no {' or '.join(methods)} method; "
+            "the decision threshold applies to one of them."
+        )
+
+    def _check_cv(self, y):
+        if isinstance(self.cv, Real) and not isinstance(self.cv, Integral):
+            return StratifiedShuffleSplit(
+                n_splits=1, test_size=self.cv, random_state=self.random_state
+            )
+        if isinstance(self.cv, Integral) and self.random_state is not None:
+            return StratifiedKFold(
+                self.cv, shuffle=True, random_state=self.random_state
+            )
+        return check_cv(self.cv, y, classifier=True)
+
+    def _out_of_fold_scores(self, X, y, routed):
+        """Fit the folds and the final model; the pooled out-of-fold scores.
+
+        Returns the rows scored (indices into ``X``), their scores, and the fold
+        of each; sets ``estimator_`` and ``_response_method_used``.
+        """
+        if self.cv == "prefit":
+            try:
+                check_is_fitted(self.estimator)
+            except NotFittedError as exc:
+                raise NotFittedError(
+                    "cv='prefit' needs an already fitted estimator; got an unfitted "
+                    f"{type(self.estimator).__name__}. Fit it first, or pass an int "
+                    "cv to fit it on each fold."
+                ) from exc
+            self.estimator_ = self.estimator
+            self._response_method_used = self._response_method(self.estimator_)
+            scores = _positive_score(
+                self.estimator_, X, self._response_method_used, self.pos_label_
+            )
+            index = np.arange(y.shape[0])
+            return index, self._check_scores([scores]), np.zeros_like(index)
+
+        cv = self._check_cv(y)
+        splits = list(cv.split(X, y, **routed.splitter.split))
+        if not self.refit and len(splits) > 1:
+            raise ValueError(
+                "refit=False keeps the model of the single training split, but cv "
+                f"has {len(splits)} splits; use refit=True or a cv with one split."
+            )
+        self._response_method_used = self._response_method(self.estimator)
+        fit_params = routed.estimator.fit
+        jobs = [
+            delayed(_fit_and_score)(
+                clone(self.estimator),
+                X,
+                y,
+                fit_params,
+                train,
+                test,
+                self._response_method_used,
+                self.pos_label_,
+                return_estimator=not self.refit,
+            )
+            for train, test in splits
+        ]
+        if self.refit:
+            # The final fit does not depend on the threshold: it runs beside the folds.
+            jobs.append(delayed(_fit_full)(clone(self.estimator), X, y, fit_params))
+        results = Parallel(n_jobs=self.n_jobs)(jobs)
+        self.estimator_ = results.pop() if self.refit else results[0][1]
+
+        test_sets = [test for _, test in splits]
+        scores = self._check_scores([s for s, _ in results])
+        index = np.concatenate(test_sets)
+        fold_of = np.repeat(np.arange(len(splits)), [len(t) for t in test_sets])
+        return index, scores, fold_of
+
+    def _check_scores(self, fold_scores):
+        scores = np.concatenate([np.asarray(s, dtype=float) for s in fold_scores])
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(
+                f"The estimator's {self._response_method_used} returned non-finite "
+                f"scores: {np.isnan(scores).sum()} NaN and {np.isinf(scores).sum()} "
+                "infinite values; the decision threshold needs finite scores."
+            )
+        constant = [np.ptp(s) == 0 for s in fold_scores]
+        if all(constant):
+            raise ValueError(
+                f"The estimator's {self._response_method_used} gives every sample "
+                "the same score within each validation fold, so there is nothing "
+                "for a threshold to rank; check that the estimator learns from "
+                "the features."
+            )
+        for fold, (s, is_constant) in enumerate(
+            zip(fold_scores, constant, strict=True)
+        ):
+            if is_constant and len(s) > 1:
+                warnings.warn(
+                    f"Fold {fold} scores its {len(s)} validation samples all "
+                    f"equal ({s[0]:g}); they enter the threshold search as one "
+                    "block, so the tuned threshold leans on the other folds.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        return scores
+
+    def _cv_results(self, search, y_oof, oof_score, weight_oof, fold_of):
+        curve = self._oof_curve
+        precision, recall = precision_recall(*curve.counts)
+        fold_thresholds = []
+        for fold in np.unique(fold_of):
+            in_fold = fold_of == fold
+            fold_weight = None if weight_oof is None else weight_oof[in_fold]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    fold_curve, _, best = search.run(
+                        y_oof[in_fold], oof_score[in_fold], fold_weight
+                    )
+                    fold_thresholds.append(cut_point(fold_curve.thresholds, best))
+                except ValueError:
+                    fold_thresholds.append(np.nan)
+        fold_thresholds = np.asarray(fold_thresholds)
+        return {
+            "thresholds": curve.thresholds,
+            "objective": self._oof_objective,
+            "precision": precision,
+            "recall": recall,
+            "tp": curve.tp,
+            "fp": curve.fp,
+            "tn": curve.tn,
+            "fn": curve.fn,
+            "fold_thresholds": fold_thresholds,
+            "fold_threshold_std": float(np.nanstd(fold_thresholds))
+            if np.isfinite(fold_thresholds).any()
+            else np.nan,
+        }
+
+    def _positive_scores(self, X):
+        check_is_fitted(self)
+        return _positive_score(
+            self.estimator_, X, self._response_method_used, self.pos_label_
+        )
+
+    def predict(self, X):
+        """Predict the class of each sample with the tuned threshold.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+            Samples, as accepted by the inner estimator.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            ``pos_label_`` where the score is ``>= threshold_``, the other class
+            elsewhere.
+        """
+        positive = self._positive_scores(X) >= self.threshold_
+        positive_index = int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
+        return self.classes_[np.where(positive, positive_index, 1 - positive_index)]
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the inner estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Logarithm of the inner estimator's class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the inner estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            Routes ``fit`` parameters to the estimator's ``fit`` and the
+            splitter's ``split``; ``sample_weight`` is also consumed by the
+            threshold search itself.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self.estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+            .add(
+                splitter=self.cv,
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        estimator_tags = get_tags(self.estimator)
+        tags.input_tags.sparse = estimator_tags.input_tags.sparse
+        tags.input_tags.allow_nan = estimator_tags.input_tags.allow_nan
+        return tags
+
+
+class _ThresholdSearch:
+    """Runs one objective's search on labels and scores (pooled, or one fold)."""
+
+    def __init__(self, objective: Objective, classes, pos_label):
+        self.objective = objective
+        self.classes = classes
+        self.pos_label = pos_label
+
+    def run(self, y, y_score, sample_weight) -> tuple[ThresholdCurve, np.ndarray, int]:
+        """The curve searched, the objective on it, and the best candidate's index."""
+        curve = confusion_curve(y == self.pos_label, y_score, sample_weight)
+        if not isinstance(self.objective, ScorerObjective):
+            score = self.objective.score(*curve.counts)
+            return curve, score, best_candidate(self.objective, curve, score)
+        # A generic scorer is evaluated on a subset of the candidates; the index
+        # returned points into the full curve so the cut keeps the decisions
+        # that were scored.
+        subset = self.objective.candidate_indices(curve.thresholds.size).astype(int)
+        sub_curve = ThresholdCurve(*(values[subset] for values in curve))
+        score = self.objective.score_curve(
+            sub_curve, y, y_score, sample_weight, self.classes, self.pos_label
+        )
+        best = best_candidate(self.objective, sub_curve, score)
+        full_score = np.full(curve.thresholds.size, np.nan)
+        full_score[subset] = score
+        return curve, full_score, int(subset[best])

@@ -1,0 +1,144 @@
+"""Exact threshold search: confusion counts at every distinct score, then an argmax.
+
+One sort of the scores and a few cumulative sums give the weighted confusion
+counts of every possible cut (the approach of scikit-learn's
+``_binary_clf_curve``); an objective is then vectorised arithmetic on those
+arrays. The search is O(n log n) for the sort and O(n) after it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .objectives import Objective
+
+
+class ThresholdCurve(NamedTuple):
+    """Weighted confusion counts of every candidate threshold.
+
+    Candidate ``k`` calls a sample positive when ``score >= thresholds[k]``.
+    ``thresholds`` is strictly decreasing; ``thresholds[0]`` is ``+inf`` (no
+    positive call) and the others are the distinct scores, so the last
+    candidate calls every sample positive.
+    """
+
+    thresholds: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    tn: np.ndarray
+    fn: np.ndarray
+
+    @property
+    def counts(self):
+        """``(tp, fp, tn, fn)``, the arguments of an objective's methods."""
+        return self.tp, self.fp, self.tn, self.fn
+
+
+def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
+    """Confusion counts at every distinct score.
+
+    Parameters
+    ----------
+    y_positive : array-like of bool, shape (n_samples,)
+        Whether each sample belongs to the positive class.
+    y_score : array-like of shape (n_samples,)
+        Finite scores, greater meaning more likely positive.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights. Without weights the counts are exact integers.
+
+    Returns
+    -------
+    curve : ThresholdCurve
+
+    Examples
+    --------
+    >>> from threshold_estimators._search import confusion_curve
+    >>> curve = confusion_curve([False, True, True, False], [0.1, 0.8, 0.4, 0.4])
+    >>> curve.thresholds
+    array([inf, 0.8, 0.4, 0.1])
+    >>> curve.tp, curve.fp
+    (array([0, 1, 2, 2]), array([0, 0, 1, 2]))
+    """
+    y_positive = np.asarray(y_positive, dtype=bool)
+    y_score = np.asarray(y_score, dtype=float)
+    # Any sort will do: ties are merged below, so stability buys nothing and
+    # the default introsort is the fastest.
+    order = np.argsort(y_score)
+    sorted_score = y_score[order]
+    sorted_positive = y_positive[order]
+    run_start = np.empty(sorted_score.shape, dtype=bool)
+    run_start[:1] = True
+    np.not_equal(sorted_score[1:], sorted_score[:-1], out=run_start[1:])
+    starts = np.flatnonzero(run_start)
+
+    if sample_weight is None:
+        positives_before = np.concatenate(([0], np.cumsum(sorted_positive)))[starts]
+        negatives_before = starts - positives_before
+        total_positive = positives_before.dtype.type(sorted_positive.sum())
+        total_negative = sorted_positive.size - total_positive
+    else:
+        sorted_weight = np.asarray(sample_weight, dtype=float)[order]
+        positive_weight = np.where(sorted_positive, sorted_weight, 0.0)
+        cum_weight = np.concatenate(([0.0], np.cumsum(sorted_weight)))
+        cum_positive = np.concatenate(([0.0], np.cumsum(positive_weight)))
+        positives_before = cum_positive[starts]
+        negatives_before = cum_weight[starts] - positives_before
+        total_positive = cum_positive[-1]
+        total_negative = cum_weight[-1] - total_positive
+
+    # Reverse to decreasing thresholds and prepend the "no positive call" cut.
+    zero = np.zeros(1, dtype=positives_before.dtype)
+    tp = np.concatenate((zero, total_positive - positives_before[::-1]))
+    fp = np.concatenate((zero, total_negative - negatives_before[::-1]))
+    thresholds = np.concatenate(([np.inf], sorted_score[starts][::-1]))
+    return ThresholdCurve(thresholds, tp, fp, total_negative - fp, total_positive - tp)
+
+
+def best_candidate(objective: Objective, curve: ThresholdCurve, score=None) -> int:
+    """Index of the best feasible candidate of ``curve`` for ``objective``.
+
+    Among the feasible candidates, the highest score wins; ties go to the
+    objective's tie-break key, then to the highest threshold (fewest positive
+    calls). With no feasible candidate the objective's ``fallback`` decides
+    (it raises, or warns and returns an index).
+
+    Parameters
+    ----------
+    objective : Objective
+    curve : ThresholdCurve
+    score : ndarray of shape (n_candidates,), default=None
+        The objective's score of each candidate, if already computed.
+    """
+    counts = curve.counts
+    if score is None:
+        score = objective.score(*counts)
+    feasible = objective.feasible(*counts) & ~np.isnan(score)
+    if not feasible.any():
+        return objective.fallback(*counts)
+    feasible_score = np.where(feasible, score, -np.inf)
+    best = feasible_score == feasible_score.max()
+    if np.count_nonzero(best) == 1:
+        return int(np.argmax(best))
+    tiebreak = np.where(best, objective.tiebreak(*counts), -np.inf)
+    return int(np.argmax(tiebreak == tiebreak.max()))
+
+
+def cut_point(thresholds: np.ndarray, index: int) -> float:
+    """A threshold that reproduces candidate ``index`` on the scores it came from.
+
+    Every value in ``(thresholds[index + 1], thresholds[index]]`` gives the same
+    decisions on those scores. The rule is the midpoint of that gap, so new
+    scores falling in it are split evenly; at the ends, the lowest score (every
+    sample positive) and the next float above the highest score (none positive).
+    """
+    if index == 0:
+        return float(np.nextafter(thresholds[1], np.inf))
+    upper = thresholds[index]
+    if index + 1 == thresholds.size:
+        return float(upper)
+    lower = thresholds[index + 1]
+    midpoint = lower / 2 + upper / 2  # halves first: no overflow near the float max
+    # Adjacent floats have no midpoint; the inclusive upper end is always exact.
+    return float(midpoint if lower < midpoint <= upper else upper)
