@@ -218,14 +218,16 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     >>> from sklearn.linear_model import LogisticRegression
     >>> from threshold_estimators import ThresholdTunedClassifier
     >>> from threshold_estimators.objectives import PrecisionTarget
-    >>> X, y = make_classification(n_samples=2_000, weights=[0.9], random_state=0)
+    >>> X, y = make_classification(
+    ...     n_samples=4_000, weights=[0.9], class_sep=1.5, random_state=0
+    ... )
     >>> model = ThresholdTunedClassifier(
     ...     LogisticRegression(), objective=PrecisionTarget(0.9)
     ... ).fit(X, y)
-    >>> print(f"{model.threshold_:.3f}")
-    0.541
-    >>> print(f"out-of-fold recall at precision >= 0.9: {model.best_score_:.3f}")
-    out-of-fold recall at precision >= 0.9: 0.583
+    >>> print(f"cut at {model.threshold_:.3f}, recall {model.best_score_:.3f}")
+    cut at 0.539, recall 0.800
+    >>> model.predict(X[:5])
+    array([0, 0, 0, 0, 0])
     """
 
     _parameter_constraints: dict = {
