@@ -5,7 +5,7 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators import PiecewiseLogisticCalibrator, ThresholdTunedClassifier
 from threshold_estimators.objectives import CostMatrix, PrecisionTarget
 
 # With recalibrate=False, predict_proba and decision_function are the inner
@@ -26,10 +26,24 @@ ESTIMATORS = [
     ThresholdTunedClassifier(
         LogisticRegression(), objective=PrecisionTarget(0.5, on_infeasible="warn")
     ),
+    # Recalibrated: predict_proba, decision_function and predict agree, so every
+    # check passes, including check_classifiers_train.
+    ThresholdTunedClassifier(LogisticRegression(), recalibrate=True),
+    ThresholdTunedClassifier(
+        LinearSVC(), objective=CostMatrix([[0, 1], [2, 0]]), recalibrate=True
+    ),
+    ThresholdTunedClassifier(
+        DecisionTreeClassifier(max_depth=4, random_state=0),
+        objective="balanced_accuracy",
+        recalibrate=True,
+    ),
+    PiecewiseLogisticCalibrator(),
 ]
 
 
 def expected_failed_checks(estimator):
+    if isinstance(estimator, PiecewiseLogisticCalibrator) or estimator.recalibrate:
+        return {}
     if isinstance(estimator.estimator, DecisionTreeClassifier):
         return {}
     return UNCUT_SCORES

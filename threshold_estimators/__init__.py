@@ -1,7 +1,13 @@
 """Choose the decision threshold of a probabilistic classifier, exactly, by CV."""
 
+from ._calibration import PiecewiseLogisticCalibrator
 from ._classifier import ThresholdTunedClassifier
 from ._search import ThresholdCurve, confusion_curve
 
-__all__ = ["ThresholdCurve", "ThresholdTunedClassifier", "confusion_curve"]
+__all__ = [
+    "PiecewiseLogisticCalibrator",
+    "ThresholdCurve",
+    "ThresholdTunedClassifier",
+    "confusion_curve",
+]
 __version__ = "0.1.0.dev0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
-from sklearn.utils import Bunch, _safe_indexing, get_tags
+from sklearn.utils import Bunch, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -30,7 +31,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_method_params,
     _check_sample_weight,
     _estimator_has,
     check_is_fitted,
@@ -39,57 +39,23 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._scoring import ScorerObjective, resolve_objective
-from ._search import ThresholdCurve, best_candidate, confusion_curve, cut_point
+from ._calibration import PiecewiseLogisticCalibrator
+from ._folds import _fit_and_score, _fit_full, _positive_score
+from ._scoring import resolve_objective
+from ._search import cut_point, run_search
 from .objectives import Objective, precision_recall
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
 
 
-def _positive_score(estimator, X, response_method: str, pos_label):
-    """Score of ``pos_label`` from ``response_method``: greater means more positive."""
-    raw = getattr(estimator, response_method)(X)
-    classes = estimator.classes_
-    if pos_label not in classes:
-        raise ValueError(
-            f"The fitted {type(estimator).__name__} knows the classes "
-            f"{list(classes)}, which lack the class to tune, {pos_label!r}; "
-            "every training fold needs samples of both classes."
-        )
-    column = int(np.flatnonzero(classes == pos_label)[0])
-    raw = np.asarray(raw)
-    if raw.ndim == 2:
-        return raw[:, column] if raw.shape[1] > 1 else raw[:, 0] * (2 * column - 1)
-    # A binary decision_function scores classes_[1].
-    return raw if column == 1 else -raw
+def _recalibrates_or_estimator_has(method):
+    """``available_if`` check: recalibration provides ``method`` by itself."""
+    estimator_has = _estimator_has(method)
 
+    def check(self):
+        return self.recalibrate or estimator_has(self)
 
-def _fit_and_score(
-    estimator,
-    X,
-    y,
-    fit_params,
-    train,
-    test,
-    response_method,
-    pos_label,
-    return_estimator,
-):
-    """Fit ``estimator`` on ``train``, score ``test``; ``train=None`` scores all."""
-    if train is None:
-        X_test = X
-    else:
-        fold_fit_params = _check_method_params(X, fit_params, indices=train)
-        estimator.fit(
-            _safe_indexing(X, train), _safe_indexing(y, train), **fold_fit_params
-        )
-        X_test = _safe_indexing(X, test)
-    scores = _positive_score(estimator, X_test, response_method, pos_label)
-    return scores, (estimator if return_estimator else None)
-
-
-def _fit_full(estimator, X, y, fit_params):
-    return estimator.fit(X, y, **fit_params)
+    return check
 
 
 class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -146,6 +112,16 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         found. ``False`` keeps the model of the single training split and needs
         a ``cv`` with one split.
 
+    recalibrate : bool, default=False
+        Whether to fit a :class:`PiecewiseLogisticCalibrator` on the out-of-fold
+        scores at ``threshold_``. Then :meth:`predict_proba` returns its
+        *operating* probabilities, which are 0.5 exactly at the threshold, so
+        ``predict`` and ``predict_proba`` agree on every sample (and
+        ``decision_function`` is the operating log-odds, 0 at the threshold);
+        :meth:`predict_posterior_proba` gives the calibrated probabilities at the
+        training class balance. Without it, ``predict_proba`` and
+        ``decision_function`` are the inner estimator's, untouched.
+
     response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
         The estimator's method whose output is thresholded; ``"auto"`` uses
         ``predict_proba`` when it exists, else ``decision_function``.
@@ -191,6 +167,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         The objective at ``threshold_`` on the pooled out-of-fold data (for a
         :class:`~threshold_estimators.objectives.CostMatrix`, the negative mean
         cost per unit of sample weight).
+
+    calibrator_ : PiecewiseLogisticCalibrator or None
+        The calibrator fitted on the out-of-fold scores when ``recalibrate=True``,
+        else None.
 
     cv_results_ : dict of ndarrays
         Only with ``store_cv_results=True``. ``"thresholds"`` (the candidates:
@@ -242,6 +222,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             Interval(RealNotInt, 0.0, 1.0, closed="neither"),
         ],
         "refit": ["boolean"],
+        "recalibrate": ["boolean"],
         "response_method": [StrOptions({"auto", *_RESPONSE_METHODS})],
         "pos_label": [Real, str, "boolean", None],
         "n_jobs": [Integral, None],
@@ -256,6 +237,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         objective="f1",
         cv=5,
         refit=True,
+        recalibrate=False,
         response_method="auto",
         pos_label=None,
         n_jobs=None,
@@ -266,6 +248,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.objective = objective
         self.cv = cv
         self.refit = refit
+        self.recalibrate = recalibrate
         self.response_method = response_method
         self.pos_label = pos_label
         self.n_jobs = n_jobs
@@ -312,12 +295,24 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         y_oof = y[oof_index]
         weight_oof = None if sample_weight is None else sample_weight[oof_index]
 
-        search = _ThresholdSearch(objective, self.classes_, self.pos_label_)
-        self._oof_curve, self._oof_objective, best = search.run(
+        search = partial(
+            run_search, objective, pos_label=self.pos_label_, classes=self.classes_
+        )
+        self._oof_curve, self._oof_objective, best = search(
             y_oof, oof_score, weight_oof
         )
         self.threshold_ = cut_point(self._oof_curve.thresholds, best)
         self.best_score_ = float(self._oof_objective[best])
+        self.calibrator_ = None
+        if self.recalibrate:
+            kind = (
+                "probability"
+                if self._response_method_used == "predict_proba"
+                else ("decision")
+            )
+            self.calibrator_ = PiecewiseLogisticCalibrator(
+                threshold=self.threshold_, score_kind=kind
+            ).fit(oof_score, y_oof == self.pos_label_, sample_weight=weight_oof)
         if self.store_cv_results:
             self.cv_results_ = self._cv_results(
                 search, y_oof, oof_score, weight_oof, fold_of
@@ -523,7 +518,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    fold_curve, _, best = search.run(
+                    fold_curve, _, best = search(
                         y_oof[in_fold], oof_score[in_fold], fold_weight
                     )
                     fold_thresholds.append(cut_point(fold_curve.thresholds, best))
@@ -551,6 +546,14 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             self.estimator_, X, self._response_method_used, self.pos_label_
         )
 
+    @property
+    def _positive_index(self):
+        return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
+
+    def _in_class_order(self, two_columns):
+        """Columns (other class, tuned class) reordered as ``classes_``."""
+        return two_columns if self._positive_index == 1 else two_columns[:, ::-1]
+
     def predict(self, X):
         """Predict the class of each sample with the tuned threshold.
 
@@ -566,12 +569,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             elsewhere.
         """
         positive = self._positive_scores(X) >= self.threshold_
-        positive_index = int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
-        return self.classes_[np.where(positive, positive_index, 1 - positive_index)]
+        index = self._positive_index
+        return self.classes_[np.where(positive, index, 1 - index)]
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(_recalibrates_or_estimator_has("predict_proba"))
     def predict_proba(self, X):
-        """Class probabilities of the inner estimator.
+        """Class probabilities: recalibrated around the threshold, or the estimator's.
 
         Parameters
         ----------
@@ -580,13 +583,20 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            With ``recalibrate=True``, the operating probabilities: the tuned
+            class's column is ``>= 0.5`` exactly where :meth:`predict` returns
+            it. Otherwise the inner estimator's ``predict_proba``.
         """
         check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
+        if self.calibrator_ is None:
+            return self.estimator_.predict_proba(X)
+        return self._in_class_order(
+            self.calibrator_.predict_proba(self._positive_scores(X))
+        )
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(_recalibrates_or_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
-        """Logarithm of the inner estimator's class probabilities.
+        """Logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
@@ -597,11 +607,15 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         log_proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X)
+        if self.calibrator_ is None:
+            return self.estimator_.predict_log_proba(X)
+        return self._in_class_order(
+            self.calibrator_.predict_log_proba(self._positive_scores(X))
+        )
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(_recalibrates_or_estimator_has("decision_function"))
     def decision_function(self, X):
-        """Decision function of the inner estimator.
+        """Decision function: operating log-odds, or the estimator's.
 
         Parameters
         ----------
@@ -610,9 +624,36 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            With ``recalibrate=True``, the log-odds of ``classes_[1]`` under the
+            operating probabilities: 0 at the threshold. Otherwise the inner
+            estimator's ``decision_function``.
         """
         check_is_fitted(self)
-        return self.estimator_.decision_function(X)
+        if self.calibrator_ is None:
+            return self.estimator_.decision_function(X)
+        log_odds = self.calibrator_.decision_function(self._positive_scores(X))
+        return log_odds if self._positive_index == 1 else -log_odds
+
+    @available_if(lambda self: self.recalibrate)
+    def predict_posterior_proba(self, X):
+        """Calibrated probabilities at the training class balance.
+
+        Only with ``recalibrate=True``: the piecewise-logistic posterior
+        (with its intercept), for when the probability itself matters rather
+        than the decision; its 0.5 point is not the tuned threshold.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self._in_class_order(
+            self.calibrator_.predict_posterior_proba(self._positive_scores(X))
+        )
 
     def get_metadata_routing(self):
         """Get metadata routing of this object.
@@ -644,31 +685,3 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         tags.input_tags.sparse = estimator_tags.input_tags.sparse
         tags.input_tags.allow_nan = estimator_tags.input_tags.allow_nan
         return tags
-
-
-class _ThresholdSearch:
-    """Runs one objective's search on labels and scores (pooled, or one fold)."""
-
-    def __init__(self, objective: Objective, classes, pos_label):
-        self.objective = objective
-        self.classes = classes
-        self.pos_label = pos_label
-
-    def run(self, y, y_score, sample_weight) -> tuple[ThresholdCurve, np.ndarray, int]:
-        """The curve searched, the objective on it, and the best candidate's index."""
-        curve = confusion_curve(y == self.pos_label, y_score, sample_weight)
-        if not isinstance(self.objective, ScorerObjective):
-            score = self.objective.score(*curve.counts)
-            return curve, score, best_candidate(self.objective, curve, score)
-        # A generic scorer is evaluated on a subset of the candidates; the index
-        # returned points into the full curve so the cut keeps the decisions
-        # that were scored.
-        subset = self.objective.candidate_indices(curve.thresholds.size).astype(int)
-        sub_curve = ThresholdCurve(*(values[subset] for values in curve))
-        score = self.objective.score_curve(
-            sub_curve, y, y_score, sample_weight, self.classes, self.pos_label
-        )
-        best = best_candidate(self.objective, sub_curve, score)
-        full_score = np.full(curve.thresholds.size, np.nan)
-        full_score[subset] = score
-        return curve, full_score, int(subset[best])

@@ -142,3 +142,31 @@ def cut_point(thresholds: np.ndarray, index: int) -> float:
     midpoint = lower / 2 + upper / 2  # halves first: no overflow near the float max
     # Adjacent floats have no midpoint; the inclusive upper end is always exact.
     return float(midpoint if lower < midpoint <= upper else upper)
+
+
+def run_search(
+    objective: Objective, y, y_score, sample_weight, *, pos_label, classes
+) -> tuple[ThresholdCurve, np.ndarray, int]:
+    """Search ``objective`` over the scores of labels ``y``.
+
+    Returns the curve of every candidate, the objective on it (NaN where not
+    evaluated), and the index of the best candidate.
+
+    An objective that needs the labels themselves (a generic scorer, which
+    has ``candidate_indices`` and ``score_curve``) is evaluated on a subset of
+    the candidates; the index returned still points into the full curve, so
+    that the cut keeps exactly the decisions that were scored.
+    """
+    curve = confusion_curve(y == pos_label, y_score, sample_weight)
+    if not hasattr(objective, "score_curve"):
+        score = objective.score(*curve.counts)
+        return curve, score, best_candidate(objective, curve, score)
+    subset = objective.candidate_indices(curve.thresholds.size).astype(int)
+    sub_curve = ThresholdCurve(*(values[subset] for values in curve))
+    score = objective.score_curve(
+        sub_curve, y, y_score, sample_weight, classes, pos_label
+    )
+    best = best_candidate(objective, sub_curve, score)
+    full_score = np.full(curve.thresholds.size, np.nan)
+    full_score[subset] = score
+    return curve, full_score, int(subset[best])

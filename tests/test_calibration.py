@@ -1,0 +1,254 @@
+"""PiecewiseLogisticCalibrator: shape properties, an independent fit, fallbacks."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit, logit
+from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from threshold_estimators import PiecewiseLogisticCalibrator, ThresholdTunedClassifier
+from threshold_estimators._calibration import MAX_SLOPE, MIN_SLOPE
+from threshold_estimators.objectives import F1, CostMatrix, PrecisionTarget
+
+
+@st.composite
+def calibration_data(draw):
+    n = draw(st.integers(2, 80))
+    kind = draw(st.sampled_from(["probability", "decision"]))
+    if kind == "probability":
+        element = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0]))
+        threshold = draw(st.floats(0.01, 0.99))
+    else:
+        element = st.floats(-30, 30)
+        threshold = draw(st.floats(-10, 10))
+    scores = np.array(draw(st.lists(element, min_size=n, max_size=n)))
+    y = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    y[:2] = [True, False]
+    weight = None
+    if draw(st.booleans()):
+        weight = np.array(draw(st.lists(st.floats(0.01, 5), min_size=n, max_size=n)))
+    return scores, y, weight, threshold, kind
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=calibration_data())
+def test_operating_probability_shape(data):
+    scores, y, weight, threshold, kind = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a non-converged fit is still a valid map
+        calibrator = PiecewiseLogisticCalibrator(threshold, score_kind=kind).fit(
+            scores, y, sample_weight=weight
+        )
+    assert MIN_SLOPE <= calibrator.slope_below_ <= MAX_SLOPE
+    assert MIN_SLOPE <= calibrator.slope_above_ <= MAX_SLOPE
+    if kind == "probability":
+        grid = np.unique(np.r_[0.0, np.linspace(0, 1, 201), threshold, scores, 1.0])
+    else:
+        grid = np.unique(np.r_[np.linspace(-60, 60, 201), threshold, scores])
+    q = calibrator.predict_proba(grid)[:, 1]
+    assert np.all((q >= 0) & (q <= 1))
+    assert np.all(np.diff(q) >= 0), "not monotone"
+    assert calibrator.predict_proba([threshold])[0, 1] == 0.5
+    np.testing.assert_array_equal(q >= 0.5, grid >= threshold)
+    np.testing.assert_array_equal(
+        calibrator.predict(grid), np.where(grid >= threshold, True, False)
+    )
+    if kind == "probability":
+        # 0 stays 0 and 1 stays 1, exactly.
+        np.testing.assert_array_equal(
+            calibrator.predict_proba([0.0, 1.0])[:, 1], [0, 1]
+        )
+    else:
+        ends = calibrator.predict_proba([-1e7, 1e7])[:, 1]
+        assert ends[0] < 1e-6 and ends[1] > 1 - 1e-6
+    posterior = calibrator.predict_posterior_proba(grid)[:, 1]
+    assert np.all(np.diff(posterior) >= 0)
+    np.testing.assert_allclose(calibrator.predict_proba(grid).sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("kind", ["probability", "decision"])
+def test_parameters_match_an_independent_logistic_regression(seed, kind):
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    z = rng.normal(0, 2, n)
+    # Different true slopes below and above the threshold: a real two-slope curve.
+    threshold_z = rng.normal(0, 0.5)
+    d = z - threshold_z
+    eta = (
+        rng.normal(0, 0.5)
+        + rng.uniform(0.3, 2) * np.minimum(d, 0)
+        + rng.uniform(0.3, 2) * np.maximum(d, 0)
+    )
+    y = rng.uniform(size=n) < expit(eta)
+    weight = rng.uniform(0.2, 2, n)
+    scores = expit(z) if kind == "probability" else z
+    threshold = expit(threshold_z) if kind == "probability" else threshold_z
+    calibrator = PiecewiseLogisticCalibrator(threshold, score_kind=kind)
+    calibrator.fit(scores, y, sample_weight=weight)
+
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
+    features = np.column_stack([np.minimum(d, 0), np.maximum(d, 0)])
+    reference.fit(features, y, sample_weight=weight)
+    fitted = [calibrator.intercept_, calibrator.slope_below_, calibrator.slope_above_]
+    expected = [reference.intercept_[0], *reference.coef_[0]]
+    np.testing.assert_allclose(fitted, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        calibrator.predict_posterior_proba(scores),
+        reference.predict_proba(features),
+        atol=1e-5,
+    )
+    assert calibrator.fallback_ is None
+
+
+def test_unit_slopes_are_the_plain_logit_shift():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.001, 0.999, 50)
+    calibrator = PiecewiseLogisticCalibrator(0.25).fit(p, p > 0.5)
+    calibrator.slope_below_ = calibrator.slope_above_ = 1.0
+    expected = expit(logit(p) - logit(0.25))
+    np.testing.assert_allclose(calibrator.predict_proba(p)[:, 1], expected, rtol=1e-12)
+    # The posterior is the operating curve shifted by the intercept (a prior shift).
+    shifted = expit(logit(expected) + calibrator.intercept_)
+    np.testing.assert_allclose(calibrator.predict_posterior_proba(p)[:, 1], shifted)
+
+
+def test_one_sided_data_uses_one_slope():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0.3, 1, 500)
+    y = rng.uniform(size=500) < scores
+    calibrator = PiecewiseLogisticCalibrator(0.2).fit(scores, y)
+    assert calibrator.fallback_ == "one-sided"
+    assert calibrator.slope_below_ == calibrator.slope_above_
+    assert 0.5 < calibrator.slope_above_ < 2
+
+
+def test_separable_side_is_held_at_the_bound():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0, 1, 400)
+    y = np.where(scores > 0.5, True, rng.uniform(size=400) < 0.3)
+    calibrator = PiecewiseLogisticCalibrator(0.5).fit(scores, y)
+    assert calibrator.fallback_ == "bounded slope"
+    assert calibrator.slope_above_ == pytest.approx(MAX_SLOPE)
+    assert np.isfinite(calibrator.intercept_)
+
+
+def test_decreasing_side_is_held_at_the_lower_bound():
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 2, 2_000)
+    # Above the threshold the positive rate *falls* with the score.
+    eta = np.where(z < 0, 1.5 * z, -0.8 * z)
+    y = rng.uniform(size=z.size) < expit(eta)
+    calibrator = PiecewiseLogisticCalibrator(0.0, score_kind="decision").fit(z, y)
+    assert calibrator.fallback_ == "bounded slope"
+    assert calibrator.slope_above_ == pytest.approx(MIN_SLOPE)
+    q = calibrator.predict_proba(np.linspace(-5, 5, 101))[:, 1]
+    assert np.all(np.diff(q) >= 0)
+
+
+def test_scores_of_exactly_zero_and_one_are_fitted():
+    scores = np.r_[np.zeros(50), np.linspace(0, 1, 100), np.ones(50)]
+    y = np.r_[np.zeros(50, bool), np.linspace(0, 1, 100) > 0.4, np.ones(50, bool)]
+    calibrator = PiecewiseLogisticCalibrator(0.4).fit(scores, y)
+    assert np.isfinite([calibrator.intercept_, calibrator.slope_below_]).all()
+    np.testing.assert_array_equal(calibrator.predict_proba([0, 1])[:, 1], [0, 1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "scores", "y", "message"),
+    [
+        ({}, np.ones((4, 2)), [0, 1, 0, 1], r"1-D scores .* shape \(4, 2\)"),
+        ({"score_kind": "probability"}, [0.1, 2.0], [0, 1], r"scores in \[0, 1\]"),
+        ({}, [0.1, 0.2], [1, 1], "needs binary labels; got 1 class"),
+        ({}, [0.1, 0.2, 0.3], [0, 1, 2], "got 3 class"),
+        ({"score_kind": "logit"}, [0.1, 0.2], [0, 1], "'score_kind' parameter"),
+    ],
+)
+def test_bad_input(kwargs, scores, y, message):
+    with pytest.raises(ValueError, match=message):
+        PiecewiseLogisticCalibrator(**kwargs).fit(scores, y)
+
+
+DATASETS = {
+    "breast cancer": load_breast_cancer(return_X_y=True),
+    "imbalanced": make_classification(
+        n_samples=3_000, weights=[0.93], flip_y=0.02, random_state=0
+    ),
+}
+MODELS = {
+    "logistic": make_pipeline(StandardScaler(), LogisticRegression()),
+    "naive bayes": GaussianNB(),
+    "linear svm (decision function)": make_pipeline(StandardScaler(), LinearSVC()),
+}
+OBJECTIVES = [
+    F1(),
+    PrecisionTarget(0.9, on_infeasible="warn"),
+    CostMatrix([[0, 1], [9, 0]]),
+]
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("pos_label", [0, 1])
+def test_predict_agrees_with_predict_proba_on_every_row(dataset, model, pos_label):
+    X, y = DATASETS[dataset]
+    for objective in OBJECTIVES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            tuned = ThresholdTunedClassifier(
+                MODELS[model],
+                objective=objective,
+                recalibrate=True,
+                pos_label=pos_label,
+            ).fit(X, y)
+        proba = tuned.predict_proba(X)
+        predictions = tuned.predict(X)
+        # The tuned class's probability is >= 0.5 exactly where it is predicted.
+        np.testing.assert_array_equal(
+            predictions == pos_label, proba[:, pos_label] >= 0.5
+        )
+        if pos_label == 1:
+            np.testing.assert_array_equal(
+                predictions, tuned.classes_[(proba[:, 1] >= 0.5).astype(int)]
+            )
+        np.testing.assert_array_equal(
+            predictions, tuned.classes_[np.argmax(proba, axis=1)]
+        )
+        np.testing.assert_array_equal(
+            predictions == pos_label,
+            tuned._positive_scores(X) >= tuned.threshold_,
+        )
+        # decision_function > 0 means classes_[1], as in scikit-learn.
+        decision = tuned.decision_function(X)
+        not_at_cut = decision != 0
+        np.testing.assert_array_equal(
+            (decision > 0)[not_at_cut], (predictions == 1)[not_at_cut]
+        )
+        np.testing.assert_allclose(proba.sum(axis=1), 1)
+
+
+def test_recalibrated_methods_and_attributes():
+    X, y = DATASETS["imbalanced"]
+    plain = ThresholdTunedClassifier(LinearSVC())
+    assert not hasattr(plain, "predict_proba")
+    assert not hasattr(plain, "predict_posterior_proba")
+    assert plain.fit(X, y).calibrator_ is None
+    tuned = ThresholdTunedClassifier(LinearSVC(), recalibrate=True).fit(X, y)
+    assert tuned.calibrator_.score_kind_ == "decision"
+    assert tuned.calibrator_.threshold == tuned.threshold_
+    posterior = tuned.predict_posterior_proba(X)
+    assert posterior.shape == (y.size, 2)
+    # The posterior is calibrated at the training balance: its mean is the
+    # prevalence (a logistic MLE with an intercept matches it on its data).
+    assert posterior[:, 1].mean() == pytest.approx(y.mean(), abs=0.02)
+    np.testing.assert_allclose(
+        tuned.predict_log_proba(X), np.log(tuned.predict_proba(X))
+    )

@@ -1,0 +1,352 @@
+"""PiecewiseLogisticCalibrator: probabilities that agree with a moved threshold.
+
+In the logit domain ``z`` (``logit(p)`` for probabilities, the score itself for a
+decision function), with the threshold at ``z_t`` and the hinge features
+``u = min(z - z_t, 0)`` and ``v = max(z - z_t, 0)``, a three-parameter logistic
+regression is fitted by maximum likelihood::
+
+    posterior  p(z) = expit(c + a·u + b·v)   calibrated, at the training class balance
+    operating  q(z) = expit(a·u + b·v)       the same curve without the intercept
+
+``q`` is exactly 0.5 at the threshold, monotone, and tends to 0 and 1 at the ends:
+it is the probability of the positive class under the class balance for which the
+threshold is the Bayes-optimal cut (the odds of ``p`` divided by ``e^c``). Two
+slopes let it correct the model's calibration differently on each side of the cut.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit, logit
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+)
+
+# Probabilities are clipped to [_EPS, 1 - _EPS] before the logit when fitting, so
+# that scores of exactly 0 or 1 have a finite likelihood (logit(1e-15) ≈ -34.5).
+# When transforming, 0 and 1 are not clipped: they map exactly to 0 and 1.
+_EPS = 1e-15
+# The slopes are bounded so that the map stays increasing when the likelihood
+# prefers a flat or decreasing side, and finite when a side is separable.
+MIN_SLOPE = 1e-3
+MAX_SLOPE = 1e3
+
+
+def _to_logit(scores: np.ndarray, kind: str, *, clip: bool) -> np.ndarray:
+    if kind == "decision":
+        return scores
+    if clip:
+        scores = np.clip(scores, _EPS, 1 - _EPS)
+    with np.errstate(divide="ignore"):
+        return logit(scores)
+
+
+class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
+    """Two-slope logistic recalibration around a decision threshold.
+
+    Fitted on 1-D scores and binary labels, it maps a score to the *operating*
+    probability ``q``, which is exactly 0.5 at ``threshold``: ``predict`` and
+    ``predict_proba`` then agree on every sample. The calibrated posterior, at the
+    class balance of the training data, is :meth:`predict_posterior_proba`.
+
+    Parameters
+    ----------
+    threshold : float, default=0.5
+        The decision threshold on the score scale (a probability when
+        ``score_kind="probability"``).
+    score_kind : {"auto", "probability", "decision"}, default="auto"
+        ``"probability"``: scores in [0, 1], mapped through the logit;
+        ``"decision"``: unbounded scores used as logits; ``"auto"``:
+        ``"probability"`` when every training score lies in [0, 1].
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The labels; ``classes_[1]`` is the positive class.
+    intercept_ : float
+        ``c``: the log-odds of the positive class at the threshold under the
+        training balance. ``q`` is ``p`` with its odds divided by ``e^c``, a prior
+        shift to the balance at which the threshold is the Bayes cut.
+    slope_below_, slope_above_ : float
+        ``a`` and ``b``: the slopes, in the logit domain, below and above the
+        threshold. ``a = b = 1`` on a calibrated model gives the plain logit
+        shift ``q = expit(logit(p) - logit(threshold))``.
+    threshold_logit_ : float
+        ``z_t``, the threshold in the logit domain.
+    score_kind_ : str
+        ``"probability"`` or ``"decision"``.
+    fallback_ : str or None
+        Which documented fallback the fit needed, if any:
+
+        - ``"one-sided"``: every training score lies on one side of the
+          threshold, so the other side's slope is unidentified and is set to the
+          fitted side's slope (a single-slope logistic);
+        - ``"bounded slope"``: the likelihood wanted a slope outside
+          [1e-3, 1e3] (a non-positive slope, or a separable side where it
+          diverges); the slope is held at the bound, which keeps the map
+          increasing and finite.
+
+    n_features_in_ : int
+        Always 1.
+
+    Notes
+    -----
+    Probabilities of exactly 0 and 1 are clipped to ``[1e-15, 1 - 1e-15]``
+    before the logit when fitting; when transforming they map to exactly 0 and
+    1. ``predict_proba`` is guaranteed to be ``>= 0.5`` exactly where the score
+    is ``>= threshold``, even where rounding in the logit would blur it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from threshold_estimators import PiecewiseLogisticCalibrator
+    >>> rng = np.random.default_rng(0)
+    >>> scores = rng.uniform(size=20_000)
+    >>> y = rng.uniform(size=20_000) < scores  # calibrated scores
+    >>> calibrator = PiecewiseLogisticCalibrator(threshold=0.25).fit(scores, y)
+    >>> calibrator.predict_proba([0.0, 0.25, 1.0])[:, 1]
+    array([0. , 0.5, 1. ])
+    >>> # Calibrated scores: slopes near 1, intercept near logit(0.25) = -1.10.
+    >>> print(f"a={calibrator.slope_below_:.2f} b={calibrator.slope_above_:.2f} "
+    ...       f"c={calibrator.intercept_:.2f}")
+    a=1.03 b=1.02 c=-1.11
+    """
+
+    _parameter_constraints: dict = {
+        "threshold": [Real],
+        "score_kind": [StrOptions({"auto", "probability", "decision"})],
+    }
+
+    def __init__(self, threshold: float = 0.5, *, score_kind: str = "auto"):
+        self.threshold = threshold
+        self.score_kind = score_kind
+
+    def _validate_scores(self, scores, *, reset: bool) -> np.ndarray:
+        scores = check_array(
+            scores, ensure_2d=False, dtype=np.float64, input_name="scores"
+        )
+        if scores.ndim == 2:
+            if scores.shape[1] != 1:
+                raise ValueError(
+                    "PiecewiseLogisticCalibrator takes 1-D scores (or one column); "
+                    f"got an array of shape {scores.shape}."
+                )
+            scores = scores[:, 0]
+        kind = self.score_kind_ if not reset else self.score_kind
+        in_unit_interval = scores.min() >= 0 and scores.max() <= 1
+        if kind == "auto":
+            kind = "probability" if in_unit_interval else "decision"
+        if kind == "probability" and not in_unit_interval:
+            raise ValueError(
+                "score_kind='probability' needs scores in [0, 1]; got scores from "
+                f"{scores.min():g} to {scores.max():g}."
+            )
+        if reset:
+            self.score_kind_ = kind
+            self.n_features_in_ = 1
+        return scores
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, scores, y, sample_weight=None):
+        """Fit the intercept and the two slopes by maximum likelihood.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,) or (n_samples, 1)
+            Scores of the positive class, e.g. out-of-fold probabilities.
+        y : array-like of shape (n_samples,)
+            Binary labels; ``classes_[1]`` (the greater label) is positive.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the likelihood terms.
+
+        Returns
+        -------
+        self : object
+            The fitted calibrator.
+        """
+        scores = self._validate_scores(scores, reset=True)
+        y = column_or_1d(y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if self.classes_.size != 2:
+            raise ValueError(
+                "PiecewiseLogisticCalibrator needs binary labels; got "
+                f"{self.classes_.size} class(es): {self.classes_.tolist()[:10]}."
+            )
+        if len(y) != len(scores):
+            raise ValueError(
+                f"scores and y have different lengths: {len(scores)} and {len(y)}."
+            )
+        weight = _check_sample_weight(sample_weight, scores, dtype=np.float64)
+        if np.any(weight < 0):
+            raise ValueError("sample_weight must be non-negative.")
+        positive = (y == self.classes_[1]).astype(np.float64)
+
+        self.threshold_logit_ = float(
+            _to_logit(
+                np.array([self.threshold], dtype=float), self.score_kind_, clip=True
+            )[0]
+        )
+        z = _to_logit(scores, self.score_kind_, clip=True) - self.threshold_logit_
+        below, above = np.minimum(z, 0.0), np.maximum(z, 0.0)
+        has_below = np.any(weight[z < 0] > 0)
+        has_above = np.any(weight[z > 0] > 0)
+        self.fallback_ = None if has_below and has_above else "one-sided"
+        features = np.column_stack([np.ones_like(z), below, above])
+        identified = [True, has_below, has_above]
+        params = self._maximize_likelihood(features[:, identified], positive, weight)
+        self.intercept_ = float(params[0])
+        # An unidentified side takes the other side's slope; with neither side
+        # (every score at the threshold) the slope of the plain logit shift.
+        slopes = params[1:] if params.size > 1 else np.ones(1)
+        self.slope_below_ = float(slopes[0])
+        self.slope_above_ = float(slopes[-1])
+        if self.fallback_ is None and np.any(
+            np.isclose(slopes, MIN_SLOPE) | np.isclose(slopes, MAX_SLOPE)
+        ):
+            self.fallback_ = "bounded slope"
+        return self
+
+    @staticmethod
+    def _maximize_likelihood(features, positive, weight):
+        """Weighted logistic MLE with the slopes held in [MIN_SLOPE, MAX_SLOPE]."""
+        total = weight.sum()
+        prevalence = np.clip(weight @ positive / total, 1e-6, 1 - 1e-6)
+
+        def loss_and_gradient(params):
+            eta = features @ params
+            # log(1 + e^eta) - y·eta, written stably as -log_expit(∓eta).
+            loss = -(weight @ np.where(positive > 0, log_expit(eta), log_expit(-eta)))
+            gradient = features.T @ (weight * (expit(eta) - positive))
+            return loss / total, gradient / total
+
+        start = np.r_[logit(prevalence), np.ones(features.shape[1] - 1)]
+        bounds = [(None, None)] + [(MIN_SLOPE, MAX_SLOPE)] * (features.shape[1] - 1)
+        result = minimize(
+            loss_and_gradient,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 1000, "gtol": 1e-10, "ftol": 1e-15},
+        )
+        if not result.success:
+            warnings.warn(
+                "PiecewiseLogisticCalibrator: the likelihood maximization did not "
+                f"converge ({result.message}); the parameters are the last iterate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return result.x
+
+    def _operating_logit(self, scores) -> tuple[np.ndarray, np.ndarray]:
+        """``a·u + b·v`` for new scores, and the scores themselves."""
+        check_is_fitted(self)
+        scores = self._validate_scores(scores, reset=False)
+        z = _to_logit(scores, self.score_kind_, clip=False) - self.threshold_logit_
+        with np.errstate(invalid="ignore"):
+            eta = self.slope_below_ * np.minimum(z, 0.0) + self.slope_above_ * (
+                np.maximum(z, 0.0)
+            )
+        return eta, scores
+
+    def _two_columns(self, positive_proba):
+        return np.column_stack([1 - positive_proba, positive_proba])
+
+    def predict_proba(self, scores):
+        """Operating probabilities, 0.5 at the threshold.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,) or (n_samples, 1)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Columns in the order of ``classes_``.
+        """
+        eta, scores = self._operating_logit(scores)
+        q = expit(eta)
+        # The decision is the comparison of raw scores; the logit's rounding must
+        # not let the probability disagree with it.
+        at_or_above = scores >= self.threshold
+        q = np.where(
+            at_or_above, np.maximum(q, 0.5), np.minimum(q, np.nextafter(0.5, 0))
+        )
+        return self._two_columns(q)
+
+    def predict_log_proba(self, scores):
+        """Logarithm of :meth:`predict_proba` (``-inf`` where it is exactly 0).
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,) or (n_samples, 1)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, 2)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(scores))
+
+    def decision_function(self, scores):
+        """Operating log-odds ``a·u + b·v``: 0 at the threshold.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,) or (n_samples, 1)
+
+        Returns
+        -------
+        log_odds : ndarray of shape (n_samples,)
+        """
+        return self._operating_logit(scores)[0]
+
+    def predict(self, scores):
+        """Labels: ``classes_[1]`` where the score is ``>= threshold``.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,) or (n_samples, 1)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(scores)
+        return self.classes_[(proba[:, 1] >= 0.5).astype(int)]
+
+    def predict_posterior_proba(self, scores):
+        """Calibrated probabilities at the training class balance.
+
+        ``expit(c + a·u + b·v)``: use these when the probability itself matters
+        (expected counts, risk scores); their 0.5 point is not the threshold.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,) or (n_samples, 1)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+        """
+        eta, _ = self._operating_logit(scores)
+        return self._two_columns(expit(self.intercept_ + eta))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.classifier_tags.multi_class = False
+        return tags
