@@ -28,10 +28,8 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_sample_weight,
     _estimator_has,
     check_is_fitted,
     column_or_1d,
@@ -43,6 +41,7 @@ from ._calibration import PiecewiseLogisticCalibrator
 from ._folds import _fit_and_score, _fit_full, _positive_score
 from ._scoring import resolve_objective
 from ._search import cut_point, run_search
+from ._validation import check_binary_target, check_fold_scores, check_weights
 from .objectives import Objective, precision_recall
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
@@ -284,10 +283,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         X, y = indexable(X, y)
         y = column_or_1d(y, warn=True)
-        self.classes_, positive_index = self._check_target(y)
+        self.classes_, positive_index = check_binary_target(y, self.pos_label)
         self.pos_label_ = self.classes_[positive_index]
         if sample_weight is not None:
-            sample_weight = self._check_weights(sample_weight, X, y)
+            sample_weight = check_weights(sample_weight, X, y, self.classes_)
         objective = resolve_objective(self.objective, self.estimator, positive_index)
         routed = self._route(sample_weight, fit_params)
 
@@ -305,11 +304,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.best_score_ = float(self._oof_objective[best])
         self.calibrator_ = None
         if self.recalibrate:
-            kind = (
-                "probability"
-                if self._response_method_used == "predict_proba"
-                else ("decision")
-            )
+            probability = self._response_method_used == "predict_proba"
+            kind = "probability" if probability else "decision"
             self.calibrator_ = PiecewiseLogisticCalibrator(
                 threshold=self.threshold_, score_kind=kind
             ).fit(oof_score, y_oof == self.pos_label_, sample_weight=weight_oof)
@@ -322,57 +318,6 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
-
-    def _check_target(self, y):
-        check_classification_targets(y)
-        y_type = type_of_target(y, input_name="y")
-        classes = np.unique(y)
-        if y_type == "multiclass":
-            raise ValueError(
-                "Only binary classification is supported for now: y has "
-                f"{classes.size} classes, {classes.tolist()[:10]}."
-            )
-        if classes.size < 2:
-            raise ValueError(
-                "ThresholdTunedClassifier needs two classes to place a threshold "
-                f"between; y has 1 class: {classes.tolist()}."
-            )
-        if y_type != "binary":
-            raise ValueError(
-                f"Only binary classification is supported; got a {y_type!r} target."
-            )
-        if self.pos_label is not None:
-            if self.pos_label not in classes.tolist():
-                raise ValueError(
-                    f"pos_label={self.pos_label!r} is not a class of y; the classes "
-                    f"are {classes.tolist()}."
-                )
-            return classes, int(np.flatnonzero(classes == self.pos_label)[0])
-        if not (set(classes.tolist()) <= {0, 1} or set(classes.tolist()) <= {-1, 1}):
-            warnings.warn(
-                f"pos_label=None: tuning the decision for class {classes[1]!r} "
-                f"(classes_[1]) of {classes.tolist()}. Pass pos_label to choose "
-                "the class explicitly and silence this warning.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return classes, 1
-
-    def _check_weights(self, sample_weight, X, y):
-        sample_weight = _check_sample_weight(sample_weight, X)
-        if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
-            raise ValueError(
-                "sample_weight must be finite and non-negative; got "
-                f"min={float(np.min(sample_weight))}, "
-                f"max={float(np.max(sample_weight))}."
-            )
-        for label in self.classes_:
-            if not sample_weight[y == label].sum() > 0:
-                raise ValueError(
-                    "Each class needs a positive total sample_weight; class "
-                    f"{label!r} has total weight {sample_weight[y == label].sum()}."
-                )
-        return sample_weight
 
     def _route(self, sample_weight, fit_params):
         if _routing_enabled():
@@ -442,7 +387,11 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 self.estimator_, X, self._response_method_used, self.pos_label_
             )
             index = np.arange(y.shape[0])
-            return index, self._check_scores([scores]), np.zeros_like(index)
+            return (
+                index,
+                check_fold_scores([scores], self._response_method_used),
+                np.zeros_like(index),
+            )
 
         cv = self._check_cv(y)
         splits = list(cv.split(X, y, **routed.splitter.split))
@@ -474,39 +423,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.estimator_ = results.pop() if self.refit else results[0][1]
 
         test_sets = [test for _, test in splits]
-        scores = self._check_scores([s for s, _ in results])
+        scores = check_fold_scores([s for s, _ in results], self._response_method_used)
         index = np.concatenate(test_sets)
         fold_of = np.repeat(np.arange(len(splits)), [len(t) for t in test_sets])
         return index, scores, fold_of
-
-    def _check_scores(self, fold_scores):
-        scores = np.concatenate([np.asarray(s, dtype=float) for s in fold_scores])
-        if not np.all(np.isfinite(scores)):
-            raise ValueError(
-                f"The estimator's {self._response_method_used} returned non-finite "
-                f"scores: {np.isnan(scores).sum()} NaN and {np.isinf(scores).sum()} "
-                "infinite values; the decision threshold needs finite scores."
-            )
-        constant = [np.ptp(s) == 0 for s in fold_scores]
-        if all(constant):
-            raise ValueError(
-                f"The estimator's {self._response_method_used} gives every sample "
-                "the same score within each validation fold, so there is nothing "
-                "for a threshold to rank; check that the estimator learns from "
-                "the features."
-            )
-        for fold, (s, is_constant) in enumerate(
-            zip(fold_scores, constant, strict=True)
-        ):
-            if is_constant and len(s) > 1:
-                warnings.warn(
-                    f"Fold {fold} scores its {len(s)} validation samples all "
-                    f"equal ({s[0]:g}); they enter the threshold search as one "
-                    "block, so the tuned threshold leans on the other folds.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-        return scores
 
     def _cv_results(self, search, y_oof, oof_score, weight_oof, fold_of):
         curve = self._oof_curve
