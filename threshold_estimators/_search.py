@@ -63,37 +63,56 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
     """
     y_positive = np.asarray(y_positive, dtype=bool)
     y_score = np.asarray(y_score, dtype=float)
-    # Any sort will do: ties are merged below, so stability buys nothing and
-    # the default introsort is the fastest.
-    order = np.argsort(y_score)
-    sorted_score = y_score[order]
-    sorted_positive = y_positive[order]
-    run_start = np.empty(sorted_score.shape, dtype=bool)
-    run_start[:1] = True
-    np.not_equal(sorted_score[1:], sorted_score[:-1], out=run_start[1:])
-    starts = np.flatnonzero(run_start)
-
     if sample_weight is None:
-        positives_before = np.concatenate(([0], np.cumsum(sorted_positive)))[starts]
+        # Without weights no permutation is needed, only sorted values: np.sort is
+        # several times faster than np.argsort. Each positive is counted at the
+        # start of its run of ties, found from its rank among all sorted scores.
+        sorted_score = np.sort(y_score)
+        starts = _run_starts(sorted_score)
+        rank = np.searchsorted(sorted_score, np.sort(y_score[y_positive]), "left")
+        positives_up_to = np.cumsum(np.bincount(rank, minlength=sorted_score.size))
+        total_positive = positives_up_to[-1]
+        total_negative = sorted_score.size - total_positive
+        positives_before = _before(positives_up_to, starts)
         negatives_before = starts - positives_before
-        total_positive = positives_before.dtype.type(sorted_positive.sum())
-        total_negative = sorted_positive.size - total_positive
     else:
+        # Any sort will do: ties are merged, so stability buys nothing.
+        order = np.argsort(y_score)
+        sorted_score = y_score[order]
+        starts = _run_starts(sorted_score)
         sorted_weight = np.asarray(sample_weight, dtype=float)[order]
-        positive_weight = np.where(sorted_positive, sorted_weight, 0.0)
-        cum_weight = np.concatenate(([0.0], np.cumsum(sorted_weight)))
-        cum_positive = np.concatenate(([0.0], np.cumsum(positive_weight)))
-        positives_before = cum_positive[starts]
-        negatives_before = cum_weight[starts] - positives_before
-        total_positive = cum_positive[-1]
-        total_negative = cum_weight[-1] - total_positive
+        weight_up_to = np.cumsum(sorted_weight)
+        positives_up_to = np.cumsum(np.where(y_positive[order], sorted_weight, 0.0))
+        total_positive = positives_up_to[-1]
+        total_negative = weight_up_to[-1] - total_positive
+        positives_before = _before(positives_up_to, starts)
+        negatives_before = _before(weight_up_to, starts) - positives_before
 
-    # Reverse to decreasing thresholds and prepend the "no positive call" cut.
-    zero = np.zeros(1, dtype=positives_before.dtype)
-    tp = np.concatenate((zero, total_positive - positives_before[::-1]))
-    fp = np.concatenate((zero, total_negative - negatives_before[::-1]))
-    thresholds = np.concatenate(([np.inf], sorted_score[starts][::-1]))
+    # Decreasing thresholds, after the "no positive call" cut at +inf.
+    descending = starts[::-1]
+    thresholds = np.empty(starts.size + 1)
+    thresholds[0] = np.inf
+    thresholds[1:] = sorted_score[descending]
+    tp = np.zeros(starts.size + 1, dtype=positives_before.dtype)
+    fp = np.zeros_like(tp)
+    np.subtract(total_positive, positives_before[::-1], out=tp[1:])
+    np.subtract(total_negative, negatives_before[::-1], out=fp[1:])
     return ThresholdCurve(thresholds, tp, fp, total_negative - fp, total_positive - tp)
+
+
+def _before(running_total: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``running_total`` just before each start (0 before the first element)."""
+    before = running_total[starts - 1]
+    before[0] = 0  # starts[0] is 0: nothing comes before it
+    return before
+
+
+def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Indices where a run of equal values starts in a sorted array."""
+    is_start = np.empty(sorted_values.shape, dtype=bool)
+    is_start[:1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=is_start[1:])
+    return np.flatnonzero(is_start)
 
 
 def best_candidate(objective: Objective, curve: ThresholdCurve, score=None) -> int:

@@ -34,8 +34,7 @@ _RATIO_TOL = 1e-12
 
 def _ratio(numerator, denominator, *, undefined=0.0):
     """``numerator / denominator`` with ``undefined`` where the denominator is 0."""
-    numerator = np.asarray(numerator, dtype=float)
-    denominator = np.asarray(denominator, dtype=float)
+    numerator, denominator = np.asarray(numerator), np.asarray(denominator)
     out = np.full(np.broadcast(numerator, denominator).shape, undefined, dtype=float)
     np.divide(numerator, denominator, out=out, where=denominator > 0)
     return out
