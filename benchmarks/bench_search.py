@@ -25,6 +25,9 @@ nearly all distinct; seeded):
     cv="prefit", refit=False)`` tuning the same scores (``lookup`` returns the
     precomputed scores of the row indices passed as ``X``), median of 3;
     reference: ``1a``. Target: ratio >= 50.
+``1e ours weighted search``
+    ``1a`` with random sample weights, which needs ``np.argsort`` (the
+    unweighted search only sorts values); information only.
 ``1d F1 ours/sklearn``
     F1 of ``scores >= threshold`` (``sklearn.metrics.f1_score``) at the threshold
     each method returned. Target: ours >= sklearn's (ratio >= 1).
@@ -42,6 +45,10 @@ n_informative=10, weights=[0.8], random_state=0)`` with ``LogisticRegression()``
 ``2c bare fits``
     Five fold fits plus one refit of ``LogisticRegression`` on the same folds,
     row indexing included (information only).
+``2e ours fit, n_jobs=2`` / ``2f sklearn fit, n_jobs=2``
+    The same two fits with ``n_jobs=2`` (both tuners fit their folds in
+    parallel; ours also runs the final refit beside the folds). Target for
+    ``2f``: ratio >= 3.
 ``2d OOF F1 ours/sklearn``
     F1 of ``oof >= threshold`` at ours ``threshold_`` and sklearn's
     ``best_threshold_``, where ``oof`` are the pooled out-of-fold probabilities
@@ -153,9 +160,9 @@ def synthetic_scores(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     return y, scores
 
 
-def our_search(y: np.ndarray, scores: np.ndarray) -> float:
+def our_search(y: np.ndarray, scores: np.ndarray, weights=None) -> float:
     """The threshold of our exact F1 search."""
-    curve = confusion_curve(y == 1, scores)
+    curve = confusion_curve(y == 1, scores, weights)
     index = best_candidate(F1(), curve)
     return cut_point(curve.thresholds, index)
 
@@ -175,13 +182,19 @@ def sklearn_prefit_search(y: np.ndarray, scores: np.ndarray) -> float:
 
 
 def part_search(n: int) -> list[Row]:
-    """Rows 1a-1d: the search alone on ``n`` synthetic scores."""
+    """Rows 1a-1e: the search alone on ``n`` synthetic scores."""
     y, scores = synthetic_scores(n)
+    weights = np.random.default_rng(SEED).uniform(0.5, 2.0, n)
     timed = median_times(
-        {"ours": lambda: our_search(y, scores), "sort": lambda: np.argsort(scores)},
+        {
+            "ours": lambda: our_search(y, scores),
+            "sort": lambda: np.argsort(scores),
+            "weighted": lambda: our_search(y, scores, weights),
+        },
         REPEATS_OURS,
     )
     (ours_time, ours_threshold), (sort_time, _) = timed["ours"], timed["sort"]
+    weighted_time = timed["weighted"][0]
     sk_time, sk_threshold = median_times(
         {"sklearn": lambda: sklearn_prefit_search(y, scores)}, REPEATS_SKLEARN
     )["sklearn"]
@@ -196,6 +209,7 @@ def part_search(n: int) -> list[Row]:
             "",
             (">=", 1.0),
         ),
+        Row("1e ours weighted search", weighted_time, sort_time, "s", None),
     ]
 
 
@@ -210,38 +224,60 @@ def bare_fits(X: np.ndarray, y: np.ndarray) -> None:
 
 
 def part_end_to_end(n: int) -> list[Row]:
-    """Rows 2a-2d: both tuners fitted end to end on ``n`` samples."""
+    """Rows 2a-2f: both tuners fitted end to end on ``n`` samples."""
     X, y = make_classification(
         n_samples=n, n_features=20, n_informative=10, weights=[0.8], random_state=0
     )
-    ours = ThresholdTunedClassifier(
-        LogisticRegression(), objective="f1", cv=StratifiedKFold(N_FOLDS)
-    )
-    theirs = TunedThresholdClassifierCV(
-        LogisticRegression(), scoring="f1", cv=StratifiedKFold(N_FOLDS)
-    )
+
+    def tuners(n_jobs):
+        ours = ThresholdTunedClassifier(
+            LogisticRegression(),
+            objective="f1",
+            cv=StratifiedKFold(N_FOLDS),
+            n_jobs=n_jobs,
+        )
+        theirs = TunedThresholdClassifierCV(
+            LogisticRegression(),
+            scoring="f1",
+            cv=StratifiedKFold(N_FOLDS),
+            n_jobs=n_jobs,
+        )
+        return ours, theirs
+
+    ours, theirs = tuners(None)
+    ours_2, theirs_2 = tuners(2)
     timed = median_times(
         {
             "ours": lambda: ours.fit(X, y),
             "sklearn": lambda: theirs.fit(X, y),
             "bare": lambda: bare_fits(X, y),
+            "ours_2": lambda: ours_2.fit(X, y),
+            "sklearn_2": lambda: theirs_2.fit(X, y),
         },
         1,
     )
-    ours_time, sk_time, bare_time = (timed[k][0] for k in ("ours", "sklearn", "bare"))
+    seconds = {name: value[0] for name, value in timed.items()}
     oof = cross_val_predict(
         LogisticRegression(), X, y, cv=StratifiedKFold(N_FOLDS), method="predict_proba"
     )[:, 1]
     return [
-        Row("2a ours fit", ours_time, bare_time, "s", None),
-        Row("2b sklearn fit", sk_time, ours_time, "s", (">=", 3.0)),
-        Row("2c bare 5 folds + refit", bare_time, None, "s", None),
+        Row("2a ours fit", seconds["ours"], seconds["bare"], "s", None),
+        Row("2b sklearn fit", seconds["sklearn"], seconds["ours"], "s", (">=", 3.0)),
+        Row("2c bare 5 folds + refit", seconds["bare"], None, "s", None),
         Row(
             "2d OOF F1 ours/sklearn",
             f1_at(y, oof, ours.threshold_),
             f1_at(y, oof, theirs.best_threshold_),
             "",
             (">=", 1.0),
+        ),
+        Row("2e ours fit, n_jobs=2", seconds["ours_2"], seconds["bare"], "s", None),
+        Row(
+            "2f sklearn fit, n_jobs=2",
+            seconds["sklearn_2"],
+            seconds["ours_2"],
+            "s",
+            (">=", 3.0),
         ),
     ]
 
@@ -257,6 +293,7 @@ def environment(n: int) -> list[str]:
         f"scikit-learn {sklearn.__version__}, "
         f"threshold_estimators {threshold_estimators.__version__}",
         f"n = {n:_}, os.cpu_count() = {os.cpu_count()}",
+        load_average("at start"),
     ]
     try:
         from threadpoolctl import threadpool_info
@@ -269,6 +306,13 @@ def environment(n: int) -> list[str]:
             f"({os.path.basename(pool.get('filepath', ''))})"
         )
     return lines
+
+
+def load_average(when: str) -> str:
+    """The 1-minute load average: other processes on the machine skew timings."""
+    if not hasattr(os, "getloadavg"):
+        return f"load average {when}: unknown"
+    return f"load average {when}: {os.getloadavg()[0]:.2f}"
 
 
 def _number(value: float | None, unit: str) -> str:
@@ -287,7 +331,7 @@ def format_row(row: Row) -> list[str]:
         target = f"{operator} {bound:g}"
         passed = ratio <= bound if operator == "<=" else ratio >= bound
         verdict = "PASS" if passed else "FAIL"
-    ratio_cell = "-" if ratio is None else f"{ratio:.3f}"
+    ratio_cell = "-" if ratio is None else f"{ratio:.4f}"
     return [
         row.name,
         _number(row.measured, row.unit),
@@ -326,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(environment(n)), end="\n\n", flush=True)
     rows = part_search(n) + part_end_to_end(n)
     print(render_table(rows))
+    print(f"\n{load_average('at end')}")
 
 
 if __name__ == "__main__":
