@@ -74,39 +74,80 @@ def test_operating_probability_shape(data):
     np.testing.assert_allclose(calibrator.predict_proba(grid).sum(axis=1), 1)
 
 
-@pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("kind", ["probability", "decision"])
-def test_parameters_match_an_independent_logistic_regression(seed, kind):
+def reference_fit(features, y, weight):
+    """Unpenalized LogisticRegression on Platt's smoothed targets.
+
+    A soft target t is the same likelihood as the sample twice: once positive
+    with weight w·t, once negative with weight w·(1 - t).
+    """
+    n_positive, n_negative = np.count_nonzero(y), np.count_nonzero(~y)
+    target = np.where(y, (n_positive + 1) / (n_positive + 2), 1 / (n_negative + 2))
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
+    reference.fit(
+        np.vstack([features, features]),
+        np.r_[np.ones(y.size), np.zeros(y.size)],
+        sample_weight=np.r_[weight * target, weight * (1 - target)],
+    )
+    return reference
+
+
+def two_slope_data(seed, kind, slope_below, slope_above, n=3_000):
     rng = np.random.default_rng(seed)
-    n = 3_000
     z = rng.normal(0, 2, n)
-    # Different true slopes below and above the threshold: a real two-slope curve.
     threshold_z = rng.normal(0, 0.5)
     d = z - threshold_z
     eta = (
         rng.normal(0, 0.5)
-        + rng.uniform(0.3, 2) * np.minimum(d, 0)
-        + rng.uniform(0.3, 2) * np.maximum(d, 0)
+        + slope_below * np.minimum(d, 0)
+        + slope_above * (np.maximum(d, 0))
     )
     y = rng.uniform(size=n) < expit(eta)
     weight = rng.uniform(0.2, 2, n)
     scores = expit(z) if kind == "probability" else z
     threshold = expit(threshold_z) if kind == "probability" else threshold_z
-    calibrator = PiecewiseLogisticCalibrator(threshold, score_kind=kind)
+    return scores, y, weight, threshold, d
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("kind", ["probability", "decision"])
+@pytest.mark.parametrize("slopes", ["two", "one"])
+def test_parameters_match_an_independent_logistic_regression(seed, kind, slopes):
+    rng = np.random.default_rng(seed + 100)
+    scores, y, weight, threshold, d = two_slope_data(
+        seed, kind, rng.uniform(0.3, 2), rng.uniform(0.3, 2)
+    )
+    calibrator = PiecewiseLogisticCalibrator(threshold, score_kind=kind, slopes=slopes)
     calibrator.fit(scores, y, sample_weight=weight)
 
-    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
-    features = np.column_stack([np.minimum(d, 0), np.maximum(d, 0)])
-    reference.fit(features, y, sample_weight=weight)
+    if slopes == "two":
+        features = np.column_stack([np.minimum(d, 0), np.maximum(d, 0)])
+    else:
+        features = d[:, None]
+    reference = reference_fit(features, y, weight)
     fitted = [calibrator.intercept_, calibrator.slope_below_, calibrator.slope_above_]
-    expected = [reference.intercept_[0], *reference.coef_[0]]
+    coef = reference.coef_[0]
+    expected = [reference.intercept_[0], coef[0], coef[-1]]
     np.testing.assert_allclose(fitted, expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(
         calibrator.predict_posterior_proba(scores),
         reference.predict_proba(features),
         atol=1e-5,
     )
-    assert calibrator.fallback_ is None
+
+
+def test_auto_slopes_follow_the_evidence():
+    different = two_slope_data(0, "decision", 0.4, 2.0)
+    auto = PiecewiseLogisticCalibrator(different[3], slopes="auto").fit(
+        different[0], different[1], sample_weight=different[2]
+    )
+    assert auto.fallback_ is None
+    assert auto.slope_below_ < 0.7 < 1.5 < auto.slope_above_
+    same = two_slope_data(0, "decision", 1.0, 1.0)
+    auto = PiecewiseLogisticCalibrator(same[3], slopes="auto").fit(
+        same[0], same[1], sample_weight=same[2]
+    )
+    assert auto.fallback_ == "tied slopes"
+    assert auto.slope_below_ == auto.slope_above_
 
 
 def test_unit_slopes_are_the_plain_logit_shift():
@@ -131,14 +172,18 @@ def test_one_sided_data_uses_one_slope():
     assert 0.5 < calibrator.slope_above_ < 2
 
 
-def test_separable_side_is_held_at_the_bound():
+def test_separable_side_keeps_a_finite_slope():
     rng = np.random.default_rng(0)
     scores = rng.uniform(0, 1, 400)
     y = np.where(scores > 0.5, True, rng.uniform(size=400) < 0.3)
-    calibrator = PiecewiseLogisticCalibrator(0.5).fit(scores, y)
-    assert calibrator.fallback_ == "bounded slope"
-    assert calibrator.slope_above_ == pytest.approx(MAX_SLOPE)
+    calibrator = PiecewiseLogisticCalibrator(0.5, slopes="two").fit(scores, y)
+    # Platt's targets keep the separable side's slope far from diverging.
+    assert calibrator.slope_above_ < 50
     assert np.isfinite(calibrator.intercept_)
+    q = calibrator.predict_proba(np.linspace(0, 1, 101))[:, 1]
+    assert np.all(np.diff(q) >= 0)
+    posterior = calibrator.predict_posterior_proba([0.6])[0, 1]
+    assert 0.9 < posterior < 0.999
 
 
 def test_decreasing_side_is_held_at_the_lower_bound():
@@ -160,6 +205,16 @@ def test_scores_of_exactly_zero_and_one_are_fitted():
     calibrator = PiecewiseLogisticCalibrator(0.4).fit(scores, y)
     assert np.isfinite([calibrator.intercept_, calibrator.slope_below_]).all()
     np.testing.assert_array_equal(calibrator.predict_proba([0, 1])[:, 1], [0, 1])
+
+
+def test_posterior_of_unreliable_extreme_outputs_is_what_the_data_show():
+    # A model that says 1.0 but is right a third of the time there.
+    scores = np.r_[np.linspace(0.01, 0.99, 300), np.ones(300)]
+    y = np.r_[np.random.default_rng(0).uniform(size=300) < 0.3, np.arange(300) < 100]
+    calibrator = PiecewiseLogisticCalibrator(0.5).fit(scores, y)
+    posterior = calibrator.predict_posterior_proba([1.0])[0, 1]
+    assert posterior == pytest.approx(1 / 3, abs=0.05)
+    assert calibrator.predict_proba([1.0])[0, 1] == 1.0  # the operating end stays 1
 
 
 @pytest.mark.parametrize(

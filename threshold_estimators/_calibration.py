@@ -52,6 +52,55 @@ def _to_logit(scores: np.ndarray, kind: str, *, clip: bool) -> np.ndarray:
         return logit(scores)
 
 
+def _platt_targets(positive: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Platt's smoothed targets: (N+ + 1) / (N+ + 2) and 1 / (N- + 2).
+
+    They are the posterior means of a uniform prior on each side, as in
+    scikit-learn's sigmoid calibration; they keep a separable side's slope finite.
+    Counts are of samples with positive weight.
+    """
+    used = weight > 0
+    n_positive = np.count_nonzero(positive & used)
+    n_negative = np.count_nonzero(~positive & used)
+    return np.where(positive, (n_positive + 1) / (n_positive + 2), 1 / (n_negative + 2))
+
+
+def _maximize_likelihood(features, target, weight):
+    """Weighted logistic fit on soft targets, slopes held in [MIN_SLOPE, MAX_SLOPE].
+
+    ``features[:, 0]`` is the intercept column. Returns scipy's result, whose
+    ``fun`` is the mean cross-entropy per unit weight.
+    """
+    total = weight.sum()
+    prevalence = np.clip(weight @ target / total, 1e-6, 1 - 1e-6)
+
+    def loss_and_gradient(params):
+        eta = features @ params
+        # Cross-entropy -[t log σ(η) + (1 - t) log σ(-η)], computed stably.
+        loss = -(weight @ (target * log_expit(eta) + (1 - target) * log_expit(-eta)))
+        gradient = features.T @ (weight * (expit(eta) - target))
+        return loss / total, gradient / total
+
+    start = np.r_[logit(prevalence), np.ones(features.shape[1] - 1)]
+    bounds = [(None, None)] + [(MIN_SLOPE, MAX_SLOPE)] * (features.shape[1] - 1)
+    result = minimize(
+        loss_and_gradient,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 1000, "gtol": 1e-10, "ftol": 1e-15},
+    )
+    if not result.success:
+        warnings.warn(
+            "PiecewiseLogisticCalibrator: the likelihood maximization did not "
+            f"converge ({result.message}); the parameters are the last iterate.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return result
+
+
 class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
     """Two-slope logistic recalibration around a decision threshold.
 
@@ -69,6 +118,13 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         ``"probability"``: scores in [0, 1], mapped through the logit;
         ``"decision"``: unbounded scores used as logits; ``"auto"``:
         ``"probability"`` when every training score lies in [0, 1].
+    slopes : {"auto", "one", "two"}, default="auto"
+        ``"two"``: independent slopes below and above the threshold; ``"one"``:
+        a single slope (Platt scaling around the threshold); ``"auto"``: two
+        slopes only when they improve the likelihood by more than the Bayesian
+        information criterion charges for the extra parameter
+        (``2·Δloglik > log(n_effective)``), which guards a side with few events
+        from an over-steep slope.
 
     Attributes
     ----------
@@ -90,20 +146,29 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         Which documented fallback the fit needed, if any:
 
         - ``"one-sided"``: every training score lies on one side of the
-          threshold, so the other side's slope is unidentified and is set to the
-          fitted side's slope (a single-slope logistic);
+          threshold, so the other side's slope is unidentified: one slope serves
+          both sides;
+        - ``"tied slopes"``: with ``slopes="auto"``, the data did not support two
+          slopes, and one serves both sides;
         - ``"bounded slope"``: the likelihood wanted a slope outside
-          [1e-3, 1e3] (a non-positive slope, or a separable side where it
-          diverges); the slope is held at the bound, which keeps the map
-          increasing and finite.
+          [1e-3, 1e3] (a non-positive slope: scores that fall with the
+          positive rate on one side); the slope is held at the bound, which
+          keeps the map increasing.
 
     n_features_in_ : int
         Always 1.
 
     Notes
     -----
-    Probabilities of exactly 0 and 1 are clipped to ``[1e-15, 1 - 1e-15]``
-    before the logit when fitting; when transforming they map to exactly 0 and
+    The fit maximizes the likelihood of Platt's smoothed targets,
+    ``(N+ + 1) / (N+ + 2)`` for positives and ``1 / (N- + 2)`` for negatives, as
+    scikit-learn's sigmoid calibration does: a side the scores separate keeps a
+    finite slope instead of a diverging one.
+
+    Probabilities are clipped to ``[1e-15, 1 - 1e-15]`` before the logit when
+    fitting and in :meth:`predict_posterior_proba`, so a model that outputs
+    exactly 0 or 1 gets the posterior the data showed at those outputs. The
+    operating probability is not clipped: 0 maps to exactly 0 and 1 to exactly
     1. ``predict_proba`` is guaranteed to be ``>= 0.5`` exactly where the score
     is ``>= threshold``, even where rounding in the logit would blur it.
 
@@ -120,17 +185,23 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
     >>> # Calibrated scores: slopes near 1, intercept near logit(0.25) = -1.10.
     >>> print(f"a={calibrator.slope_below_:.2f} b={calibrator.slope_above_:.2f} "
     ...       f"c={calibrator.intercept_:.2f}")
-    a=1.03 b=1.02 c=-1.11
+    a=1.02 b=1.02 c=-1.11
+    >>> calibrator.fallback_  # calibrated data need no second slope
+    'tied slopes'
     """
 
     _parameter_constraints: dict = {
         "threshold": [Real],
         "score_kind": [StrOptions({"auto", "probability", "decision"})],
+        "slopes": [StrOptions({"auto", "one", "two"})],
     }
 
-    def __init__(self, threshold: float = 0.5, *, score_kind: str = "auto"):
+    def __init__(
+        self, threshold: float = 0.5, *, score_kind: str = "auto", slopes: str = "auto"
+    ):
         self.threshold = threshold
         self.score_kind = score_kind
+        self.slopes = slopes
 
     def _validate_scores(self, scores, *, reset: bool) -> np.ndarray:
         scores = check_array(
@@ -191,7 +262,7 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         weight = _check_sample_weight(sample_weight, scores, dtype=np.float64)
         if np.any(weight < 0):
             raise ValueError("sample_weight must be non-negative.")
-        positive = (y == self.classes_[1]).astype(np.float64)
+        positive = y == self.classes_[1]
 
         self.threshold_logit_ = float(
             _to_logit(
@@ -199,62 +270,43 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
             )[0]
         )
         z = _to_logit(scores, self.score_kind_, clip=True) - self.threshold_logit_
-        below, above = np.minimum(z, 0.0), np.maximum(z, 0.0)
         has_below = np.any(weight[z < 0] > 0)
         has_above = np.any(weight[z > 0] > 0)
-        self.fallback_ = None if has_below and has_above else "one-sided"
-        features = np.column_stack([np.ones_like(z), below, above])
-        identified = [True, has_below, has_above]
-        params = self._maximize_likelihood(features[:, identified], positive, weight)
+        target = _platt_targets(positive, weight)
+        # The tied model (one slope, a = b) is Platt scaling around the threshold.
+        one = _maximize_likelihood(
+            np.column_stack([np.ones_like(z), z]), target, weight
+        )
+        params, self.fallback_ = one.x, None
+        if not (has_below and has_above):
+            self.fallback_ = "one-sided"
+        elif self.slopes != "one":
+            features = np.column_stack(
+                [np.ones_like(z), np.minimum(z, 0.0), np.maximum(z, 0.0)]
+            )
+            two = _maximize_likelihood(features, target, weight)
+            # BIC for the extra slope: two slopes only when the data support them.
+            n_effective = weight.sum() ** 2 / np.sum(weight**2)
+            gain = 2 * weight.sum() * (one.fun - two.fun)
+            if self.slopes == "two" or gain > np.log(n_effective):
+                params = two.x
+            else:
+                self.fallback_ = "tied slopes"
         self.intercept_ = float(params[0])
-        # An unidentified side takes the other side's slope; with neither side
-        # (every score at the threshold) the slope of the plain logit shift.
-        slopes = params[1:] if params.size > 1 else np.ones(1)
-        self.slope_below_ = float(slopes[0])
-        self.slope_above_ = float(slopes[-1])
-        if self.fallback_ is None and np.any(
-            np.isclose(slopes, MIN_SLOPE) | np.isclose(slopes, MAX_SLOPE)
-        ):
+        self.slope_below_ = float(params[1])
+        self.slope_above_ = float(params[-1])
+        at_bound = np.isclose(params[1:], MIN_SLOPE) | np.isclose(params[1:], MAX_SLOPE)
+        if self.fallback_ is None and np.any(at_bound):
             self.fallback_ = "bounded slope"
         return self
 
-    @staticmethod
-    def _maximize_likelihood(features, positive, weight):
-        """Weighted logistic MLE with the slopes held in [MIN_SLOPE, MAX_SLOPE]."""
-        total = weight.sum()
-        prevalence = np.clip(weight @ positive / total, 1e-6, 1 - 1e-6)
-
-        def loss_and_gradient(params):
-            eta = features @ params
-            # log(1 + e^eta) - y·eta, written stably as -log_expit(∓eta).
-            loss = -(weight @ np.where(positive > 0, log_expit(eta), log_expit(-eta)))
-            gradient = features.T @ (weight * (expit(eta) - positive))
-            return loss / total, gradient / total
-
-        start = np.r_[logit(prevalence), np.ones(features.shape[1] - 1)]
-        bounds = [(None, None)] + [(MIN_SLOPE, MAX_SLOPE)] * (features.shape[1] - 1)
-        result = minimize(
-            loss_and_gradient,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 1000, "gtol": 1e-10, "ftol": 1e-15},
-        )
-        if not result.success:
-            warnings.warn(
-                "PiecewiseLogisticCalibrator: the likelihood maximization did not "
-                f"converge ({result.message}); the parameters are the last iterate.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return result.x
-
-    def _operating_logit(self, scores) -> tuple[np.ndarray, np.ndarray]:
+    def _operating_logit(
+        self, scores, *, clip: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``a·u + b·v`` for new scores, and the scores themselves."""
         check_is_fitted(self)
         scores = self._validate_scores(scores, reset=False)
-        z = _to_logit(scores, self.score_kind_, clip=False) - self.threshold_logit_
+        z = _to_logit(scores, self.score_kind_, clip=clip) - self.threshold_logit_
         with np.errstate(invalid="ignore"):
             eta = self.slope_below_ * np.minimum(z, 0.0) + self.slope_above_ * (
                 np.maximum(z, 0.0)
@@ -341,7 +393,9 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, 2)
         """
-        eta, _ = self._operating_logit(scores)
+        # Clipped as in fit: the posterior of a score of exactly 0 or 1 is what
+        # the fit learnt at the clipped logit, not an extrapolation to 0 or 1.
+        eta, _ = self._operating_logit(scores, clip=True)
         return self._two_columns(expit(self.intercept_ + eta))
 
     def __sklearn_tags__(self):
