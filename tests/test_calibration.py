@@ -8,15 +8,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, logit
 from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 
 from threshold_estimators import PiecewiseLogisticCalibrator, ThresholdTunedClassifier
 from threshold_estimators._calibration import MAX_SLOPE, MIN_SLOPE
-from threshold_estimators.objectives import F1, CostMatrix, PrecisionTarget
+from threshold_estimators.objectives import (
+    F1,
+    CostMatrix,
+    PrecisionTarget,
+    RecallTarget,
+)
 
 
 @st.composite
@@ -56,8 +63,13 @@ def test_operating_probability_shape(data):
     q = calibrator.predict_proba(grid)[:, 1]
     assert np.all((q >= 0) & (q <= 1))
     assert np.all(np.diff(q) >= 0), "not monotone"
-    assert calibrator.predict_proba([threshold])[0, 1] == 0.5
-    np.testing.assert_array_equal(q >= 0.5, grid >= threshold)
+    # 0.5 at the threshold, one ulp above so that the threshold's side wins ties.
+    assert calibrator.predict_proba([threshold])[0, 1] == np.nextafter(0.5, 1)
+    np.testing.assert_array_equal(q > 0.5, grid >= threshold)
+    np.testing.assert_array_equal(q < 0.5, grid < threshold)
+    np.testing.assert_array_equal(
+        calibrator.decision_function(grid) > 0, grid >= threshold
+    )
     np.testing.assert_array_equal(
         calibrator.predict(grid), np.where(grid >= threshold, True, False)
     )
@@ -80,7 +92,7 @@ def reference_fit(features, y, weight):
     A soft target t is the same likelihood as the sample twice: once positive
     with weight w·t, once negative with weight w·(1 - t).
     """
-    n_positive, n_negative = np.count_nonzero(y), np.count_nonzero(~y)
+    n_positive, n_negative = weight[y].sum(), weight[~y].sum()
     target = np.where(y, (n_positive + 1) / (n_positive + 2), 1 / (n_negative + 2))
     reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
     reference.fit(
@@ -140,14 +152,38 @@ def test_auto_slopes_follow_the_evidence():
     auto = PiecewiseLogisticCalibrator(different[3], slopes="auto").fit(
         different[0], different[1], sample_weight=different[2]
     )
-    assert auto.fallback_ is None
+    assert auto.n_slopes_ == 2
     assert auto.slope_below_ < 0.7 < 1.5 < auto.slope_above_
     same = two_slope_data(0, "decision", 1.0, 1.0)
     auto = PiecewiseLogisticCalibrator(same[3], slopes="auto").fit(
         same[0], same[1], sample_weight=same[2]
     )
-    assert auto.fallback_ == "tied slopes"
+    assert auto.n_slopes_ == 1
+    assert auto.fallback_ is None
     assert auto.slope_below_ == auto.slope_above_
+
+
+def test_integer_weights_act_as_repeated_rows():
+    rng = np.random.default_rng(3)
+    scores = rng.uniform(size=300)
+    y = rng.uniform(size=300) < scores**2
+    weight = rng.integers(0, 4, 300)
+    weighted = PiecewiseLogisticCalibrator(0.4, slopes="two").fit(
+        scores, y, sample_weight=weight
+    )
+    repeated = PiecewiseLogisticCalibrator(0.4, slopes="two").fit(
+        np.repeat(scores, weight), np.repeat(y, weight)
+    )
+    np.testing.assert_allclose(
+        [weighted.intercept_, weighted.slope_below_, weighted.slope_above_],
+        [repeated.intercept_, repeated.slope_below_, repeated.slope_above_],
+        rtol=1e-5,
+    )
+    auto = PiecewiseLogisticCalibrator(0.4).fit(scores, y, sample_weight=weight)
+    auto_repeated = PiecewiseLogisticCalibrator(0.4).fit(
+        np.repeat(scores, weight), np.repeat(y, weight)
+    )
+    assert auto.n_slopes_ == auto_repeated.n_slopes_
 
 
 def test_unit_slopes_are_the_plain_logit_shift():
@@ -168,6 +204,7 @@ def test_one_sided_data_uses_one_slope():
     y = rng.uniform(size=500) < scores
     calibrator = PiecewiseLogisticCalibrator(0.2).fit(scores, y)
     assert calibrator.fallback_ == "one-sided"
+    assert calibrator.n_slopes_ == 1
     assert calibrator.slope_below_ == calibrator.slope_above_
     assert 0.5 < calibrator.slope_above_ < 2
 
@@ -250,6 +287,25 @@ OBJECTIVES = [
 ]
 
 
+def check_agreement(tuned, X):
+    """predict agrees with predict_proba and decision_function on every row."""
+    proba = tuned.predict_proba(X)
+    predictions = tuned.predict(X)
+    classes = tuned.classes_
+    np.testing.assert_array_equal(
+        predictions, classes[(proba[:, 1] >= 0.5).astype(int)]
+    )
+    np.testing.assert_array_equal(predictions, classes[np.argmax(proba, axis=1)])
+    # decision_function > 0 means classes_[1], as in scikit-learn.
+    decision = tuned.decision_function(X)
+    np.testing.assert_array_equal(predictions, classes[(decision > 0).astype(int)])
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(
+        predictions == tuned.pos_label_,
+        tuned._positive_scores(X) >= tuned.threshold_,
+    )
+
+
 @pytest.mark.parametrize("dataset", DATASETS)
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("pos_label", [0, 1])
@@ -264,30 +320,23 @@ def test_predict_agrees_with_predict_proba_on_every_row(dataset, model, pos_labe
                 recalibrate=True,
                 pos_label=pos_label,
             ).fit(X, y)
-        proba = tuned.predict_proba(X)
-        predictions = tuned.predict(X)
-        # The tuned class's probability is >= 0.5 exactly where it is predicted.
-        np.testing.assert_array_equal(
-            predictions == pos_label, proba[:, pos_label] >= 0.5
-        )
-        if pos_label == 1:
-            np.testing.assert_array_equal(
-                predictions, tuned.classes_[(proba[:, 1] >= 0.5).astype(int)]
-            )
-        np.testing.assert_array_equal(
-            predictions, tuned.classes_[np.argmax(proba, axis=1)]
-        )
-        np.testing.assert_array_equal(
-            predictions == pos_label,
-            tuned._positive_scores(X) >= tuned.threshold_,
-        )
-        # decision_function > 0 means classes_[1], as in scikit-learn.
-        decision = tuned.decision_function(X)
-        not_at_cut = decision != 0
-        np.testing.assert_array_equal(
-            (decision > 0)[not_at_cut], (predictions == 1)[not_at_cut]
-        )
-        np.testing.assert_allclose(proba.sum(axis=1), 1)
+        check_agreement(tuned, X)
+
+
+@pytest.mark.parametrize("pos_label", [0, 1])
+def test_agreement_on_rows_tied_with_the_threshold(pos_label):
+    """A shallow tree on noisy labels: recall 1 puts the cut at its lowest leaf."""
+    X, y = make_classification(n_samples=2_000, flip_y=0.3, random_state=0)
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    tuned = ThresholdTunedClassifier(
+        FrozenEstimator(tree),
+        objective=RecallTarget(1.0),
+        recalibrate=True,
+        pos_label=pos_label,
+    ).fit(X, y)
+    at_threshold = tuned._positive_scores(X) == tuned.threshold_
+    assert at_threshold.sum() > 100
+    check_agreement(tuned, X)
 
 
 def test_recalibrated_methods_and_attributes():

@@ -8,9 +8,9 @@ regression is fitted by maximum likelihood::
     posterior  p(z) = expit(c + a·u + b·v)   calibrated, at the training class balance
     operating  q(z) = expit(a·u + b·v)       the same curve without the intercept
 
-``q`` is exactly 0.5 at the threshold, monotone, and tends to 0 and 1 at the ends:
-it is the probability of the positive class under the class balance for which the
-threshold is the Bayes-optimal cut (the odds of ``p`` divided by ``e^c``). Two
+``q`` is 0.5 at the threshold (one ulp above it), monotone, and tends to 0 and 1 at
+the ends: it is the probability of the positive class under the class balance for
+which the threshold is the Bayes-optimal cut (the odds of ``p`` divided by ``e^c``). Two
 slopes let it correct the model's calibration differently on each side of the cut.
 """
 
@@ -56,12 +56,12 @@ def _platt_targets(positive: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Platt's smoothed targets: (N+ + 1) / (N+ + 2) and 1 / (N- + 2).
 
     They are the posterior means of a uniform prior on each side, as in
-    scikit-learn's sigmoid calibration; they keep a separable side's slope finite.
-    Counts are of samples with positive weight.
+    scikit-learn's sigmoid calibration; they keep a separable side's slope
+    finite. ``N+`` and ``N-`` are the total weights of the classes, so integer
+    weights act as repeated rows.
     """
-    used = weight > 0
-    n_positive = np.count_nonzero(positive & used)
-    n_negative = np.count_nonzero(~positive & used)
+    n_positive = weight[positive].sum()
+    n_negative = weight[~positive].sum()
     return np.where(positive, (n_positive + 1) / (n_positive + 2), 1 / (n_negative + 2))
 
 
@@ -105,8 +105,9 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
     """Two-slope logistic recalibration around a decision threshold.
 
     Fitted on 1-D scores and binary labels, it maps a score to the *operating*
-    probability ``q``, which is exactly 0.5 at ``threshold``: ``predict`` and
-    ``predict_proba`` then agree on every sample. The calibrated posterior, at the
+    probability ``q``, which is 0.5 at ``threshold`` (one ulp above, so that the
+    threshold's own side wins every tie): ``predict`` and ``predict_proba`` then
+    agree on every sample. The calibrated posterior, at the
     class balance of the training data, is :meth:`predict_posterior_proba`.
 
     Parameters
@@ -123,8 +124,8 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         a single slope (Platt scaling around the threshold); ``"auto"``: two
         slopes only when they improve the likelihood by more than the Bayesian
         information criterion charges for the extra parameter
-        (``2·Δloglik > log(n_effective)``), which guards a side with few events
-        from an over-steep slope.
+        (``2·Δloglik > log(Σ sample_weight)``), which guards a side with few
+        events from an over-steep slope.
 
     Attributes
     ----------
@@ -138,6 +139,9 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         ``a`` and ``b``: the slopes, in the logit domain, below and above the
         threshold. ``a = b = 1`` on a calibrated model gives the plain logit
         shift ``q = expit(logit(p) - logit(threshold))``.
+    n_slopes_ : int
+        1 when one slope serves both sides (``slopes="one"``, one-sided data, or
+        ``slopes="auto"`` where the data did not support two), else 2.
     threshold_logit_ : float
         ``z_t``, the threshold in the logit domain.
     score_kind_ : str
@@ -148,8 +152,6 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         - ``"one-sided"``: every training score lies on one side of the
           threshold, so the other side's slope is unidentified: one slope serves
           both sides;
-        - ``"tied slopes"``: with ``slopes="auto"``, the data did not support two
-          slopes, and one serves both sides;
         - ``"bounded slope"``: the likelihood wanted a slope outside
           [1e-3, 1e3] (a non-positive slope: scores that fall with the
           positive rate on one side); the slope is held at the bound, which
@@ -186,8 +188,8 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
     >>> print(f"a={calibrator.slope_below_:.2f} b={calibrator.slope_above_:.2f} "
     ...       f"c={calibrator.intercept_:.2f}")
     a=1.02 b=1.02 c=-1.11
-    >>> calibrator.fallback_  # calibrated data need no second slope
-    'tied slopes'
+    >>> calibrator.n_slopes_  # calibrated data need no second slope
+    1
     """
 
     _parameter_constraints: dict = {
@@ -285,18 +287,18 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
                 [np.ones_like(z), np.minimum(z, 0.0), np.maximum(z, 0.0)]
             )
             two = _maximize_likelihood(features, target, weight)
-            # BIC for the extra slope: two slopes only when the data support them.
-            n_effective = weight.sum() ** 2 / np.sum(weight**2)
-            gain = 2 * weight.sum() * (one.fun - two.fun)
-            if self.slopes == "two" or gain > np.log(n_effective):
+            # BIC for the extra slope, with weights counted as repeated rows: two
+            # slopes only when the data support them.
+            total = weight.sum()
+            gain = 2 * total * (one.fun - two.fun)
+            if self.slopes == "two" or gain > np.log(max(total, 1.0)):
                 params = two.x
-            else:
-                self.fallback_ = "tied slopes"
+        self.n_slopes_ = params.size - 1
         self.intercept_ = float(params[0])
         self.slope_below_ = float(params[1])
         self.slope_above_ = float(params[-1])
         at_bound = np.isclose(params[1:], MIN_SLOPE) | np.isclose(params[1:], MAX_SLOPE)
-        if self.fallback_ is None and np.any(at_bound):
+        if np.any(at_bound):
             self.fallback_ = "bounded slope"
         return self
 
@@ -331,10 +333,13 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         eta, scores = self._operating_logit(scores)
         q = expit(eta)
         # The decision is the comparison of raw scores; the logit's rounding must
-        # not let the probability disagree with it.
+        # not let the probability disagree with it. At the threshold itself q is
+        # one ulp above 0.5, so that both argmax and ">= 0.5" pick the tuned side.
         at_or_above = scores >= self.threshold
         q = np.where(
-            at_or_above, np.maximum(q, 0.5), np.minimum(q, np.nextafter(0.5, 0))
+            at_or_above,
+            np.maximum(q, np.nextafter(0.5, 1)),
+            np.minimum(q, np.nextafter(0.5, 0)),
         )
         return self._two_columns(q)
 
@@ -353,7 +358,7 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
             return np.log(self.predict_proba(scores))
 
     def decision_function(self, scores):
-        """Operating log-odds ``a·u + b·v``: 0 at the threshold.
+        """Operating log-odds ``a·u + b·v``: positive exactly from the threshold up.
 
         Parameters
         ----------
@@ -362,8 +367,14 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_odds : ndarray of shape (n_samples,)
+            ``> 0`` where the score is ``>= threshold`` (the smallest positive
+            float at the threshold itself), ``< 0`` below it.
         """
-        return self._operating_logit(scores)[0]
+        eta, scores = self._operating_logit(scores)
+        tiny = np.finfo(float).smallest_subnormal
+        return np.where(
+            scores >= self.threshold, np.maximum(eta, tiny), np.minimum(eta, -tiny)
+        )
 
     def predict(self, scores):
         """Labels: ``classes_[1]`` where the score is ``>= threshold``.

@@ -12,13 +12,12 @@ from sklearn.base import (
     ClassifierMixin,
     MetaEstimatorMixin,
     _fit_context,
-    clone,
 )
-from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
-from sklearn.utils import Bunch, get_tags
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -28,7 +27,6 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _estimator_has,
     check_is_fitted,
@@ -38,13 +36,37 @@ from sklearn.utils.validation import (
 )
 
 from ._calibration import PiecewiseLogisticCalibrator
-from ._folds import _fit_and_score, _fit_full, _positive_score
+from ._folds import cross_fitted_scores, positive_score, prefit_scores
 from ._scoring import resolve_objective
 from ._search import cut_point, run_search
-from ._validation import check_binary_target, check_fold_scores, check_weights
-from .objectives import Objective, precision_recall
+from ._validation import (
+    check_binary_target,
+    check_both_classes_scored,
+    check_weights,
+)
+from .objectives import (
+    InfeasibleTargetError,
+    Objective,
+    ScorerObjective,
+    precision_recall,
+)
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
+
+
+def _sample_weight_parameter(estimator):
+    """The ``fit`` parameter that takes sample weights, or None.
+
+    A Pipeline takes them as ``<last step>__sample_weight`` (without metadata
+    routing), which is how its final estimator is fitted with weights.
+    """
+    if has_fit_parameter(estimator, "sample_weight"):
+        return "sample_weight"
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        if last != "passthrough" and has_fit_parameter(last, "sample_weight"):
+            return f"{name}__sample_weight"
+    return None
 
 
 def _recalibrates_or_estimator_has(method):
@@ -283,40 +305,59 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         X, y = indexable(X, y)
         y = column_or_1d(y, warn=True)
-        self.classes_, positive_index = check_binary_target(y, self.pos_label)
-        self.pos_label_ = self.classes_[positive_index]
+        classes, positive_index = check_binary_target(y, self.pos_label)
+        pos_label = classes[positive_index]
         if sample_weight is not None:
-            sample_weight = check_weights(sample_weight, X, y, self.classes_)
+            sample_weight = check_weights(sample_weight, X, y, classes)
         objective = resolve_objective(self.objective, self.estimator, positive_index)
         routed = self._route(sample_weight, fit_params)
-
-        oof_index, oof_score, fold_of = self._out_of_fold_scores(X, y, routed)
-        y_oof = y[oof_index]
-        weight_oof = None if sample_weight is None else sample_weight[oof_index]
-
-        search = partial(
-            run_search, objective, pos_label=self.pos_label_, classes=self.classes_
-        )
-        self._oof_curve, self._oof_objective, best = search(
-            y_oof, oof_score, weight_oof
-        )
-        self.threshold_ = cut_point(self._oof_curve.thresholds, best)
-        self.best_score_ = float(self._oof_objective[best])
-        self.calibrator_ = None
-        if self.recalibrate:
-            probability = self._response_method_used == "predict_proba"
-            kind = "probability" if probability else "decision"
-            self.calibrator_ = PiecewiseLogisticCalibrator(
-                threshold=self.threshold_, score_kind=kind
-            ).fit(oof_score, y_oof == self.pos_label_, sample_weight=weight_oof)
-        if self.store_cv_results:
-            self.cv_results_ = self._cv_results(
-                search, y_oof, oof_score, weight_oof, fold_of
+        response_method = self._response_method(self.estimator)
+        if self.cv == "prefit":
+            oof = prefit_scores(self.estimator, X, response_method, pos_label)
+        else:
+            oof = cross_fitted_scores(
+                self.estimator,
+                X,
+                y,
+                splits=list(self._check_cv(y).split(X, y, **routed.splitter.split)),
+                refit=self.refit,
+                fit_params=routed.estimator.fit,
+                response_method=response_method,
+                pos_label=pos_label,
+                n_jobs=self.n_jobs,
             )
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
-        if hasattr(self.estimator_, "feature_names_in_"):
-            self.feature_names_in_ = self.estimator_.feature_names_in_
+        y_oof = y[oof.index]
+        weight_oof = None if sample_weight is None else sample_weight[oof.index]
+        check_both_classes_scored(y_oof, weight_oof, classes)
+        X_oof = None
+        if isinstance(objective, ScorerObjective):
+            X_oof = _safe_indexing(X, oof.index)
+
+        search = partial(run_search, objective, pos_label=pos_label, classes=classes)
+        curve, objective_values, best = search(y_oof, oof.score, weight_oof, X=X_oof)
+        threshold = cut_point(curve.thresholds, best)
+        calibrator = None
+        if self.recalibrate:
+            probability = response_method == "predict_proba"
+            calibrator = PiecewiseLogisticCalibrator(
+                threshold=threshold,
+                score_kind="probability" if probability else "decision",
+            ).fit(oof.score, y_oof == pos_label, sample_weight=weight_oof)
+        if self.store_cv_results:
+            self.cv_results_ = _cv_results(
+                search, curve, objective_values, y_oof, oof, weight_oof, X_oof
+            )
+
+        # Fitted attributes are set together, once nothing can fail any more.
+        self.estimator_ = oof.estimator
+        self.classes_, self.pos_label_ = classes, pos_label
+        self._response_method_used = response_method
+        self.threshold_ = threshold
+        self.best_score_ = float(objective_values[best])
+        self.calibrator_ = calibrator
+        for attribute in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.estimator_, attribute):
+                setattr(self, attribute, getattr(self.estimator_, attribute))
         return self
 
     def _route(self, sample_weight, fit_params):
@@ -326,12 +367,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             )
         _raise_for_params(fit_params, self, "fit")
         estimator_fit = {}
-        if sample_weight is not None and not isinstance(
-            self.estimator, FrozenEstimator
-        ):
-            if has_fit_parameter(self.estimator, "sample_weight"):
-                estimator_fit["sample_weight"] = sample_weight
-            elif self.cv != "prefit":
+        fits = sample_weight is not None and self.cv != "prefit"
+        if fits and not isinstance(self.estimator, FrozenEstimator):
+            weight_param = _sample_weight_parameter(self.estimator)
+            if weight_param is not None:
+                estimator_fit[weight_param] = sample_weight
+            else:
                 warnings.warn(
                     f"{type(self.estimator).__name__}.fit does not accept "
                     "sample_weight: the weights are used in the threshold search "
@@ -352,7 +393,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 return method
         raise ValueError(
             f"{type(estimator).__name__} has no {' or '.join(methods)} method; "
-            "the decision threshold applies to one of them."
+            "the decision threshold applies to the output of such a method."
         )
 
     def _check_cv(self, y):
@@ -366,103 +407,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             )
         return check_cv(self.cv, y, classifier=True)
 
-    def _out_of_fold_scores(self, X, y, routed):
-        """Fit the folds and the final model; the pooled out-of-fold scores.
-
-        Returns the rows scored (indices into ``X``), their scores, and the fold
-        of each; sets ``estimator_`` and ``_response_method_used``.
-        """
-        if self.cv == "prefit":
-            try:
-                check_is_fitted(self.estimator)
-            except NotFittedError as exc:
-                raise NotFittedError(
-                    "cv='prefit' needs an already fitted estimator; got an unfitted "
-                    f"{type(self.estimator).__name__}. Fit it first, or pass an int "
-                    "cv to fit it on each fold."
-                ) from exc
-            self.estimator_ = self.estimator
-            self._response_method_used = self._response_method(self.estimator_)
-            scores = _positive_score(
-                self.estimator_, X, self._response_method_used, self.pos_label_
-            )
-            index = np.arange(y.shape[0])
-            return (
-                index,
-                check_fold_scores([scores], self._response_method_used),
-                np.zeros_like(index),
-            )
-
-        cv = self._check_cv(y)
-        splits = list(cv.split(X, y, **routed.splitter.split))
-        if not self.refit and len(splits) > 1:
-            raise ValueError(
-                "refit=False keeps the model of the single training split, but cv "
-                f"has {len(splits)} splits; use refit=True or a cv with one split."
-            )
-        self._response_method_used = self._response_method(self.estimator)
-        fit_params = routed.estimator.fit
-        jobs = [
-            delayed(_fit_and_score)(
-                clone(self.estimator),
-                X,
-                y,
-                fit_params,
-                train,
-                test,
-                self._response_method_used,
-                self.pos_label_,
-                return_estimator=not self.refit,
-            )
-            for train, test in splits
-        ]
-        if self.refit:
-            # The final fit does not depend on the threshold: it runs beside the folds.
-            jobs.append(delayed(_fit_full)(clone(self.estimator), X, y, fit_params))
-        results = Parallel(n_jobs=self.n_jobs)(jobs)
-        self.estimator_ = results.pop() if self.refit else results[0][1]
-
-        test_sets = [test for _, test in splits]
-        scores = check_fold_scores([s for s, _ in results], self._response_method_used)
-        index = np.concatenate(test_sets)
-        fold_of = np.repeat(np.arange(len(splits)), [len(t) for t in test_sets])
-        return index, scores, fold_of
-
-    def _cv_results(self, search, y_oof, oof_score, weight_oof, fold_of):
-        curve = self._oof_curve
-        precision, recall = precision_recall(*curve.counts)
-        fold_thresholds = []
-        for fold in np.unique(fold_of):
-            in_fold = fold_of == fold
-            fold_weight = None if weight_oof is None else weight_oof[in_fold]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    fold_curve, _, best = search(
-                        y_oof[in_fold], oof_score[in_fold], fold_weight
-                    )
-                    fold_thresholds.append(cut_point(fold_curve.thresholds, best))
-                except ValueError:
-                    fold_thresholds.append(np.nan)
-        fold_thresholds = np.asarray(fold_thresholds)
-        return {
-            "thresholds": curve.thresholds,
-            "objective": self._oof_objective,
-            "precision": precision,
-            "recall": recall,
-            "tp": curve.tp,
-            "fp": curve.fp,
-            "tn": curve.tn,
-            "fn": curve.fn,
-            "fold_thresholds": fold_thresholds,
-            "fold_threshold_std": float(np.nanstd(fold_thresholds))
-            if np.isfinite(fold_thresholds).any()
-            else np.nan,
-        }
-
     def _positive_scores(self, X):
         check_is_fitted(self)
-        return _positive_score(
+        return positive_score(
             self.estimator_, X, self._response_method_used, self.pos_label_
         )
 
@@ -605,3 +552,40 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         tags.input_tags.sparse = estimator_tags.input_tags.sparse
         tags.input_tags.allow_nan = estimator_tags.input_tags.allow_nan
         return tags
+
+
+def _cv_results(search, curve, objective_values, y_oof, oof, weight_oof, X_oof):
+    """The pooled curve, and each fold's own best threshold."""
+    precision, recall = precision_recall(*curve.counts)
+    fold_thresholds = []
+    for fold in np.unique(oof.fold):
+        in_fold = np.flatnonzero(oof.fold == fold)
+        try:
+            with warnings.catch_warnings():
+                # A fallback warning per fold would repeat the pooled one.
+                warnings.simplefilter("ignore", UserWarning)
+                fold_curve, _, best = search(
+                    y_oof[in_fold],
+                    oof.score[in_fold],
+                    None if weight_oof is None else weight_oof[in_fold],
+                    X=None if X_oof is None else _safe_indexing(X_oof, in_fold),
+                )
+            fold_thresholds.append(cut_point(fold_curve.thresholds, best))
+        except InfeasibleTargetError:
+            fold_thresholds.append(np.nan)
+    fold_thresholds = np.asarray(fold_thresholds)
+    finite = np.isfinite(fold_thresholds)
+    return {
+        "thresholds": curve.thresholds,
+        "objective": objective_values,
+        "precision": precision,
+        "recall": recall,
+        "tp": curve.tp,
+        "fp": curve.fp,
+        "tn": curve.tn,
+        "fn": curve.fn,
+        "fold_thresholds": fold_thresholds,
+        "fold_threshold_std": float(np.std(fold_thresholds[finite]))
+        if finite.any()
+        else np.nan,
+    }

@@ -1,18 +1,34 @@
-"""Fitting the folds: out-of-fold scores of the class to tune."""
+"""Fitting the folds: out-of-fold scores of the class to tune, and the final model."""
+
+from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_method_params, check_is_fitted
+
+from ._validation import check_fold_scores, plain
 
 
-def _positive_score(estimator, X, response_method: str, pos_label):
+class OutOfFold(NamedTuple):
+    """Pooled out-of-fold scores and the model that will predict."""
+
+    index: np.ndarray  # the row of X of each score (a row may repeat or be absent)
+    score: np.ndarray
+    fold: np.ndarray  # the fold each score comes from
+    estimator: object  # the refitted, single-split or prefit model
+
+
+def positive_score(estimator, X, response_method: str, pos_label):
     """Score of ``pos_label`` from ``response_method``: greater means more positive."""
     raw = getattr(estimator, response_method)(X)
     classes = estimator.classes_
     if pos_label not in classes:
         raise ValueError(
             f"The fitted {type(estimator).__name__} knows the classes "
-            f"{list(classes)}, which lack the class to tune, {pos_label!r}; "
+            f"{list(classes)}, which lack the class to tune, {plain(pos_label)!r}; "
             "every training fold needs samples of both classes."
         )
     column = int(np.flatnonzero(classes == pos_label)[0])
@@ -34,18 +50,66 @@ def _fit_and_score(
     pos_label,
     return_estimator,
 ):
-    """Fit ``estimator`` on ``train``, score ``test``; ``train=None`` scores all."""
-    if train is None:
-        X_test = X
-    else:
-        fold_fit_params = _check_method_params(X, fit_params, indices=train)
-        estimator.fit(
-            _safe_indexing(X, train), _safe_indexing(y, train), **fold_fit_params
-        )
-        X_test = _safe_indexing(X, test)
-    scores = _positive_score(estimator, X_test, response_method, pos_label)
+    """Fit ``estimator`` on ``train`` and score ``test``."""
+    fold_fit_params = _check_method_params(X, fit_params, indices=train)
+    estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fold_fit_params)
+    scores = positive_score(
+        estimator, _safe_indexing(X, test), response_method, pos_label
+    )
     return scores, (estimator if return_estimator else None)
 
 
-def _fit_full(estimator, X, y, fit_params):
-    return estimator.fit(X, y, **fit_params)
+def prefit_scores(estimator, X, response_method, pos_label) -> OutOfFold:
+    """Scores of an already fitted ``estimator`` on all of ``X`` (``cv="prefit"``)."""
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError as exc:
+        raise NotFittedError(
+            "cv='prefit' needs an already fitted estimator; got an unfitted "
+            f"{type(estimator).__name__}. Fit it first, or pass an int cv to fit "
+            "it on each fold."
+        ) from exc
+    scores = positive_score(estimator, X, response_method, pos_label)
+    index = np.arange(len(scores))
+    scores = check_fold_scores([scores], response_method)
+    return OutOfFold(index, scores, np.zeros_like(index), estimator)
+
+
+def cross_fitted_scores(
+    estimator, X, y, *, splits, refit, fit_params, response_method, pos_label, n_jobs
+) -> OutOfFold:
+    """Fit a clone per split and pool the scores of the test folds.
+
+    With ``refit``, the final fit on all the data runs in the same parallel
+    batch as the folds: it does not depend on the threshold.
+    """
+    if not splits:
+        raise ValueError("cv produced no train/test split.")
+    if not refit and len(splits) > 1:
+        raise ValueError(
+            "refit=False keeps the model of the single training split, but cv "
+            f"has {len(splits)} splits; use refit=True or a cv with one split."
+        )
+    jobs = [
+        delayed(_fit_and_score)(
+            clone(estimator),
+            X,
+            y,
+            fit_params,
+            train,
+            test,
+            response_method,
+            pos_label,
+            return_estimator=not refit,
+        )
+        for train, test in splits
+    ]
+    if refit:
+        jobs.append(delayed(clone(estimator).fit)(X, y, **fit_params))
+    results = Parallel(n_jobs=n_jobs)(jobs)
+    final = results.pop() if refit else results[0][1]
+    test_sets = [test for _, test in splits]
+    scores = check_fold_scores([s for s, _ in results], response_method)
+    index = np.concatenate(test_sets)
+    fold = np.repeat(np.arange(len(splits)), [len(t) for t in test_sets])
+    return OutOfFold(index, scores, fold, final)

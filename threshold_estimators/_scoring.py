@@ -9,10 +9,8 @@ data.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -24,13 +22,11 @@ from sklearn.metrics import (
     precision_score,
     recall_score,
 )
-from sklearn.utils._param_validation import Interval
 
-from ._search import ThresholdCurve
-from .objectives import F1, CostMatrix, FBeta, Objective, _Maximized, _ratio
+from .objectives import F1, CostMatrix, FBeta, Objective, ScorerObjective, _ratio
 
 
-class _CountMetric(_Maximized):
+class _CountMetric(Objective):
     """A scikit-learn binary metric written on the confusion counts."""
 
     def __init__(self, metric: str):
@@ -64,82 +60,6 @@ _COUNT_METRICS = {
 }
 
 
-class _ThresholdedPredictions(ClassifierMixin, BaseEstimator):
-    """Stands in for a fitted classifier whose predictions are already known."""
-
-    def __init__(self, classes, predictions):
-        self.classes = classes
-        self.predictions = predictions
-
-    @property
-    def classes_(self):
-        return self.classes
-
-    def fit(self, X, y):  # pragma: no cover - never fitted, present for the API
-        return self
-
-    def predict(self, X):
-        return self.predictions
-
-
-class ScorerObjective(Objective):
-    """Any scikit-learn scorer, evaluated at a bounded set of candidate thresholds.
-
-    The scorer is called as ``scorer(estimator, X, y)`` with the pooled
-    out-of-fold data, where ``estimator.predict`` returns the labels decided by
-    one candidate threshold. Because each call is a full pass over the data, at
-    most ``n_candidates`` thresholds are tried: all distinct scores when there
-    are that few, otherwise the distinct scores at evenly spaced ranks, always
-    including the two extreme cuts. For an exact search, use a count objective
-    (:mod:`threshold_estimators.objectives`) or a scorer name such as ``"f1"``.
-
-    Parameters
-    ----------
-    scorer : callable
-        A scorer ``scorer(estimator, X, y, sample_weight=None)``, e.g. from
-        :func:`sklearn.metrics.make_scorer`. It must use ``predict``: a scorer on
-        probabilities does not depend on the decision threshold.
-    n_candidates : int, default=256
-        Maximum number of thresholds evaluated.
-    """
-
-    _parameter_constraints: dict = {
-        "scorer": [callable],
-        "n_candidates": [Interval(Integral, 2, None, closed="left")],
-    }
-
-    def __init__(self, scorer, *, n_candidates: int = 256):
-        self.scorer = scorer
-        self.n_candidates = n_candidates
-
-    def candidate_indices(self, n_thresholds: int) -> np.ndarray:
-        """Indices, into a curve of ``n_thresholds`` candidates, to evaluate."""
-        if n_thresholds <= self.n_candidates:
-            return np.arange(n_thresholds)
-        return np.unique(np.linspace(0, n_thresholds - 1, self.n_candidates).round())
-
-    def score_curve(
-        self, curve: ThresholdCurve, y, y_score, sample_weight, classes, pos_label
-    ):
-        """Scorer value at each candidate of ``curve``, on labels ``y``."""
-        y_score = np.asarray(y_score)
-        negative_label = classes[classes != pos_label][0]
-        X_placeholder = np.zeros((y_score.shape[0], 1))
-        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        values = []
-        for threshold in curve.thresholds:
-            predictions = np.where(y_score >= threshold, pos_label, negative_label)
-            stand_in = _ThresholdedPredictions(classes, predictions)
-            values.append(self.scorer(stand_in, X_placeholder, y, **kwargs))
-        return np.asarray(values, dtype=float)
-
-    def score(self, tp, fp, tn, fn):
-        raise TypeError(
-            "ScorerObjective needs the labels and scores, not only the counts; "
-            "it is evaluated by ThresholdTunedClassifier through score_curve."
-        )
-
-
 def resolve_objective(objective, estimator, positive_index: int) -> Objective:
     """The validated objective to optimize, with the positive class at index 1.
 
@@ -154,6 +74,11 @@ def resolve_objective(objective, estimator, positive_index: int) -> Objective:
         in ``classes_`` order is reoriented so that its positive class comes
         second.
     """
+    if isinstance(objective, type):
+        raise ValueError(
+            "objective must be an instance or a scorer, e.g. F1() or 'f1'; got the "
+            f"class {objective.__name__}."
+        )
     if isinstance(objective, CostMatrix):
         objective = clone(objective)._validate()
         if positive_index == 0:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.utils import _safe_indexing
 
-from .objectives import Objective
+from .objectives import Objective, ScorerObjective
 
 
 class ThresholdCurve(NamedTuple):
@@ -61,7 +62,12 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
     >>> curve.tp, curve.fp
     (array([0, 1, 2, 2]), array([0, 0, 1, 2]))
     """
-    y_positive = np.asarray(y_positive, dtype=bool)
+    y_positive = np.asarray(y_positive)
+    if y_positive.dtype != bool:
+        raise ValueError(
+            "confusion_curve needs boolean labels (e.g. y == pos_label); got an "
+            f"array of dtype {y_positive.dtype}."
+        )
     y_score = np.asarray(y_score, dtype=float)
     if sample_weight is None:
         # Without weights no permutation is needed, only sorted values: np.sort is
@@ -86,22 +92,35 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
         total_positive = positives_up_to[-1]
         total_negative = weight_up_to[-1] - total_positive
         positives_before = _before(positives_up_to, starts)
-        negatives_before = _before(weight_up_to, starts) - positives_before
+        # Differences of float running sums can come out a few ulps below 0.
+        negatives_before = np.maximum(
+            _before(weight_up_to, starts) - positives_before, 0.0
+        )
 
     # Decreasing thresholds, after the "no positive call" cut at +inf.
     descending = starts[::-1]
     thresholds = np.empty(starts.size + 1)
     thresholds[0] = np.inf
-    thresholds[1:] = sorted_score[descending]
+    distinct = starts.size == sorted_score.size
+    thresholds[1:] = sorted_score[::-1] if distinct else sorted_score[descending]
     tp = np.zeros(starts.size + 1, dtype=positives_before.dtype)
     fp = np.zeros_like(tp)
     np.subtract(total_positive, positives_before[::-1], out=tp[1:])
     np.subtract(total_negative, negatives_before[::-1], out=fp[1:])
-    return ThresholdCurve(thresholds, tp, fp, total_negative - fp, total_positive - tp)
+    if sample_weight is not None:
+        np.maximum(tp, 0.0, out=tp)
+        np.maximum(fp, 0.0, out=fp)
+    tn, fn = total_negative - fp, total_positive - tp
+    if sample_weight is not None:
+        np.maximum(tn, 0.0, out=tn)
+        np.maximum(fn, 0.0, out=fn)
+    return ThresholdCurve(thresholds, tp, fp, tn, fn)
 
 
 def _before(running_total: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """``running_total`` just before each start (0 before the first element)."""
+    if starts.size == running_total.size:  # all values distinct: no gather needed
+        return np.concatenate((running_total[:0], [0], running_total[:-1]))
     before = running_total[starts - 1]
     before[0] = 0  # starts[0] is 0: nothing comes before it
     return before
@@ -164,26 +183,33 @@ def cut_point(thresholds: np.ndarray, index: int) -> float:
 
 
 def run_search(
-    objective: Objective, y, y_score, sample_weight, *, pos_label, classes
+    objective: Objective, y, y_score, sample_weight, *, pos_label, classes, X=None
 ) -> tuple[ThresholdCurve, np.ndarray, int]:
     """Search ``objective`` over the scores of labels ``y``.
 
     Returns the curve of every candidate, the objective on it (NaN where not
     evaluated), and the index of the best candidate.
 
-    An objective that needs the labels themselves (a generic scorer, which
-    has ``candidate_indices`` and ``score_curve``) is evaluated on a subset of
-    the candidates; the index returned still points into the full curve, so
-    that the cut keeps exactly the decisions that were scored.
+    Samples of zero weight are dropped first: they must not create candidates
+    or move the cut, exactly as if they were absent.
+
+    A :class:`~threshold_estimators.objectives.ScorerObjective` needs the rows
+    ``X`` and labels themselves and is evaluated on a subset of the candidates;
+    the index returned still points into the full curve, so that the cut keeps
+    exactly the decisions that were scored.
     """
+    if sample_weight is not None and not np.all(sample_weight > 0):
+        kept = np.flatnonzero(sample_weight > 0)
+        y, y_score, sample_weight = y[kept], y_score[kept], sample_weight[kept]
+        X = None if X is None else _safe_indexing(X, kept)
     curve = confusion_curve(y == pos_label, y_score, sample_weight)
-    if not hasattr(objective, "score_curve"):
+    if not isinstance(objective, ScorerObjective):
         score = objective.score(*curve.counts)
         return curve, score, best_candidate(objective, curve, score)
     subset = objective.candidate_indices(curve.thresholds.size).astype(int)
     sub_curve = ThresholdCurve(*(values[subset] for values in curve))
     score = objective.score_curve(
-        sub_curve, y, y_score, sample_weight, classes, pos_label
+        sub_curve, X, y, y_score, sample_weight, classes, pos_label
     )
     best = best_candidate(objective, sub_curve, score)
     full_score = np.full(curve.thresholds.size, np.nan)

@@ -39,7 +39,7 @@ def check_binary_target(y, pos_label):
         return classes, int(np.flatnonzero(classes == pos_label)[0])
     if not (set(classes.tolist()) <= {0, 1} or set(classes.tolist()) <= {-1, 1}):
         warnings.warn(
-            f"pos_label=None: tuning the decision for class {classes[1]!r} "
+            f"pos_label=None: tuning the decision for class {plain(classes[1])!r} "
             f"(classes_[1]) of {classes.tolist()}. Pass pos_label to choose "
             "the class explicitly and silence this warning.",
             UserWarning,
@@ -61,7 +61,7 @@ def check_weights(sample_weight, X, y, classes):
         if not sample_weight[y == label].sum() > 0:
             raise ValueError(
                 "Each class needs a positive total sample_weight; class "
-                f"{label!r} has total weight {sample_weight[y == label].sum()}."
+                f"{plain(label)!r} has total weight {sample_weight[y == label].sum()}."
             )
     return sample_weight
 
@@ -79,8 +79,11 @@ def check_fold_scores(fold_scores, response_method):
             f"scores: {np.isnan(scores).sum()} NaN and {np.isinf(scores).sum()} "
             "infinite values; the decision threshold needs finite scores."
         )
+    # A fold of one sample is constant by nature (LeaveOneOut): judge the
+    # pooled scores when no fold has two.
+    sized = [s for s in fold_scores if len(s) > 1] or [scores]
     constant = [np.ptp(s) == 0 for s in fold_scores]
-    if all(constant):
+    if all(np.ptp(s) == 0 for s in sized):
         raise ValueError(
             f"The estimator's {response_method} gives every sample "
             "the same score within each validation fold, so there is nothing "
@@ -97,3 +100,22 @@ def check_fold_scores(fold_scores, response_method):
                 stacklevel=4,
             )
     return scores
+
+
+def plain(value):
+    """A numpy scalar as the Python value it holds, for readable messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_both_classes_scored(y_oof, weight_oof, classes):
+    """The pooled out-of-fold rows must hold both classes (with positive weight)."""
+    for label in classes:
+        in_class = y_oof == label
+        total = in_class.sum() if weight_oof is None else weight_oof[in_class].sum()
+        if not total > 0:
+            raise ValueError(
+                f"The validation folds of cv hold no sample of class {plain(label)!r} "
+                f"(out of {len(y_oof)} out-of-fold rows), so no threshold can be "
+                "tuned on them; use a cv whose test folds cover both classes, "
+                "e.g. an int (stratified folds)."
+            )

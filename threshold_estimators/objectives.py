@@ -18,18 +18,32 @@ so ``objective__min_precision`` can be searched by ``GridSearchCV``.
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-__all__ = ["F1", "CostMatrix", "FBeta", "Objective", "PrecisionTarget", "RecallTarget"]
+__all__ = [
+    "F1",
+    "CostMatrix",
+    "FBeta",
+    "InfeasibleTargetError",
+    "Objective",
+    "PrecisionTarget",
+    "RecallTarget",
+    "ScorerObjective",
+]
 
 # Relative tolerance used when comparing a ratio of float counts with a target,
 # so that e.g. 19 / 20 >= 0.95 holds despite rounding in weighted cumulative sums.
 _RATIO_TOL = 1e-12
+
+
+class InfeasibleTargetError(ValueError):
+    """No threshold satisfies a precision or recall target."""
 
 
 def _ratio(numerator, denominator, *, undefined=0.0):
@@ -82,18 +96,14 @@ class Objective(BaseEstimator):
 
     def fallback(self, tp, fp, tn, fn) -> int:
         """Index to use when no candidate is feasible, or raise ``ValueError``."""
-        raise ValueError(f"No threshold satisfies {self!r}.")
+        raise InfeasibleTargetError(f"No threshold satisfies {self!r}.")
 
     def _validate(self) -> Objective:
         self._validate_params()
         return self
 
 
-class _Maximized(Objective):
-    """An unconstrained score given by a formula on the counts."""
-
-
-class F1(_Maximized):
+class F1(Objective):
     """F1 score of the positive class: ``2 tp / (2 tp + fp + fn)``.
 
     Examples
@@ -109,7 +119,7 @@ class F1(_Maximized):
         return _ratio(2 * tp, 2 * tp + fp + fn)
 
 
-class FBeta(_Maximized):
+class FBeta(Objective):
     """F-beta score of the positive class.
 
     ``(1 + beta²) tp / ((1 + beta²) tp + beta² fn + fp)``: ``beta > 1`` weighs
@@ -185,7 +195,7 @@ class _RateTarget(Objective):
             "there)."
         )
         if self.on_infeasible == "raise":
-            raise ValueError(
+            raise InfeasibleTargetError(
                 f"{message} Lower {self._target_param}, or pass "
                 f"on_infeasible='warn' to fall back to the threshold with the "
                 f"highest {self._constrained}."
@@ -344,3 +354,96 @@ class CostMatrix(Objective):
         total = tp + fp + tn + fn
         cost = cost_tn * tn + cost_fp * fp + cost_fn * fn + cost_tp * tp
         return -_ratio(cost, total)
+
+
+def _accepts_sample_weight(scorer) -> bool:
+    try:
+        parameters = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature: try it
+        return True
+    return any(
+        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in parameters
+    )
+
+
+class _ThresholdedPredictions(ClassifierMixin, BaseEstimator):
+    """Stands in for a fitted classifier whose predictions are already known."""
+
+    def __init__(self, classes, predictions):
+        self.classes = classes
+        self.predictions = predictions
+
+    @property
+    def classes_(self):
+        return self.classes
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return self.predictions
+
+
+class ScorerObjective(Objective):
+    """Any scikit-learn scorer, evaluated at a bounded set of candidate thresholds.
+
+    The scorer is called as ``scorer(estimator, X, y)`` on the pooled
+    out-of-fold rows of ``X`` and their labels, where ``estimator.predict``
+    returns the labels decided by one candidate threshold. Because each call
+    is a full pass over the data, at most ``n_candidates`` thresholds are
+    tried: all distinct scores when there are that few, otherwise the distinct
+    scores at evenly spaced ranks, always including the two extreme cuts. For
+    an exact search, use a count objective or a scorer name such as ``"f1"``.
+
+    Parameters
+    ----------
+    scorer : callable
+        A scorer ``scorer(estimator, X, y)``, e.g. from
+        :func:`sklearn.metrics.make_scorer`. It must use ``predict``: a scorer on
+        probabilities does not depend on the decision threshold. With sample
+        weights, it must accept ``sample_weight`` (scikit-learn scorers do).
+    n_candidates : int, default=256
+        Maximum number of thresholds evaluated.
+    """
+
+    _parameter_constraints: dict = {
+        "scorer": [callable],
+        "n_candidates": [Interval(Integral, 2, None, closed="left")],
+    }
+
+    def __init__(self, scorer, *, n_candidates: int = 256):
+        self.scorer = scorer
+        self.n_candidates = n_candidates
+
+    def candidate_indices(self, n_thresholds: int) -> np.ndarray:
+        """Indices, into a curve of ``n_thresholds`` candidates, to evaluate."""
+        if n_thresholds <= self.n_candidates:
+            return np.arange(n_thresholds)
+        return np.unique(np.linspace(0, n_thresholds - 1, self.n_candidates).round())
+
+    def score_curve(self, curve, X, y, y_score, sample_weight, classes, pos_label):
+        """Scorer value at each candidate of ``curve``, on rows ``X``, labels ``y``."""
+        kwargs = {}
+        if sample_weight is not None:
+            if not _accepts_sample_weight(self.scorer):
+                raise ValueError(
+                    f"The scorer {self.scorer!r} does not accept sample_weight, but "
+                    "fit received sample weights; give the scorer a sample_weight "
+                    "parameter or fit without weights."
+                )
+            kwargs["sample_weight"] = sample_weight
+        y_score = np.asarray(y_score)
+        negative_label = classes[classes != pos_label][0]
+        values = []
+        for threshold in curve.thresholds:
+            predictions = np.where(y_score >= threshold, pos_label, negative_label)
+            stand_in = _ThresholdedPredictions(classes, predictions)
+            values.append(self.scorer(stand_in, X, y, **kwargs))
+        return np.asarray(values, dtype=float)
+
+    def score(self, tp, fp, tn, fn):
+        raise TypeError(
+            "ScorerObjective needs the labels and scores, not only the counts; "
+            "it is evaluated by ThresholdTunedClassifier through score_curve."
+        )

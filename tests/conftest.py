@@ -1,0 +1,23 @@
+"""Shared data and the brute-force oracle of the estimator tests."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+
+@pytest.fixture(scope="module")
+def data():
+    """600 samples, 25 % positive, 5 % flipped labels."""
+    X, y = make_classification(
+        n_samples=600, n_features=8, weights=[0.75], flip_y=0.05, random_state=0
+    )
+    return X, y
+
+
+def oof_best_value(y, oof, value, feasible=lambda y_pred: True):
+    """Brute force over every cut of the out-of-fold scores."""
+    cuts = np.concatenate(([np.inf], np.unique(oof)))
+    results = [
+        value((oof >= t).astype(int)) for t in cuts if feasible((oof >= t).astype(int))
+    ]
+    return max(results)
