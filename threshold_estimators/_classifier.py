@@ -417,8 +417,16 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def _positive_index(self):
         return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
 
-    def _in_class_order(self, two_columns):
-        """Columns (other class, tuned class) reordered as ``classes_``."""
+    def _calibrated_or_inner(self, method, X):
+        """The calibrator's ``method`` on the tuned class's scores, if recalibrated.
+
+        The calibrator's columns (other class, tuned class) are reordered as
+        ``classes_``; without it, the inner estimator's ``method``.
+        """
+        check_is_fitted(self)
+        if self.calibrator_ is None:
+            return getattr(self.estimator_, method)(X)
+        two_columns = getattr(self.calibrator_, method)(self._positive_scores(X))
         return two_columns if self._positive_index == 1 else two_columns[:, ::-1]
 
     def predict(self, X):
@@ -454,12 +462,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             class's column is ``>= 0.5`` exactly where :meth:`predict` returns
             it. Otherwise the inner estimator's ``predict_proba``.
         """
-        check_is_fitted(self)
-        if self.calibrator_ is None:
-            return self.estimator_.predict_proba(X)
-        return self._in_class_order(
-            self.calibrator_.predict_proba(self._positive_scores(X))
-        )
+        return self._calibrated_or_inner("predict_proba", X)
 
     @available_if(_recalibrates_or_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
@@ -473,12 +476,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        if self.calibrator_ is None:
-            return self.estimator_.predict_log_proba(X)
-        return self._in_class_order(
-            self.calibrator_.predict_log_proba(self._positive_scores(X))
-        )
+        return self._calibrated_or_inner("predict_log_proba", X)
 
     @available_if(_recalibrates_or_estimator_has("decision_function"))
     def decision_function(self, X):
@@ -492,8 +490,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         -------
         scores : ndarray of shape (n_samples,)
             With ``recalibrate=True``, the log-odds of ``classes_[1]`` under the
-            operating probabilities: 0 at the threshold. Otherwise the inner
-            estimator's ``decision_function``.
+            operating probabilities: ``> 0`` exactly where :meth:`predict`
+            returns ``classes_[1]``. Otherwise the inner estimator's
+            ``decision_function``.
         """
         check_is_fitted(self)
         if self.calibrator_ is None:
@@ -517,10 +516,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        return self._in_class_order(
-            self.calibrator_.predict_posterior_proba(self._positive_scores(X))
-        )
+        return self._calibrated_or_inner("predict_posterior_proba", X)
 
     def get_metadata_routing(self):
         """Get metadata routing of this object.
