@@ -83,7 +83,7 @@ BAD_INPUT = [
         dict(),
         lambda X, y: (X, np.arange(y.size) % 3),
         ValueError,
-        "Only binary classification is supported for now",
+        "Only binary classification is supported with pos_label=None",
     ),
     (
         "continuous y",

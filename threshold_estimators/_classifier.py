@@ -7,6 +7,7 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -36,12 +37,12 @@ from sklearn.utils.validation import (
 )
 
 from ._calibration import PiecewiseLogisticCalibrator
-from ._folds import cross_fitted_scores, positive_score, prefit_scores
+from ._folds import cross_fitted_scores, positive_score, prefit_scores, response
 from ._scoring import resolve_objective
 from ._search import cut_point, run_search
 from ._validation import (
-    check_binary_target,
     check_both_classes_scored,
+    check_target,
     check_weights,
 )
 from .objectives import (
@@ -305,11 +306,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         X, y = indexable(X, y)
         y = column_or_1d(y, warn=True)
-        classes, positive_index = check_binary_target(y, self.pos_label)
+        classes, positive_index = check_target(y, self.pos_label)
         pos_label = classes[positive_index]
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X, y, classes)
-        objective = resolve_objective(self.objective, self.estimator, positive_index)
+        objective = resolve_objective(
+            self.objective, self.estimator, positive_index, n_classes=len(classes)
+        )
         routed = self._route(sample_weight, fit_params)
         response_method = self._response_method(self.estimator)
         if self.cv == "prefit":
@@ -334,7 +337,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             X_oof = _safe_indexing(X, oof.index)
 
         search = partial(run_search, objective, pos_label=pos_label, classes=classes)
-        curve, objective_values, best = search(y_oof, oof.score, weight_oof, X=X_oof)
+        curve, objective_values, best = search(
+            y_oof, oof.score, weight_oof, X=X_oof, alternative=oof.alternative
+        )
         threshold = cut_point(curve.thresholds, best)
         calibrator = None
         if self.recalibrate:
@@ -408,6 +413,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         return check_cv(self.cv, y, classifier=True)
 
     def _positive_scores(self, X):
+        return self._scores_and_alternative(X)[0]
+
+    def _scores_and_alternative(self, X):
         check_is_fitted(self)
         return positive_score(
             self.estimator_, X, self._response_method_used, self.pos_label_
@@ -420,14 +428,47 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def _calibrated_or_inner(self, method, X):
         """The calibrator's ``method`` on the tuned class's scores, if recalibrated.
 
-        The calibrator's columns (other class, tuned class) are reordered as
-        ``classes_``; without it, the inner estimator's ``method``.
+        The calibrator gives (other, tuned class) columns. For a binary target
+        they are reordered as ``classes_``. For a multiclass target the other
+        classes share the first column in proportion to the estimator's
+        probabilities (or the softmax of its decision function). Without
+        calibrator, the inner estimator's ``method``.
         """
         check_is_fitted(self)
         if self.calibrator_ is None:
             return getattr(self.estimator_, method)(X)
-        two_columns = getattr(self.calibrator_, method)(self._positive_scores(X))
-        return two_columns if self._positive_index == 1 else two_columns[:, ::-1]
+        raw, column = response(
+            self.estimator_, X, self._response_method_used, self.pos_label_
+        )
+        if len(self.classes_) == 2:
+            score = positive_score(
+                self.estimator_, X, self._response_method_used, self.pos_label_
+            )[0]
+            two_columns = getattr(self.calibrator_, method)(score)
+            return two_columns if column == 1 else two_columns[:, ::-1]
+        log = method == "predict_log_proba"
+        two_columns = getattr(self.calibrator_, method.replace("_log", ""))(
+            raw[:, column]
+        )
+        if self._response_method_used == "decision_function":
+            raw = softmax(raw, axis=1)
+        others = raw.astype(float, copy=True)
+        others[:, column] = 0.0
+        total = others.sum(axis=1, keepdims=True)
+        # Rows where the estimator gives the other classes nothing: share evenly.
+        share = np.divide(
+            others,
+            total,
+            out=np.full_like(others, 1 / (others.shape[1] - 1)),
+            where=total > 0,
+        )
+        share[:, column] = 0.0
+        proba = share * two_columns[:, :1]
+        proba[:, column] = two_columns[:, 1]
+        if log:
+            with np.errstate(divide="ignore"):
+                return np.log(proba)
+        return proba
 
     def predict(self, X):
         """Predict the class of each sample with the tuned threshold.
@@ -443,9 +484,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             ``pos_label_`` where the score is ``>= threshold_``, the other class
             elsewhere.
         """
-        positive = self._positive_scores(X) >= self.threshold_
-        index = self._positive_index
-        return self.classes_[np.where(positive, index, 1 - index)]
+        score, alternative = self._scores_and_alternative(X)
+        if alternative is None:
+            alternative = self.classes_[1 - self._positive_index]
+        return np.where(score >= self.threshold_, self.pos_label_, alternative)
 
     @available_if(_recalibrates_or_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -565,6 +607,9 @@ def _cv_results(search, curve, objective_values, y_oof, oof, weight_oof, X_oof):
                     oof.score[in_fold],
                     None if weight_oof is None else weight_oof[in_fold],
                     X=None if X_oof is None else _safe_indexing(X_oof, in_fold),
+                    alternative=None
+                    if oof.alternative is None
+                    else oof.alternative[in_fold],
                 )
             fold_thresholds.append(cut_point(fold_curve.thresholds, best))
         except InfeasibleTargetError:

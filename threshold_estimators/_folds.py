@@ -17,26 +17,43 @@ class OutOfFold(NamedTuple):
 
     index: np.ndarray  # the row of X of each score (a row may repeat or be absent)
     score: np.ndarray
+    alternative: np.ndarray | None  # multiclass: the best other class of each row
     fold: np.ndarray  # the fold each score comes from
     estimator: object  # the refitted, single-split or prefit model
 
 
-def positive_score(estimator, X, response_method: str, pos_label):
-    """Score of ``pos_label`` from ``response_method``: greater means more positive."""
-    raw = getattr(estimator, response_method)(X)
+def response(estimator, X, response_method: str, pos_label):
+    """The raw output of ``response_method`` and the column of ``pos_label``."""
     classes = estimator.classes_
     if pos_label not in classes:
         raise ValueError(
             f"The fitted {type(estimator).__name__} knows the classes "
             f"{list(classes)}, which lack the class to tune, {plain(pos_label)!r}; "
-            "every training fold needs samples of both classes."
+            "every training fold needs samples of each class."
         )
-    column = int(np.flatnonzero(classes == pos_label)[0])
-    raw = np.asarray(raw)
-    if raw.ndim == 2:
-        return raw[:, column] if raw.shape[1] > 1 else raw[:, 0] * (2 * column - 1)
-    # A binary decision_function scores classes_[1].
-    return raw if column == 1 else -raw
+    raw = np.asarray(getattr(estimator, response_method)(X))
+    if len(classes) > 2 and (raw.ndim != 2 or raw.shape[1] != len(classes)):
+        raise ValueError(
+            f"{type(estimator).__name__}.{response_method} returned shape "
+            f"{raw.shape} for {len(classes)} classes; tuning one class against the "
+            "rest needs one column per class (e.g. decision_function_shape='ovr')."
+        )
+    return raw, int(np.flatnonzero(classes == pos_label)[0])
+
+
+def positive_score(estimator, X, response_method: str, pos_label):
+    """Score of ``pos_label`` (greater means more positive), and for a multiclass
+    model the best other class of each row (None for a binary model)."""
+    raw, column = response(estimator, X, response_method, pos_label)
+    if raw.ndim == 1:  # a binary decision_function scores classes_[1]
+        return (raw if column == 1 else -raw), None
+    if raw.shape[1] == 1:
+        return raw[:, 0] * (2 * column - 1), None
+    if raw.shape[1] == 2:
+        return raw[:, column], None
+    others = raw.astype(float, copy=True)
+    others[:, column] = -np.inf
+    return raw[:, column], estimator.classes_[np.argmax(others, axis=1)]
 
 
 def _fit_and_score(
@@ -53,10 +70,10 @@ def _fit_and_score(
     """Fit ``estimator`` on ``train`` and score ``test``."""
     fold_fit_params = _check_method_params(X, fit_params, indices=train)
     estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fold_fit_params)
-    scores = positive_score(
+    scores, alternative = positive_score(
         estimator, _safe_indexing(X, test), response_method, pos_label
     )
-    return scores, (estimator if return_estimator else None)
+    return scores, alternative, (estimator if return_estimator else None)
 
 
 def prefit_scores(estimator, X, response_method, pos_label) -> OutOfFold:
@@ -69,10 +86,10 @@ def prefit_scores(estimator, X, response_method, pos_label) -> OutOfFold:
             f"{type(estimator).__name__}. Fit it first, or pass an int cv to fit "
             "it on each fold."
         ) from exc
-    scores = positive_score(estimator, X, response_method, pos_label)
+    scores, alternative = positive_score(estimator, X, response_method, pos_label)
     index = np.arange(len(scores))
     scores = check_fold_scores([scores], response_method)
-    return OutOfFold(index, scores, np.zeros_like(index), estimator)
+    return OutOfFold(index, scores, alternative, np.zeros_like(index), estimator)
 
 
 def cross_fitted_scores(
@@ -107,9 +124,12 @@ def cross_fitted_scores(
     if refit:
         jobs.append(delayed(clone(estimator).fit)(X, y, **fit_params))
     results = Parallel(n_jobs=n_jobs)(jobs)
-    final = results.pop() if refit else results[0][1]
+    final = results.pop() if refit else results[0][2]
     test_sets = [test for _, test in splits]
-    scores = check_fold_scores([s for s, _ in results], response_method)
+    scores = check_fold_scores([result[0] for result in results], response_method)
+    alternative = None
+    if results[0][1] is not None:
+        alternative = np.concatenate([result[1] for result in results])
     index = np.concatenate(test_sets)
     fold = np.repeat(np.arange(len(splits)), [len(t) for t in test_sets])
-    return OutOfFold(index, scores, fold, final)
+    return OutOfFold(index, scores, alternative, fold, final)

@@ -60,7 +60,9 @@ _COUNT_METRICS = {
 }
 
 
-def resolve_objective(objective, estimator, positive_index: int) -> Objective:
+def resolve_objective(
+    objective, estimator, positive_index: int, *, n_classes: int = 2
+) -> Objective:
     """The validated objective to optimize, with the positive class at index 1.
 
     Parameters
@@ -73,6 +75,8 @@ def resolve_objective(objective, estimator, positive_index: int) -> Objective:
         Index of the tuned class in ``classes_``; a :class:`CostMatrix` written
         in ``classes_`` order is reoriented so that its positive class comes
         second.
+    n_classes : int, default=2
+        Number of classes of the target.
     """
     if isinstance(objective, type):
         raise ValueError(
@@ -80,6 +84,12 @@ def resolve_objective(objective, estimator, positive_index: int) -> Objective:
             f"class {objective.__name__}."
         )
     if isinstance(objective, CostMatrix):
+        if n_classes > 2:
+            raise ValueError(
+                f"CostMatrix on a {n_classes}-class target needs the k x k cost "
+                "rule, which is not supported yet; tune one class with F1, FBeta, "
+                "PrecisionTarget, RecallTarget or a scorer."
+            )
         objective = clone(objective)._validate()
         if positive_index == 0:
             objective.matrix = np.asarray(objective.matrix, dtype=float)[::-1, ::-1]

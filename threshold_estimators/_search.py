@@ -183,7 +183,15 @@ def cut_point(thresholds: np.ndarray, index: int) -> float:
 
 
 def run_search(
-    objective: Objective, y, y_score, sample_weight, *, pos_label, classes, X=None
+    objective: Objective,
+    y,
+    y_score,
+    sample_weight,
+    *,
+    pos_label,
+    classes,
+    X=None,
+    alternative=None,
 ) -> tuple[ThresholdCurve, np.ndarray, int]:
     """Search ``objective`` over the scores of labels ``y``.
 
@@ -194,7 +202,9 @@ def run_search(
     or move the cut, exactly as if they were absent.
 
     A :class:`~threshold_estimators.objectives.ScorerObjective` needs the rows
-    ``X`` and labels themselves and is evaluated on a subset of the candidates;
+    ``X`` and labels themselves (with, for a multiclass target, the
+    ``alternative`` label each row gets below the threshold) and is evaluated
+    on a subset of the candidates;
     the index returned still points into the full curve, so that the cut keeps
     exactly the decisions that were scored.
     """
@@ -202,6 +212,7 @@ def run_search(
         kept = np.flatnonzero(sample_weight > 0)
         y, y_score, sample_weight = y[kept], y_score[kept], sample_weight[kept]
         X = None if X is None else _safe_indexing(X, kept)
+        alternative = None if alternative is None else alternative[kept]
     curve = confusion_curve(y == pos_label, y_score, sample_weight)
     if not isinstance(objective, ScorerObjective):
         score = objective.score(*curve.counts)
@@ -209,7 +220,7 @@ def run_search(
     subset = objective.candidate_indices(curve.thresholds.size).astype(int)
     sub_curve = ThresholdCurve(*(values[subset] for values in curve))
     score = objective.score_curve(
-        sub_curve, X, y, y_score, sample_weight, classes, pos_label
+        sub_curve, X, y, y_score, sample_weight, classes, pos_label, alternative
     )
     best = best_candidate(objective, sub_curve, score)
     full_score = np.full(curve.thresholds.size, np.nan)

@@ -7,28 +7,32 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight
 
 
-def check_binary_target(y, pos_label):
+def check_target(y, pos_label):
     """The classes of ``y`` and the index of the class to tune.
 
-    ``pos_label=None`` means ``classes[1]``, with a warning unless the labels are
-    0/1, -1/1 or booleans, where that choice is the convention.
+    A binary target tunes ``pos_label``; ``None`` means ``classes[1]``, with a
+    warning unless the labels are 0/1, -1/1 or booleans, where that choice is
+    the convention. A multiclass target needs ``pos_label``: that class is
+    tuned against the rest.
     """
     check_classification_targets(y)
     y_type = type_of_target(y, input_name="y")
     classes = np.unique(y)
-    if y_type == "multiclass":
+    if y_type == "multiclass" and pos_label is None:
         raise ValueError(
-            "Only binary classification is supported for now: y has "
-            f"{classes.size} classes, {classes.tolist()[:10]}."
+            "Only binary classification is supported with pos_label=None for "
+            f"now: y has {classes.size} classes, {classes.tolist()[:10]}. Pass "
+            "pos_label=<a class> to tune that class against the rest."
         )
     if classes.size < 2:
         raise ValueError(
             "ThresholdTunedClassifier needs two classes to place a threshold "
             f"between; y has 1 class: {classes.tolist()}."
         )
-    if y_type != "binary":
+    if y_type not in ("binary", "multiclass"):
         raise ValueError(
-            f"Only binary classification is supported; got a {y_type!r} target."
+            "Only binary and multiclass targets are supported; got a "
+            f"{y_type!r} target."
         )
     if pos_label is not None:
         if pos_label not in classes.tolist():

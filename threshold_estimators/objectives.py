@@ -422,7 +422,9 @@ class ScorerObjective(Objective):
             return np.arange(n_thresholds)
         return np.unique(np.linspace(0, n_thresholds - 1, self.n_candidates).round())
 
-    def score_curve(self, curve, X, y, y_score, sample_weight, classes, pos_label):
+    def score_curve(
+        self, curve, X, y, y_score, sample_weight, classes, pos_label, alternative=None
+    ):
         """Scorer value at each candidate of ``curve``, on rows ``X``, labels ``y``."""
         kwargs = {}
         if sample_weight is not None:
@@ -434,10 +436,11 @@ class ScorerObjective(Objective):
                 )
             kwargs["sample_weight"] = sample_weight
         y_score = np.asarray(y_score)
-        negative_label = classes[classes != pos_label][0]
+        if alternative is None:  # binary: the other class
+            alternative = classes[classes != pos_label][0]
         values = []
         for threshold in curve.thresholds:
-            predictions = np.where(y_score >= threshold, pos_label, negative_label)
+            predictions = np.where(y_score >= threshold, pos_label, alternative)
             stand_in = _ThresholdedPredictions(classes, predictions)
             values.append(self.scorer(stand_in, X, y, **kwargs))
         return np.asarray(values, dtype=float)
