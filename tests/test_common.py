@@ -44,8 +44,6 @@ ESTIMATORS = [
 def expected_failed_checks(estimator):
     if isinstance(estimator, PiecewiseLogisticCalibrator) or estimator.recalibrate:
         return {}
-    if isinstance(estimator.estimator, DecisionTreeClassifier):
-        return {}
     return UNCUT_SCORES
 
 

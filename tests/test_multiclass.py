@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_score, recall_score
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_predict,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
@@ -134,11 +139,19 @@ def test_grid_search_and_persistence(digits, tmp_path):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        (dict(), "Only binary classification is supported with pos_label=None"),
         (dict(pos_label=11), r"pos_label=11 is not a class of y"),
         (
             dict(pos_label=5, objective=CostMatrix(np.ones((10, 10)) - np.eye(10))),
-            "k x k cost rule, which is not supported yet",
+            "leave pos_label=None for the k x k cost rule",
+        ),
+        (
+            dict(objective=CostMatrix(np.ones((3, 3)))),
+            r"needs a 10x10 matrix for 10 classes",
+        ),
+        (dict(objective=CostMatrix(np.ones((10, 10)))), "expresses no preference"),
+        (
+            dict(objective=CostMatrix(1 - np.eye(10)), recalibrate=True),
+            "recalibrate=True is not available with the k x k cost rule",
         ),
     ],
 )
@@ -146,3 +159,110 @@ def test_multiclass_errors(digits, params, message):
     X, y = digits
     with pytest.raises(ValueError, match=message):
         ThresholdTunedClassifier(model(), **params).fit(X, y)
+
+
+def test_cost_rule_needs_probabilities(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="The k x k cost rule needs predict_proba"):
+        ThresholdTunedClassifier(LinearSVC(), objective=CostMatrix(1 - np.eye(10))).fit(
+            X, y
+        )
+
+
+def brute_force_best_f1(truth, scores):
+    """F1 of every cut ``scores >= t`` at once (a cuts x samples matrix)."""
+    called = scores[None, :] >= np.unique(scores)[:, None]
+    tp = (called & truth).sum(axis=1)
+    return np.max(2 * tp / (called.sum(axis=1) + truth.sum()))
+
+
+def oof_matrix(estimator, X, y, method="predict_proba"):
+    return cross_val_predict(estimator, X, y, cv=StratifiedKFold(5), method=method)
+
+
+@pytest.mark.parametrize("method", ["predict_proba", "decision_function"])
+def test_every_class_gets_its_exact_one_vs_rest_threshold(digits, method):
+    X, y = digits
+    tuned = ThresholdTunedClassifier(model(), response_method=method).fit(X, y)
+    oof = oof_matrix(model(), X, y, method)
+    class_best = []
+    for k in range(10):
+        best = brute_force_best_f1(y == k, oof[:, k])
+        assert f1_score(y == k, oof[:, k] >= tuned.threshold_[k]) == pytest.approx(best)
+        class_best.append(best)
+    assert tuned.best_score_ == pytest.approx(np.mean(class_best))
+    # Each sample goes to the class that clears its threshold by the most.
+    raw = getattr(tuned.estimator_, method)(X)
+    if method == "predict_proba":
+        raw = np.clip(raw, 1e-15, 1 - 1e-15)
+        margin = np.log(raw / (1 - raw)) - np.log(
+            tuned.threshold_ / (1 - tuned.threshold_)
+        )
+    else:
+        margin = raw - tuned.threshold_
+    np.testing.assert_array_equal(tuned.predict(X), np.argmax(margin, axis=1))
+
+
+def test_every_class_recalibrated_agrees_with_argmax(digits):
+    X, y = digits
+    labels = np.array(list("abcdefghij"))[y]
+    tuned = ThresholdTunedClassifier(model(), recalibrate=True).fit(X, labels)
+    proba = tuned.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(
+        tuned.predict(X), tuned.classes_[np.argmax(proba, axis=1)]
+    )
+    np.testing.assert_array_equal(
+        tuned.predict(X), tuned.classes_[np.argmax(tuned.decision_function(X), axis=1)]
+    )
+    assert len(tuned.calibrator_) == 10
+
+
+def test_cost_rule_beats_plug_in_bayes_out_of_fold(digits):
+    X, y = digits
+    matrix = 1 - np.eye(10)
+    matrix[5] *= 8  # missing a 5 costs 8
+    tuned = ThresholdTunedClassifier(model(), objective=CostMatrix(matrix)).fit(X, y)
+    oof = oof_matrix(model(), X, y)
+    expected = oof @ matrix
+    bayes = matrix[y, np.argmin(expected, axis=1)].mean()
+    argmax = matrix[y, np.argmax(oof, axis=1)].mean()
+    tuned_oof = matrix[y, np.argmin(expected - tuned.threshold_, axis=1)].mean()
+    assert -tuned.best_score_ == pytest.approx(tuned_oof)
+    assert tuned_oof <= bayes + 1e-12
+    assert tuned_oof <= argmax
+    np.testing.assert_array_equal(
+        tuned.predict(X),
+        np.argmin(
+            tuned.estimator_.predict_proba(X) @ matrix - tuned.threshold_, axis=1
+        ),
+    )
+
+
+@pytest.mark.slow
+def test_held_out_gains_on_average_over_repeated_splits(digits):
+    """Macro-F1 of per-class F1 thresholds >= argmax's; cost rule <= both rivals."""
+    X, y = digits
+    matrix = 1 - np.eye(10)
+    matrix[5] *= 8
+    f1_gain, cost_vs_argmax, cost_vs_bayes = [], [], []
+    for seed in range(4):
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.5, stratify=y, random_state=seed
+        )
+        tuned = ThresholdTunedClassifier(model()).fit(X_train, y_train)
+        f1_gain.append(
+            f1_score(y_test, tuned.predict(X_test), average="macro")
+            - f1_score(y_test, tuned.estimator_.predict(X_test), average="macro")
+        )
+        cost = ThresholdTunedClassifier(model(), objective=CostMatrix(matrix))
+        cost.fit(X_train, y_train)
+        proba = cost.estimator_.predict_proba(X_test)
+        ours = matrix[y_test, cost.predict(X_test)].mean()
+        cost_vs_argmax.append(ours - matrix[y_test, np.argmax(proba, axis=1)].mean())
+        cost_vs_bayes.append(
+            ours - matrix[y_test, np.argmin(proba @ matrix, axis=1)].mean()
+        )
+    assert np.mean(f1_gain) >= 0
+    assert np.mean(cost_vs_argmax) <= 0
+    assert np.mean(cost_vs_bayes) <= 0

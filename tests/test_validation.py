@@ -79,11 +79,11 @@ BAD_INPUT = [
     ),
     ("one class", dict(), lambda X, y: (X, np.zeros_like(y)), ValueError, "1 class"),
     (
-        "multiclass",
-        dict(),
+        "multiclass with a 2x2 cost matrix",
+        dict(objective=CostMatrix([[0, 1], [1, 0]])),
         lambda X, y: (X, np.arange(y.size) % 3),
         ValueError,
-        "Only binary classification is supported with pos_label=None",
+        "Only binary classification is supported with a 2x2 CostMatrix",
     ),
     (
         "continuous y",

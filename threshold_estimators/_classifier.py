@@ -38,6 +38,7 @@ from sklearn.utils.validation import (
 
 from ._calibration import PiecewiseLogisticCalibrator
 from ._folds import cross_fitted_scores, positive_score, prefit_scores, response
+from ._multiclass import fit_cost_offsets, margins, per_class_thresholds
 from ._scoring import resolve_objective
 from ._search import cut_point, run_search
 from ._validation import (
@@ -46,6 +47,7 @@ from ._validation import (
     check_weights,
 )
 from .objectives import (
+    CostMatrix,
     InfeasibleTargetError,
     Objective,
     ScorerObjective,
@@ -307,7 +309,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         X, y = indexable(X, y)
         y = column_or_1d(y, warn=True)
         classes, positive_index = check_target(y, self.pos_label)
-        pos_label = classes[positive_index]
+        every_class = positive_index is None
+        pos_label = None if every_class else classes[positive_index]
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X, y, classes)
         objective = resolve_objective(
@@ -315,6 +318,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         routed = self._route(sample_weight, fit_params)
         response_method = self._response_method(self.estimator)
+        if every_class and isinstance(objective, CostMatrix):
+            response_method = self._cost_rule_method(response_method)
         if self.cv == "prefit":
             oof = prefit_scores(self.estimator, X, response_method, pos_label)
         else:
@@ -335,35 +340,78 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         X_oof = None
         if isinstance(objective, ScorerObjective):
             X_oof = _safe_indexing(X, oof.index)
+        probability = response_method == "predict_proba"
+        score_kind = "probability" if probability else "decision"
 
-        search = partial(run_search, objective, pos_label=pos_label, classes=classes)
-        curve, objective_values, best = search(
-            y_oof, oof.score, weight_oof, X=X_oof, alternative=oof.alternative
-        )
-        threshold = cut_point(curve.thresholds, best)
-        calibrator = None
-        if self.recalibrate:
-            probability = response_method == "predict_proba"
-            calibrator = PiecewiseLogisticCalibrator(
-                threshold=threshold,
-                score_kind="probability" if probability else "decision",
-            ).fit(oof.score, y_oof == pos_label, sample_weight=weight_oof)
-        if self.store_cv_results:
-            self.cv_results_ = _cv_results(
-                search, curve, objective_values, y_oof, oof, weight_oof, X_oof
+        cv_results = None
+        if every_class and isinstance(objective, CostMatrix):
+            y_index = np.searchsorted(classes, y_oof)
+            threshold, cost = fit_cost_offsets(
+                objective.matrix, y_index, oof.score, weight_oof
             )
+            best_score, calibrator = -cost, None
+            if self.recalibrate:
+                raise ValueError(
+                    "recalibrate=True is not available with the k x k cost rule, "
+                    "whose decision is not a threshold per class."
+                )
+        elif every_class:
+            threshold, class_scores = per_class_thresholds(
+                objective, y_oof, oof.score, weight_oof, classes, X_oof
+            )
+            best_score, calibrator = float(np.mean(class_scores)), None
+            if self.recalibrate:
+                calibrator = [
+                    PiecewiseLogisticCalibrator(
+                        threshold=threshold[column], score_kind=score_kind
+                    ).fit(oof.score[:, column], y_oof == label, weight_oof)
+                    for column, label in enumerate(classes)
+                ]
+            cv_results = {"class_thresholds": threshold, "class_scores": class_scores}
+        else:
+            search = partial(
+                run_search, objective, pos_label=pos_label, classes=classes
+            )
+            curve, objective_values, best = search(
+                y_oof, oof.score, weight_oof, X=X_oof, alternative=oof.alternative
+            )
+            threshold = cut_point(curve.thresholds, best)
+            best_score = float(objective_values[best])
+            calibrator = None
+            if self.recalibrate:
+                calibrator = PiecewiseLogisticCalibrator(
+                    threshold=threshold, score_kind=score_kind
+                ).fit(oof.score, y_oof == pos_label, sample_weight=weight_oof)
+            if self.store_cv_results:
+                cv_results = _cv_results(
+                    search, curve, objective_values, y_oof, oof, weight_oof, X_oof
+                )
+        if self.store_cv_results:
+            self.cv_results_ = cv_results
 
         # Fitted attributes are set together, once nothing can fail any more.
         self.estimator_ = oof.estimator
         self.classes_, self.pos_label_ = classes, pos_label
         self._response_method_used = response_method
         self.threshold_ = threshold
-        self.best_score_ = float(objective_values[best])
+        self.best_score_ = best_score
         self.calibrator_ = calibrator
+        cost_rule = every_class and isinstance(objective, CostMatrix)
+        self._cost_matrix = objective.matrix if cost_rule else None
         for attribute in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attribute):
                 setattr(self, attribute, getattr(self.estimator_, attribute))
         return self
+
+    def _cost_rule_method(self, response_method):
+        """The k x k cost rule weighs costs by probabilities: it needs them."""
+        if response_method != "predict_proba":
+            raise ValueError(
+                "The k x k cost rule needs predict_proba (expected costs are "
+                f"probability-weighted); {type(self.estimator).__name__} gives "
+                f"{response_method}. Wrap it in CalibratedClassifierCV first."
+            )
+        return response_method
 
     def _route(self, sample_weight, fit_params):
         if _routing_enabled():
@@ -415,6 +463,16 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def _positive_scores(self, X):
         return self._scores_and_alternative(X)[0]
 
+    def _every_class_decision(self, X):
+        """Index of the class each sample goes to, when every class is tuned."""
+        raw, _ = response(self.estimator_, X, self._response_method_used, None)
+        if self._cost_matrix is not None:
+            return np.argmin(raw @ self._cost_matrix - self.threshold_, axis=1)
+        if self.calibrator_ is not None:
+            return np.argmax(self._every_class_proba(raw, "predict_proba"), axis=1)
+        probability = self._response_method_used == "predict_proba"
+        return np.argmax(margins(raw, self.threshold_, probability), axis=1)
+
     def _scores_and_alternative(self, X):
         check_is_fitted(self)
         return positive_score(
@@ -424,6 +482,24 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     @property
     def _positive_index(self):
         return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
+
+    def _every_class_proba(self, raw, method):
+        """Each class's calibrated probability of clearing its own threshold,
+        normalized over the classes (argmax unchanged)."""
+        kind = method.replace("_log", "")
+        if kind == "decision_function":
+            kind = "predict_proba"
+        column_proba = np.column_stack(
+            [
+                getattr(calibrator, kind)(raw[:, column])[:, 1]
+                for column, calibrator in enumerate(self.calibrator_)
+            ]
+        )
+        proba = column_proba / column_proba.sum(axis=1, keepdims=True)
+        if method in ("predict_log_proba", "decision_function"):
+            with np.errstate(divide="ignore"):
+                return np.log(proba)
+        return proba
 
     def _calibrated_or_inner(self, method, X):
         """The calibrator's ``method`` on the tuned class's scores, if recalibrated.
@@ -440,6 +516,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         raw, column = response(
             self.estimator_, X, self._response_method_used, self.pos_label_
         )
+        if self.pos_label_ is None:
+            return self._every_class_proba(raw, method)
         if len(self.classes_) == 2:
             score = positive_score(
                 self.estimator_, X, self._response_method_used, self.pos_label_
@@ -484,6 +562,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             ``pos_label_`` where the score is ``>= threshold_``, the other class
             elsewhere.
         """
+        check_is_fitted(self)
+        if self.pos_label_ is None:
+            return self.classes_[self._every_class_decision(X)]
         score, alternative = self._scores_and_alternative(X)
         if alternative is None:
             alternative = self.classes_[1 - self._positive_index]
@@ -539,6 +620,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         check_is_fitted(self)
         if self.calibrator_ is None:
             return self.estimator_.decision_function(X)
+        if len(self.classes_) > 2:
+            return self._calibrated_or_inner("predict_log_proba", X)
         log_odds = self.calibrator_.decision_function(self._positive_scores(X))
         return log_odds if self._positive_index == 1 else -log_odds
 
@@ -585,10 +668,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
         estimator_tags = get_tags(self.estimator)
         tags.input_tags.sparse = estimator_tags.input_tags.sparse
         tags.input_tags.allow_nan = estimator_tags.input_tags.allow_nan
+        # A 2 x 2 cost matrix makes the tuner binary-only.
+        matrix = getattr(self.objective, "matrix", None)
+        if isinstance(self.objective, CostMatrix) and np.shape(matrix) == (2, 2):
+            tags.classifier_tags.multi_class = False
         return tags
 
 

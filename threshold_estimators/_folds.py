@@ -23,9 +23,12 @@ class OutOfFold(NamedTuple):
 
 
 def response(estimator, X, response_method: str, pos_label):
-    """The raw output of ``response_method`` and the column of ``pos_label``."""
+    """The raw output of ``response_method`` and the column of ``pos_label``.
+
+    ``pos_label=None`` (every class of a multiclass target) has no column.
+    """
     classes = estimator.classes_
-    if pos_label not in classes:
+    if pos_label is not None and pos_label not in classes:
         raise ValueError(
             f"The fitted {type(estimator).__name__} knows the classes "
             f"{list(classes)}, which lack the class to tune, {plain(pos_label)!r}; "
@@ -38,13 +41,20 @@ def response(estimator, X, response_method: str, pos_label):
             f"{raw.shape} for {len(classes)} classes; tuning one class against the "
             "rest needs one column per class (e.g. decision_function_shape='ovr')."
         )
+    if pos_label is None:
+        return raw, None
     return raw, int(np.flatnonzero(classes == pos_label)[0])
 
 
 def positive_score(estimator, X, response_method: str, pos_label):
     """Score of ``pos_label`` (greater means more positive), and for a multiclass
-    model the best other class of each row (None for a binary model)."""
+    model the best other class of each row (None for a binary model).
+
+    With ``pos_label=None`` on a multiclass model: every class's score column.
+    """
     raw, column = response(estimator, X, response_method, pos_label)
+    if column is None:
+        return raw, None
     if raw.ndim == 1:  # a binary decision_function scores classes_[1]
         return (raw if column == 1 else -raw), None
     if raw.shape[1] == 1:

@@ -23,6 +23,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
+from ._multiclass import check_cost_matrix
 from .objectives import F1, CostMatrix, FBeta, Objective, ScorerObjective, _ratio
 
 
@@ -71,10 +72,10 @@ def resolve_objective(
         The ``objective`` parameter of :class:`ThresholdTunedClassifier`.
     estimator : estimator instance
         The inner estimator, passed to :func:`sklearn.metrics.check_scoring`.
-    positive_index : int
-        Index of the tuned class in ``classes_``; a :class:`CostMatrix` written
-        in ``classes_`` order is reoriented so that its positive class comes
-        second.
+    positive_index : int or None
+        Index of the tuned class in ``classes_`` (None: every class); a binary
+        :class:`CostMatrix` written in ``classes_`` order is reoriented so that
+        its positive class comes second.
     n_classes : int, default=2
         Number of classes of the target.
     """
@@ -84,12 +85,16 @@ def resolve_objective(
             f"class {objective.__name__}."
         )
     if isinstance(objective, CostMatrix):
-        if n_classes > 2:
+        if n_classes > 2 and positive_index is not None:
             raise ValueError(
-                f"CostMatrix on a {n_classes}-class target needs the k x k cost "
-                "rule, which is not supported yet; tune one class with F1, FBeta, "
-                "PrecisionTarget, RecallTarget or a scorer."
+                f"A CostMatrix on a {n_classes}-class target applies to every "
+                "class: leave pos_label=None for the k x k cost rule, or tune one "
+                "class with F1, FBeta, PrecisionTarget, RecallTarget or a scorer."
             )
+        if n_classes > 2:
+            objective = clone(objective)
+            objective.matrix = check_cost_matrix(objective.matrix, n_classes)
+            return objective
         objective = clone(objective)._validate()
         if positive_index == 0:
             objective.matrix = np.asarray(objective.matrix, dtype=float)[::-1, ::-1]

@@ -12,18 +12,14 @@ def check_target(y, pos_label):
 
     A binary target tunes ``pos_label``; ``None`` means ``classes[1]``, with a
     warning unless the labels are 0/1, -1/1 or booleans, where that choice is
-    the convention. A multiclass target needs ``pos_label``: that class is
-    tuned against the rest.
+    the convention. On a multiclass target ``pos_label`` is tuned against the
+    rest, and ``None`` tunes every class (the index returned is then None).
     """
     check_classification_targets(y)
     y_type = type_of_target(y, input_name="y")
     classes = np.unique(y)
     if y_type == "multiclass" and pos_label is None:
-        raise ValueError(
-            "Only binary classification is supported with pos_label=None for "
-            f"now: y has {classes.size} classes, {classes.tolist()[:10]}. Pass "
-            "pos_label=<a class> to tune that class against the rest."
-        )
+        return classes, None
     if classes.size < 2:
         raise ValueError(
             "ThresholdTunedClassifier needs two classes to place a threshold "
@@ -98,7 +94,7 @@ def check_fold_scores(fold_scores, response_method):
         if is_constant and len(s) > 1:
             warnings.warn(
                 f"Fold {fold} scores its {len(s)} validation samples all "
-                f"equal ({s[0]:g}); they enter the threshold search as one "
+                f"equal ({np.ravel(s)[0]:g}); they enter the threshold search as one "
                 "block, so the tuned threshold leans on the other folds.",
                 UserWarning,
                 stacklevel=4,
