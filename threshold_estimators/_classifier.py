@@ -152,9 +152,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
     pos_label : int, float, bool or str, default=None
         The class whose score is thresholded and for which precision, recall and
-        F-scores are computed. ``None`` means ``classes_[1]``; that is ``1`` (or
-        ``True``) for 0/1, -1/1 and boolean targets, and for any other labels a
-        ``UserWarning`` asks to name the class explicitly.
+        F-scores are computed. On a binary target ``None`` means ``classes_[1]``;
+        that is ``1`` (or ``True``) for 0/1, -1/1 and boolean targets, and for
+        any other labels a ``UserWarning`` asks to name the class explicitly.
+        On a multiclass target, a class is tuned against the rest: it is
+        predicted when its score clears ``threshold_``, else the most likely of
+        the other classes is; ``None`` tunes every class (see ``threshold_``).
 
     n_jobs : int, default=None
         Number of jobs fitting the folds (and the final refit) in parallel via
@@ -176,8 +179,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     classes_ : ndarray of shape (n_classes,)
         The class labels.
 
-    pos_label_ : int, float, bool or str
-        The tuned class.
+    pos_label_ : int, float, bool, str or None
+        The tuned class; None when every class of a multiclass target is tuned.
 
     threshold_ : float
         The decision threshold on the score of ``pos_label_``: a sample is
@@ -187,14 +190,27 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         lowest score when every sample is called positive, the next float above
         the highest score when none is).
 
+        ndarray of shape (n_classes,) when every class of a multiclass target is
+        tuned (``pos_label=None``): each class's own one-vs-rest threshold, and a
+        sample goes to the class whose score clears its threshold by the most in
+        the logit domain, ``argmax_k (logit(p_k) - logit(t_k))`` (score
+        differences for ``decision_function``), or, recalibrated, the class with
+        the highest operating probability. With a k x k
+        :class:`~threshold_estimators.objectives.CostMatrix` it holds per-class
+        offsets instead: a sample goes to ``argmin_k (E_k - threshold_[k])``,
+        where ``E = predict_proba @ matrix`` are the expected costs; the offsets
+        are fitted on the out-of-fold data by exact coordinate descent from zero
+        (the plug-in Bayes decision).
+
     best_score_ : float
         The objective at ``threshold_`` on the pooled out-of-fold data (for a
         :class:`~threshold_estimators.objectives.CostMatrix`, the negative mean
-        cost per unit of sample weight).
+        cost per unit of sample weight); when every class is tuned by a
+        per-class objective, the mean over classes of each one-vs-rest value.
 
-    calibrator_ : PiecewiseLogisticCalibrator or None
-        The calibrator fitted on the out-of-fold scores when ``recalibrate=True``,
-        else None.
+    calibrator_ : PiecewiseLogisticCalibrator, list of them, or None
+        The calibrator fitted on the out-of-fold scores when ``recalibrate=True``
+        (one per class when every class is tuned), else None.
 
     cv_results_ : dict of ndarrays
         Only with ``store_cv_results=True``. ``"thresholds"`` (the candidates:
@@ -202,7 +218,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ``"objective"``, ``"precision"`` and ``"recall"`` of each candidate,
         ``"tp"``, ``"fp"``, ``"tn"``, ``"fn"`` (weighted counts),
         ``"fold_thresholds"`` (each fold's own best threshold, NaN where a fold
-        has no feasible one) and ``"fold_threshold_std"``.
+        has no feasible one) and ``"fold_threshold_std"``. When every class is
+        tuned: ``"class_thresholds"`` and ``"class_scores"``.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`, when the estimator exposes it.
