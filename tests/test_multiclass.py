@@ -4,6 +4,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.model_selection import (
@@ -14,9 +15,10 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, LinearSVC
 
 from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators._multiclass import fit_cost_offsets
 from threshold_estimators.objectives import CostMatrix, PrecisionTarget, RecallTarget
 
 
@@ -207,15 +209,87 @@ def test_every_class_recalibrated_agrees_with_argmax(digits):
     X, y = digits
     labels = np.array(list("abcdefghij"))[y]
     tuned = ThresholdTunedClassifier(model(), recalibrate=True).fit(X, labels)
-    proba = tuned.predict_proba(X)
-    np.testing.assert_allclose(proba.sum(axis=1), 1)
-    np.testing.assert_array_equal(
-        tuned.predict(X), tuned.classes_[np.argmax(proba, axis=1)]
+    raw = tuned.estimator_.predict_proba(X)
+    for column, calibrator in enumerate(tuned.calibrator_):
+        # Each class's operating probability is >= 0.5 exactly above its cut.
+        np.testing.assert_array_equal(
+            calibrator.predict_proba(raw[:, column])[:, 1] >= 0.5,
+            raw[:, column] >= tuned.threshold_[column],
+        )
+    # Far from the data too: no NaN, and predict is the argmax of predict_proba.
+    for rows in (X, X * 100, -X * 100):
+        proba = tuned.predict_proba(rows)
+        assert np.all(np.isfinite(proba))
+        np.testing.assert_allclose(proba.sum(axis=1), 1)
+        np.testing.assert_array_equal(
+            tuned.predict(rows), tuned.classes_[np.argmax(proba, axis=1)]
+        )
+
+
+def test_every_class_with_weights_and_sparse_labels():
+    X, y = make_classification(
+        n_samples=1_200, n_classes=3, n_informative=6, random_state=1
     )
-    np.testing.assert_array_equal(
-        tuned.predict(X), tuned.classes_[np.argmax(tuned.decision_function(X), axis=1)]
+    labels = np.array([2, 5, 9])[y]
+    weight = np.random.default_rng(0).uniform(0.2, 3, y.size)
+    tuned = ThresholdTunedClassifier(LogisticRegression()).fit(
+        X, labels, sample_weight=weight
     )
-    assert len(tuned.calibrator_) == 10
+    oof = cross_val_predict(
+        LogisticRegression(),
+        X,
+        labels,
+        cv=StratifiedKFold(5),
+        method="predict_proba",
+        params={"sample_weight": weight},
+    )
+    for column, label in enumerate([2, 5, 9]):
+        truth = labels == label
+        best = max(
+            f1_score(truth, oof[:, column] >= t, sample_weight=weight)
+            for t in np.unique(oof[:, column])
+        )
+        reached = f1_score(
+            truth, oof[:, column] >= tuned.threshold_[column], sample_weight=weight
+        )
+        assert reached == pytest.approx(best)
+    assert set(np.unique(tuned.predict(X))) <= {2, 5, 9}
+
+
+def test_cost_offsets_cannot_be_improved_one_at_a_time():
+    """Tied probabilities (a binned model): each offset is a one-dimensional optimum."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        distinct = rng.dirichlet(np.ones(3), size=4)
+        proba = distinct[rng.integers(0, 4, 40)]
+        y_index = np.array([rng.choice(3, p=p) for p in proba])
+        matrix = 1 - np.eye(3)
+        matrix[rng.integers(0, 3)] *= rng.uniform(2, 10)
+        offsets, cost = fit_cost_offsets(matrix, y_index, proba)
+        expected = proba @ matrix
+        bayes = matrix[y_index, np.argmin(expected, axis=1)].mean()
+        assert cost <= bayes + 1e-12
+        for k in range(3):
+            for delta in np.linspace(-5, 5, 2001):
+                trial = offsets.copy()
+                trial[k] = delta
+                other = matrix[y_index, np.argmin(expected - trial, axis=1)].mean()
+                assert other >= cost - 1e-12
+
+
+def test_every_class_needs_a_model_of_the_same_classes(digits):
+    X, y = digits
+    three = LogisticRegression().fit(X[y < 3], y[y < 3])
+    with pytest.raises(ValueError, match="needs a model that knows the classes of y"):
+        ThresholdTunedClassifier(FrozenEstimator(three)).fit(X[y < 4], y[y < 4])
+
+
+def test_one_vs_one_decision_function_is_refused(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="one-vs-one decision_function"):
+        ThresholdTunedClassifier(SVC(decision_function_shape="ovo"), pos_label=2).fit(
+            X[y < 3], y[y < 3]
+        )
 
 
 def test_cost_rule_beats_plug_in_bayes_out_of_fold(digits):
@@ -229,6 +303,10 @@ def test_cost_rule_beats_plug_in_bayes_out_of_fold(digits):
     argmax = matrix[y, np.argmax(oof, axis=1)].mean()
     tuned_oof = matrix[y, np.argmin(expected - tuned.threshold_, axis=1)].mean()
     assert -tuned.best_score_ == pytest.approx(tuned_oof)
+    stored = ThresholdTunedClassifier(
+        model(), objective=CostMatrix(matrix), store_cv_results=True
+    ).fit(X, y)
+    assert stored.cv_results_["cost"] == pytest.approx(tuned_oof)
     assert tuned_oof <= bayes + 1e-12
     assert tuned_oof <= argmax
     np.testing.assert_array_equal(

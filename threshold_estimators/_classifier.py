@@ -7,7 +7,7 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import softmax
+from scipy.special import log_expit, log_softmax, softmax
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -139,9 +139,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     recalibrate : bool, default=False
         Whether to fit a :class:`PiecewiseLogisticCalibrator` on the out-of-fold
         scores at ``threshold_``. Then :meth:`predict_proba` returns its
-        *operating* probabilities, which are 0.5 exactly at the threshold, so
-        ``predict`` and ``predict_proba`` agree on every sample (and
-        ``decision_function`` is the operating log-odds, 0 at the threshold);
+        *operating* probabilities, which are 0.5 at the threshold, so that the
+        tuned class's probability is ``>= 0.5`` exactly where ``predict``
+        returns it (binary targets: ``predict`` also equals the argmax, and
+        ``decision_function`` is the operating log-odds, ``> 0`` for
+        ``classes_[1]``; every class tuned: ``predict`` is the argmax of the
+        renormalized operating probabilities, whose fitted slopes may move a few
+        decisions compared with ``recalibrate=False``);
         :meth:`predict_posterior_proba` gives the calibrated probabilities at the
         training class balance. Without it, ``predict_proba`` and
         ``decision_function`` are the inner estimator's, untouched.
@@ -219,7 +223,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ``"tp"``, ``"fp"``, ``"tn"``, ``"fn"`` (weighted counts),
         ``"fold_thresholds"`` (each fold's own best threshold, NaN where a fold
         has no feasible one) and ``"fold_threshold_std"``. When every class is
-        tuned: ``"class_thresholds"`` and ``"class_scores"``.
+        tuned: ``"class_thresholds"`` and ``"class_scores"``; with the k x k
+        cost rule: ``"class_offsets"`` and ``"cost"`` (out of fold).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`, when the estimator exposes it.
@@ -308,7 +313,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
             Training data, as accepted by the inner estimator.
         y : array-like of shape (n_samples,)
-            Binary target.
+            Binary or multiclass target.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, used in the confusion counts and passed to the
             estimator's ``fit`` when it accepts them (without metadata routing;
@@ -337,8 +342,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         response_method = self._response_method(self.estimator)
         if every_class and isinstance(objective, CostMatrix):
             response_method = self._cost_rule_method(response_method)
+            if self.recalibrate:
+                raise ValueError(
+                    "recalibrate=True is not available with the k x k cost rule, "
+                    "whose decision is not a threshold per class."
+                )
         if self.cv == "prefit":
-            oof = prefit_scores(self.estimator, X, response_method, pos_label)
+            oof = prefit_scores(self.estimator, X, response_method, pos_label, classes)
         else:
             oof = cross_fitted_scores(
                 self.estimator,
@@ -349,6 +359,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 fit_params=routed.estimator.fit,
                 response_method=response_method,
                 pos_label=pos_label,
+                classes=classes,
                 n_jobs=self.n_jobs,
             )
         y_oof = y[oof.index]
@@ -367,11 +378,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 objective.matrix, y_index, oof.score, weight_oof
             )
             best_score, calibrator = -cost, None
-            if self.recalibrate:
-                raise ValueError(
-                    "recalibrate=True is not available with the k x k cost rule, "
-                    "whose decision is not a threshold per class."
-                )
+            cv_results = {"class_offsets": threshold, "cost": cost}
         elif every_class:
             threshold, class_scores = per_class_thresholds(
                 objective, y_oof, oof.score, weight_oof, classes, X_oof
@@ -501,22 +508,27 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
 
     def _every_class_proba(self, raw, method):
-        """Each class's calibrated probability of clearing its own threshold,
-        normalized over the classes (argmax unchanged)."""
-        kind = method.replace("_log", "")
-        if kind == "decision_function":
-            kind = "predict_proba"
-        column_proba = np.column_stack(
-            [
-                getattr(calibrator, kind)(raw[:, column])[:, 1]
+        """Each class's operating probability, renormalized over the classes.
+
+        Computed as a softmax of the log operating probabilities, so that rows
+        far from the training data (probabilities that round to 0 or 1) give
+        neither NaN nor artificial ties.
+        """
+        if method == "predict_posterior_proba":  # clipped, as the binary posterior
+            log_odds = [
+                calibrator.intercept_
+                + calibrator._operating_logit(raw[:, column], clip=True)[0]
                 for column, calibrator in enumerate(self.calibrator_)
             ]
-        )
-        proba = column_proba / column_proba.sum(axis=1, keepdims=True)
+        else:
+            log_odds = [
+                calibrator.decision_function(raw[:, column])
+                for column, calibrator in enumerate(self.calibrator_)
+            ]
+        log_q = log_expit(np.column_stack(log_odds))
         if method in ("predict_log_proba", "decision_function"):
-            with np.errstate(divide="ignore"):
-                return np.log(proba)
-        return proba
+            return log_softmax(log_q, axis=1)
+        return softmax(log_q, axis=1)
 
     def _calibrated_or_inner(self, method, X):
         """The calibrator's ``method`` on the tuned class's scores, if recalibrated.
@@ -576,8 +588,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            ``pos_label_`` where the score is ``>= threshold_``, the other class
-            elsewhere.
+            ``pos_label_`` where its score is ``>= threshold_``, elsewhere the
+            other class (multiclass: the most likely other class); when every
+            class is tuned, the rule described under ``threshold_``.
         """
         check_is_fitted(self)
         if self.pos_label_ is None:
@@ -598,9 +611,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            With ``recalibrate=True``, the operating probabilities: the tuned
+            With ``recalibrate=True``, the operating probabilities: a tuned
             class's column is ``>= 0.5`` exactly where :meth:`predict` returns
-            it. Otherwise the inner estimator's ``predict_proba``.
+            it (every class tuned: renormalized, and :meth:`predict` is their
+            argmax). Otherwise the inner estimator's ``predict_proba``.
         """
         return self._calibrated_or_inner("predict_proba", X)
 
@@ -628,11 +642,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,)
-            With ``recalibrate=True``, the log-odds of ``classes_[1]`` under the
-            operating probabilities: ``> 0`` exactly where :meth:`predict`
-            returns ``classes_[1]``. Otherwise the inner estimator's
-            ``decision_function``.
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            With ``recalibrate=True`` on a binary target, the log-odds of
+            ``classes_[1]`` under the operating probabilities: ``> 0`` exactly
+            where :meth:`predict` returns ``classes_[1]``; on a multiclass
+            target, the log of :meth:`predict_proba`. Otherwise the inner
+            estimator's ``decision_function``.
         """
         check_is_fitted(self)
         if self.calibrator_ is None:

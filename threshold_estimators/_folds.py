@@ -31,27 +31,47 @@ def response(estimator, X, response_method: str, pos_label):
     if pos_label is not None and pos_label not in classes:
         raise ValueError(
             f"The fitted {type(estimator).__name__} knows the classes "
-            f"{list(classes)}, which lack the class to tune, {plain(pos_label)!r}; "
-            "every training fold needs samples of each class."
+            f"{classes.tolist()}, which lack the class to tune, "
+            f"{plain(pos_label)!r}; every training fold needs samples of each class."
+        )
+    params = {}
+    if len(classes) > 2 and hasattr(estimator, "get_params"):
+        params = estimator.get_params(deep=True)
+    if response_method == "decision_function" and any(
+        name.endswith("decision_function_shape") and value == "ovo"
+        for name, value in params.items()
+    ):
+        raise ValueError(
+            "A one-vs-one decision_function (decision_function_shape='ovo') has "
+            "no column per class; use decision_function_shape='ovr' or "
+            "predict_proba."
         )
     raw = np.asarray(getattr(estimator, response_method)(X))
     if len(classes) > 2 and (raw.ndim != 2 or raw.shape[1] != len(classes)):
         raise ValueError(
             f"{type(estimator).__name__}.{response_method} returned shape "
-            f"{raw.shape} for {len(classes)} classes; tuning one class against the "
-            "rest needs one column per class (e.g. decision_function_shape='ovr')."
+            f"{raw.shape} for {len(classes)} classes; multiclass tuning needs one "
+            "column per class (e.g. decision_function_shape='ovr')."
         )
     if pos_label is None:
         return raw, None
     return raw, int(np.flatnonzero(classes == pos_label)[0])
 
 
-def positive_score(estimator, X, response_method: str, pos_label):
+def positive_score(estimator, X, response_method: str, pos_label, classes=None):
     """Score of ``pos_label`` (greater means more positive), and for a multiclass
     model the best other class of each row (None for a binary model).
 
-    With ``pos_label=None`` on a multiclass model: every class's score column.
+    With ``pos_label=None`` on a multiclass model: every class's score column;
+    the model must then know exactly ``classes``, the classes of the target.
     """
+    if pos_label is None and not np.array_equal(estimator.classes_, classes):
+        raise ValueError(
+            f"Tuning every class needs a model that knows the classes of y, "
+            f"{np.asarray(classes).tolist()}; the fitted "
+            f"{type(estimator).__name__} knows {estimator.classes_.tolist()} "
+            "(every training fold needs samples of each class)."
+        )
     raw, column = response(estimator, X, response_method, pos_label)
     if column is None:
         return raw, None
@@ -75,18 +95,19 @@ def _fit_and_score(
     test,
     response_method,
     pos_label,
+    classes,
     return_estimator,
 ):
     """Fit ``estimator`` on ``train`` and score ``test``."""
     fold_fit_params = _check_method_params(X, fit_params, indices=train)
     estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fold_fit_params)
     scores, alternative = positive_score(
-        estimator, _safe_indexing(X, test), response_method, pos_label
+        estimator, _safe_indexing(X, test), response_method, pos_label, classes
     )
     return scores, alternative, (estimator if return_estimator else None)
 
 
-def prefit_scores(estimator, X, response_method, pos_label) -> OutOfFold:
+def prefit_scores(estimator, X, response_method, pos_label, classes) -> OutOfFold:
     """Scores of an already fitted ``estimator`` on all of ``X`` (``cv="prefit"``)."""
     try:
         check_is_fitted(estimator)
@@ -96,14 +117,26 @@ def prefit_scores(estimator, X, response_method, pos_label) -> OutOfFold:
             f"{type(estimator).__name__}. Fit it first, or pass an int cv to fit "
             "it on each fold."
         ) from exc
-    scores, alternative = positive_score(estimator, X, response_method, pos_label)
+    scores, alternative = positive_score(
+        estimator, X, response_method, pos_label, classes
+    )
     index = np.arange(len(scores))
     scores = check_fold_scores([scores], response_method)
     return OutOfFold(index, scores, alternative, np.zeros_like(index), estimator)
 
 
 def cross_fitted_scores(
-    estimator, X, y, *, splits, refit, fit_params, response_method, pos_label, n_jobs
+    estimator,
+    X,
+    y,
+    *,
+    splits,
+    refit,
+    fit_params,
+    response_method,
+    pos_label,
+    classes,
+    n_jobs,
 ) -> OutOfFold:
     """Fit a clone per split and pool the scores of the test folds.
 
@@ -127,6 +160,7 @@ def cross_fitted_scores(
             test,
             response_method,
             pos_label,
+            classes,
             return_estimator=not refit,
         )
         for train, test in splits

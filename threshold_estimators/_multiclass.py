@@ -15,8 +15,11 @@ exceeds plug-in Bayes's.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import logit
+from sklearn.exceptions import ConvergenceWarning
 
 from ._search import cut_point, run_search
 from .objectives import InfeasibleTargetError
@@ -105,46 +108,61 @@ def fit_cost_offsets(matrix, y_index, proba, sample_weight=None, max_sweeps=50):
 
     Coordinate descent: with the other offsets fixed, the cost as a function of
     one offset is a step function whose steps are known exactly (one per
-    sample), so each coordinate is minimized exactly from one sort. Starting
-    at zero (plug-in Bayes), the cost never increases.
+    distinct gap between a sample's expected cost for that class and its best
+    rival), so each coordinate is minimized exactly from one sort. Starting at
+    zero (plug-in Bayes), every accepted step lowers the cost. Samples of zero
+    weight are ignored.
 
     Returns the offsets and the mean out-of-fold cost they reach.
     """
     weight = np.ones(len(y_index)) if sample_weight is None else sample_weight
+    kept = weight > 0  # zero weights must not shape the steps
+    y_index, proba, weight = y_index[kept], proba[kept], weight[kept]
     expected = proba @ matrix
     offsets = np.zeros(matrix.shape[0])
     cost = _weighted_cost(matrix, y_index, np.argmin(expected, axis=1), weight)
     for _ in range(max_sweeps):
-        before = cost
+        changed = False
         for k in range(matrix.shape[0]):
-            previous = offsets[k]
             adjusted = expected - offsets
             adjusted[:, k] = np.inf
             rival = np.argmin(adjusted, axis=1)
             # Sample i goes to k exactly when offset_k > gap_i.
             gap = expected[:, k] - adjusted[np.arange(len(rival)), rival]
             order = np.argsort(gap)
+            sorted_gap = gap[order]
             to_k = (weight * matrix[y_index, k])[order]
             to_rival = (weight * matrix[y_index, rival])[order]
-            # Cost when the first m samples (smallest gaps) go to k, m = 0..n.
+            # Cost when the m samples of smallest gap go to k, m = 0..n; only
+            # splits between distinct gaps can be produced by an offset.
             totals = np.concatenate(([0.0], np.cumsum(to_k))) + np.concatenate(
                 (np.cumsum(to_rival[::-1])[::-1], [0.0])
             )
-            m = int(np.argmin(totals))
-            sorted_gap = gap[order]
+            reachable = np.ones(totals.size, dtype=bool)
+            reachable[1:-1] = sorted_gap[1:] != sorted_gap[:-1]
+            m = int(np.argmin(np.where(reachable, totals, np.inf)))
             if m == 0:
-                offsets[k] = sorted_gap[0] - 1.0
+                candidate = sorted_gap[0] - 1.0
             elif m == len(sorted_gap):
-                offsets[k] = sorted_gap[-1] + 1.0
+                candidate = sorted_gap[-1] + 1.0
             else:
-                offsets[k] = (sorted_gap[m - 1] + sorted_gap[m]) / 2
+                candidate = sorted_gap[m - 1] / 2 + sorted_gap[m] / 2
+            trial = offsets.copy()
+            trial[k] = candidate
             new_cost = _weighted_cost(
-                matrix, y_index, np.argmin(expected - offsets, axis=1), weight
+                matrix, y_index, np.argmin(expected - trial, axis=1), weight
             )
-            if new_cost > cost:  # ties between gaps: keep the better offset
-                offsets[k] = previous
-            else:
-                cost = new_cost
-        if cost >= before - 1e-12:
+            # Only strict improvements: a step along a flat stretch could stop
+            # the descent while another coordinate can still gain.
+            if new_cost < cost - 1e-12:
+                offsets, cost, changed = trial, new_cost, True
+        if not changed:
             break
+    else:
+        warnings.warn(
+            f"The k x k cost rule stopped after {max_sweeps} sweeps of coordinate "
+            "descent before converging; the offsets are the best found.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     return offsets, cost

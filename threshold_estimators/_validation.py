@@ -116,6 +116,6 @@ def check_both_classes_scored(y_oof, weight_oof, classes):
             raise ValueError(
                 f"The validation folds of cv hold no sample of class {plain(label)!r} "
                 f"(out of {len(y_oof)} out-of-fold rows), so no threshold can be "
-                "tuned on them; use a cv whose test folds cover both classes, "
+                "tuned on them; use a cv whose test folds cover every class, "
                 "e.g. an int (stratified folds)."
             )
