@@ -38,7 +38,7 @@ from sklearn.utils.validation import (
 
 from ._calibration import PiecewiseLogisticCalibrator
 from ._folds import cross_fitted_scores, positive_score, prefit_scores, response
-from ._multiclass import fit_cost_offsets, margins, per_class_thresholds
+from ._multiclass import margins, per_class_thresholds, select_cost_rule
 from ._scoring import resolve_objective
 from ._search import cut_point, run_search
 from ._validation import (
@@ -204,13 +204,19 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         offsets instead: a sample goes to ``argmin_k (E_k - threshold_[k])``,
         where ``E = predict_proba @ matrix`` are the expected costs; the offsets
         are fitted on the out-of-fold data by exact coordinate descent from zero
-        (the plug-in Bayes decision).
+        (the plug-in Bayes decision). Fitted offsets can overfit a calibrated
+        model, so the offsets, plug-in Bayes (zero offsets) and plain argmax are
+        compared by cross-validation over the folds, and ``cost_rule_`` says
+        which rule was kept.
 
     best_score_ : float
         The objective at ``threshold_`` on the pooled out-of-fold data (for a
         :class:`~threshold_estimators.objectives.CostMatrix`, the negative mean
         cost per unit of sample weight); when every class is tuned by a
         per-class objective, the mean over classes of each one-vs-rest value.
+
+    cost_rule_ : {"offsets", "bayes", "argmax"} or None
+        With a k x k cost matrix, the rule kept (see ``threshold_``); else None.
 
     calibrator_ : PiecewiseLogisticCalibrator, list of them, or None
         The calibrator fitted on the out-of-fold scores when ``recalibrate=True``
@@ -224,7 +230,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ``"fold_thresholds"`` (each fold's own best threshold, NaN where a fold
         has no feasible one) and ``"fold_threshold_std"``. When every class is
         tuned: ``"class_thresholds"`` and ``"class_scores"``; with the k x k
-        cost rule: ``"class_offsets"`` and ``"cost"`` (out of fold).
+        cost rule: ``"class_offsets"``, ``"rule"`` and ``"cost"`` (out of fold).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`, when the estimator exposes it.
@@ -371,14 +377,14 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         probability = response_method == "predict_proba"
         score_kind = "probability" if probability else "decision"
 
-        cv_results = None
+        cv_results, cost_rule = None, None
         if every_class and isinstance(objective, CostMatrix):
             y_index = np.searchsorted(classes, y_oof)
-            threshold, cost = fit_cost_offsets(
-                objective.matrix, y_index, oof.score, weight_oof
+            cost_rule, threshold, cost = select_cost_rule(
+                objective.matrix, y_index, oof.score, weight_oof, oof.fold
             )
             best_score, calibrator = -cost, None
-            cv_results = {"class_offsets": threshold, "cost": cost}
+            cv_results = {"class_offsets": threshold, "cost": cost, "rule": cost_rule}
         elif every_class:
             threshold, class_scores = per_class_thresholds(
                 objective, y_oof, oof.score, weight_oof, classes, X_oof
@@ -420,8 +426,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.threshold_ = threshold
         self.best_score_ = best_score
         self.calibrator_ = calibrator
-        cost_rule = every_class and isinstance(objective, CostMatrix)
-        self._cost_matrix = objective.matrix if cost_rule else None
+        uses_costs = every_class and isinstance(objective, CostMatrix)
+        self._cost_matrix = objective.matrix if uses_costs else None
+        self.cost_rule_ = cost_rule if uses_costs else None
         for attribute in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attribute):
                 setattr(self, attribute, getattr(self.estimator_, attribute))
@@ -490,6 +497,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def _every_class_decision(self, X):
         """Index of the class each sample goes to, when every class is tuned."""
         raw, _ = response(self.estimator_, X, self._response_method_used, None)
+        if self.cost_rule_ == "argmax":
+            return np.argmax(raw, axis=1)
         if self._cost_matrix is not None:
             return np.argmin(raw @ self._cost_matrix - self.threshold_, axis=1)
         if self.calibrator_ is not None:

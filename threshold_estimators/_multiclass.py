@@ -10,7 +10,9 @@ Cost rule: with expected costs ``E[i, k] = sum_j p_ij C[j, k]``, the plug-in Bay
 decision is ``argmin_k E[i, k]``; here ``argmin_k (E[i, k] - offset_k)`` with one
 offset per class fitted on the out-of-fold data by exact coordinate descent,
 starting from zero offsets (plug-in Bayes), so the out-of-fold cost never
-exceeds plug-in Bayes's.
+exceeds plug-in Bayes's. Because fitted offsets can overfit a well-calibrated
+model, the offsets, plug-in Bayes and plain argmax are compared by
+cross-validation over the folds and the best is kept.
 """
 
 from __future__ import annotations
@@ -166,3 +168,55 @@ def fit_cost_offsets(matrix, y_index, proba, sample_weight=None, max_sweeps=50):
             stacklevel=3,
         )
     return offsets, cost
+
+
+def _rule_cost(rule, matrix, y_index, proba, weight, offsets=None):
+    if rule == "argmax":
+        decision = np.argmax(proba, axis=1)
+    else:
+        decision = np.argmin(
+            proba @ matrix - (0 if offsets is None else offsets), axis=1
+        )
+    return _weighted_cost(matrix, y_index, decision, weight)
+
+
+def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
+    """Choose, by cross-validation over the folds, among three cost rules.
+
+    ``"offsets"`` (fitted per-class offsets), ``"bayes"`` (plug-in Bayes, zero
+    offsets) and ``"argmax"``. Fitted offsets gain out of fold by
+    construction, but can overfit a well-calibrated model: each rule is scored
+    on every fold with offsets fitted on the other folds, and the rule with the
+    lowest cross-validated cost is kept (ties go to the simpler rule). With a
+    single fold there is nothing to validate on: the offsets are kept.
+
+    Returns the rule, the offsets (zeros unless ``"offsets"``), and the
+    out-of-fold cost of the rule.
+    """
+    weight = np.ones(len(y_index)) if sample_weight is None else sample_weight
+    offsets, cost = fit_cost_offsets(matrix, y_index, proba, weight)
+    folds = np.unique(fold)
+    if folds.size < 2:
+        return "offsets", offsets, cost
+    rules = ("argmax", "bayes", "offsets")  # simplest first: ties keep it
+    cv_cost = dict.fromkeys(rules, 0.0)
+    for f in folds:
+        test, train = fold == f, fold != f
+        fold_weight = weight[test].sum() / weight.sum()
+        fold_offsets, _ = fit_cost_offsets(
+            matrix, y_index[train], proba[train], weight[train]
+        )
+        for rule in rules:
+            cv_cost[rule] += fold_weight * _rule_cost(
+                rule,
+                matrix,
+                y_index[test],
+                proba[test],
+                weight[test],
+                fold_offsets if rule == "offsets" else None,
+            )
+    rule = min(rules, key=lambda name: cv_cost[name])
+    if rule == "offsets":
+        return rule, offsets, cost
+    zero = np.zeros(matrix.shape[0])
+    return rule, zero, _rule_cost(rule, matrix, y_index, proba, weight)
