@@ -186,9 +186,10 @@ def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
     ``"offsets"`` (fitted per-class offsets), ``"bayes"`` (plug-in Bayes, zero
     offsets) and ``"argmax"``. Fitted offsets gain out of fold by
     construction, but can overfit a well-calibrated model: each rule is scored
-    on every fold with offsets fitted on the other folds, and the rule with the
-    lowest cross-validated cost is kept (ties go to the simpler rule). With a
-    single fold there is nothing to validate on: the offsets are kept.
+    on every fold with offsets fitted on the other folds. The better of the
+    two fixed rules is kept unless the offsets beat it by more than one
+    standard error of the per-fold difference (the one-standard-error rule).
+    With a single fold there is nothing to validate on: the offsets are kept.
 
     Returns the rule, the offsets (zeros unless ``"offsets"``), and the
     out-of-fold cost of the rule.
@@ -198,24 +199,33 @@ def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
     folds = np.unique(fold)
     if folds.size < 2:
         return "offsets", offsets, cost
-    rules = ("argmax", "bayes", "offsets")  # simplest first: ties keep it
-    cv_cost = dict.fromkeys(rules, 0.0)
+    rules = ("argmax", "bayes", "offsets")
+    fold_cost = {rule: [] for rule in rules}
+    fold_weight = []
     for f in folds:
         test, train = fold == f, fold != f
-        fold_weight = weight[test].sum() / weight.sum()
+        fold_weight.append(weight[test].sum())
         fold_offsets, _ = fit_cost_offsets(
             matrix, y_index[train], proba[train], weight[train]
         )
         for rule in rules:
-            cv_cost[rule] += fold_weight * _rule_cost(
-                rule,
-                matrix,
-                y_index[test],
-                proba[test],
-                weight[test],
-                fold_offsets if rule == "offsets" else None,
+            fold_cost[rule].append(
+                _rule_cost(
+                    rule,
+                    matrix,
+                    y_index[test],
+                    proba[test],
+                    weight[test],
+                    fold_offsets if rule == "offsets" else None,
+                )
             )
-    rule = min(rules, key=lambda name: cv_cost[name])
+    fold_weight = np.asarray(fold_weight) / np.sum(fold_weight)
+    fixed = min(("bayes", "argmax"), key=lambda r: fold_weight @ fold_cost[r])
+    # One-standard-error rule: the fitted offsets must beat the better fixed
+    # rule by more than the fold-to-fold noise of that difference.
+    difference = np.asarray(fold_cost["offsets"]) - np.asarray(fold_cost[fixed])
+    standard_error = np.std(difference, ddof=1) / np.sqrt(difference.size)
+    rule = "offsets" if difference.mean() + standard_error < 0 else fixed
     if rule == "offsets":
         return rule, offsets, cost
     zero = np.zeros(matrix.shape[0])
