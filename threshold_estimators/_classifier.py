@@ -37,7 +37,13 @@ from sklearn.utils.validation import (
 )
 
 from ._calibration import PiecewiseLogisticCalibrator
-from ._folds import cross_fitted_scores, positive_score, prefit_scores, response
+from ._folds import (
+    cross_fitted_scores,
+    oriented_score,
+    positive_score,
+    prefit_scores,
+    response,
+)
 from ._multiclass import margins, per_class_thresholds, select_cost_rule
 from ._scoring import resolve_objective
 from ._search import cut_point, run_search
@@ -557,9 +563,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if self.pos_label_ is None:
             return self._every_class_proba(raw, method)
         if len(self.classes_) == 2:
-            score = positive_score(
-                self.estimator_, X, self._response_method_used, self.pos_label_
-            )[0]
+            score = oriented_score(raw, column, self.estimator_.classes_)[0]
             two_columns = getattr(self.calibrator_, method)(score)
             return two_columns if column == 1 else two_columns[:, ::-1]
         log = method == "predict_log_proba"

@@ -9,6 +9,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, check_is_fitted
 
+from ._multiclass import best_other
 from ._validation import check_fold_scores, plain
 
 
@@ -73,6 +74,11 @@ def positive_score(estimator, X, response_method: str, pos_label, classes=None):
             "(every training fold needs samples of each class)."
         )
     raw, column = response(estimator, X, response_method, pos_label)
+    return oriented_score(raw, column, estimator.classes_)
+
+
+def oriented_score(raw, column, classes):
+    """``positive_score`` from the raw output already computed by ``response``."""
     if column is None:
         return raw, None
     if raw.ndim == 1:  # a binary decision_function scores classes_[1]
@@ -81,9 +87,7 @@ def positive_score(estimator, X, response_method: str, pos_label, classes=None):
         return raw[:, 0] * (2 * column - 1), None
     if raw.shape[1] == 2:
         return raw[:, column], None
-    others = raw.astype(float, copy=True)
-    others[:, column] = -np.inf
-    return raw[:, column], estimator.classes_[np.argmax(others, axis=1)]
+    return raw[:, column], best_other(raw, column, classes)
 
 
 def _fit_and_score(
