@@ -3,10 +3,11 @@
 import joblib
 import numpy as np
 import pytest
+from scipy.special import softmax
 from sklearn.datasets import load_digits, make_classification
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.metrics import f1_score, log_loss, precision_score, recall_score
 from sklearn.model_selection import (
     GridSearchCV,
     StratifiedKFold,
@@ -278,20 +279,65 @@ def test_cost_offsets_cannot_be_improved_one_at_a_time():
 
 
 def test_cost_rule_falls_back_when_offsets_do_not_validate():
-    """Pure-noise costs: offsets fitted on other folds cannot beat plug-in Bayes."""
+    """Calibrated probabilities: offsets fitted on other folds cannot beat Bayes."""
     rng = np.random.default_rng(0)
     proba = rng.dirichlet(np.ones(3), size=300)
     y_index = np.array([rng.choice(3, p=p) for p in proba])  # calibrated
     fold = np.arange(300) % 5
-    rule, offsets, cost = select_cost_rule(1 - np.eye(3), y_index, proba, None, fold)
-    if rule != "offsets":
-        np.testing.assert_array_equal(offsets, 0)
-    # Whatever is kept, its cost is what it claims on the out-of-fold data.
-    if rule == "argmax":
-        decision = np.argmax(proba, axis=1)
-    else:
-        decision = np.argmin(proba @ (1 - np.eye(3)) - offsets, axis=1)
-    assert cost == pytest.approx((1 - np.eye(3))[y_index, decision].mean())
+    matrix = 1 - np.eye(3)
+    rule, offsets, temperature, cost = select_cost_rule(
+        matrix, y_index, proba, None, fold
+    )
+    assert rule == "bayes"
+    np.testing.assert_array_equal(offsets, 0)
+    # Calibrated: the log-loss is best near the identity temperature.
+    assert 0.7 < temperature < 1.4
+    tempered = softmax(np.log(proba) / temperature, axis=1)
+    decision = np.argmin(tempered @ matrix, axis=1)
+    assert cost == pytest.approx(matrix[y_index, decision].mean())
+
+
+def test_cost_rule_temperature_minimizes_the_log_loss():
+    """Oracle: sklearn's log_loss over a fine grid of temperatures."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(400, 4)) * 3
+    y_index = np.array([rng.choice(4, p=p) for p in softmax(logits / 3, axis=1)])
+    proba = softmax(logits, axis=1)  # three times too confident
+    weight = rng.uniform(0.5, 2, 400)
+    _, _, temperature, _ = select_cost_rule(
+        1 - np.eye(4), y_index, proba, weight, np.arange(400) % 5
+    )
+    grid = np.exp(np.linspace(-1, 2.5, 3501))
+    losses = [
+        log_loss(y_index, softmax(logits / t, axis=1), sample_weight=weight)
+        for t in grid
+    ]
+    assert temperature == pytest.approx(grid[np.argmin(losses)], rel=2e-3)
+    assert 2 < temperature < 4
+
+
+def test_cost_rule_keeps_offsets_that_validate():
+    """A prior shift the temperature cannot fix: class 2's probability is
+    divided by 6, so plug-in Bayes under-calls it; offsets recover."""
+    rng = np.random.default_rng(2)
+    true = rng.dirichlet(np.full(3, 0.3), size=3000)
+    y_index = np.array([rng.choice(3, p=p) for p in true])
+    shifted = true * np.array([1, 1, 1 / 6])
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    matrix = 1 - np.eye(3)
+    matrix[2] *= 3
+    rule, offsets, temperature, cost = select_cost_rule(
+        matrix, y_index, shifted, None, np.arange(3000) % 5
+    )
+    assert rule == "offsets"
+    tempered = softmax(np.log(shifted) / temperature, axis=1)
+    bayes = matrix[y_index, np.argmin(tempered @ matrix, axis=1)].mean()
+    assert cost == pytest.approx(
+        matrix[y_index, np.argmin(tempered @ matrix - offsets, axis=1)].mean()
+    )
+    assert cost < bayes
+    # The offsets favour the under-called class.
+    assert offsets[2] > max(offsets[0], offsets[1])
 
 
 def test_every_class_needs_a_model_of_the_same_classes(digits):
@@ -309,34 +355,63 @@ def test_one_vs_one_decision_function_is_refused(digits):
         )
 
 
-def test_cost_rule_beats_plug_in_bayes_out_of_fold(digits):
+def test_cost_rule_decides_and_reports_what_it_kept(digits):
     X, y = digits
     matrix = 1 - np.eye(10)
     matrix[5] *= 8  # missing a 5 costs 8
-    tuned = ThresholdTunedClassifier(model(), objective=CostMatrix(matrix)).fit(X, y)
-    oof = oof_matrix(model(), X, y)
-    expected = oof @ matrix
-    bayes = matrix[y, np.argmin(expected, axis=1)].mean()
-    argmax = matrix[y, np.argmax(oof, axis=1)].mean()
-    if tuned.cost_rule_ == "argmax":
-        tuned_oof = argmax
-    else:
-        tuned_oof = matrix[y, np.argmin(expected - tuned.threshold_, axis=1)].mean()
-    assert -tuned.best_score_ == pytest.approx(tuned_oof)
-    stored = ThresholdTunedClassifier(
+    tuned = ThresholdTunedClassifier(
         model(), objective=CostMatrix(matrix), store_cv_results=True
     ).fit(X, y)
-    assert stored.cv_results_["cost"] == pytest.approx(tuned_oof)
-    assert tuned_oof <= bayes + 1e-12
-    assert tuned_oof <= argmax
-    assert tuned.cost_rule_ in {"offsets", "bayes", "argmax"}
-    if tuned.cost_rule_ != "argmax":
-        np.testing.assert_array_equal(
-            tuned.predict(X),
-            np.argmin(
-                tuned.estimator_.predict_proba(X) @ matrix - tuned.threshold_, axis=1
-            ),
+    assert tuned.cost_rule_ in {"offsets", "bayes"}
+    if tuned.cost_rule_ == "bayes":
+        np.testing.assert_array_equal(tuned.threshold_, 0)
+    oof = oof_matrix(model(), X, y)
+    tempered = softmax(np.log(np.clip(oof, 1e-15, 1)) / tuned.cost_temperature_, 1)
+    decision = np.argmin(tempered @ matrix - tuned.threshold_, axis=1)
+    assert -tuned.best_score_ == pytest.approx(matrix[y, decision].mean())
+    assert tuned.cv_results_["cost"] == pytest.approx(-tuned.best_score_)
+    assert tuned.cv_results_["temperature"] == tuned.cost_temperature_
+    assert tuned.threshold_std_ is None
+    proba = tuned.estimator_.predict_proba(X)
+    tempered = softmax(np.log(np.clip(proba, 1e-15, 1)) / tuned.cost_temperature_, 1)
+    np.testing.assert_array_equal(
+        tuned.predict(X), np.argmin(tempered @ matrix - tuned.threshold_, axis=1)
+    )
+
+
+def _held_out_costs(X, y, matrix, estimator, seeds):
+    """Per split: the cost rule's held-out cost minus argmax's and Bayes's."""
+    versus_argmax, versus_bayes = [], []
+    for seed in seeds:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.5, stratify=y, random_state=seed
         )
+        cost = ThresholdTunedClassifier(estimator, objective=CostMatrix(matrix))
+        cost.fit(X_train, y_train)
+        proba = cost.estimator_.predict_proba(X_test)
+        ours = matrix[y_test, cost.predict(X_test)].mean()
+        versus_argmax.append(ours - matrix[y_test, np.argmax(proba, axis=1)].mean())
+        versus_bayes.append(
+            ours - matrix[y_test, np.argmin(proba @ matrix, axis=1)].mean()
+        )
+    return np.mean(versus_argmax), np.mean(versus_bayes)
+
+
+@pytest.mark.slow
+def test_cost_rule_held_out_on_synthetic_data():
+    X, y = make_classification(
+        n_samples=3000,
+        n_classes=4,
+        n_informative=6,
+        weights=[0.55, 0.25, 0.15, 0.05],
+        flip_y=0.03,
+        random_state=3,
+    )
+    matrix = 1 - np.eye(4)
+    matrix[3] *= 15  # missing the rare class
+    versus_argmax, versus_bayes = _held_out_costs(X, y, matrix, model(), seeds=range(4))
+    assert versus_argmax <= 0
+    assert versus_bayes <= 0
 
 
 @pytest.mark.slow
@@ -345,7 +420,7 @@ def test_held_out_gains_on_average_over_repeated_splits(digits):
     X, y = digits
     matrix = 1 - np.eye(10)
     matrix[5] *= 8
-    f1_gain, cost_vs_argmax, cost_vs_bayes = [], [], []
+    f1_gain = []
     for seed in range(4):
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=0.5, stratify=y, random_state=seed
@@ -355,14 +430,7 @@ def test_held_out_gains_on_average_over_repeated_splits(digits):
             f1_score(y_test, tuned.predict(X_test), average="macro")
             - f1_score(y_test, tuned.estimator_.predict(X_test), average="macro")
         )
-        cost = ThresholdTunedClassifier(model(), objective=CostMatrix(matrix))
-        cost.fit(X_train, y_train)
-        proba = cost.estimator_.predict_proba(X_test)
-        ours = matrix[y_test, cost.predict(X_test)].mean()
-        cost_vs_argmax.append(ours - matrix[y_test, np.argmax(proba, axis=1)].mean())
-        cost_vs_bayes.append(
-            ours - matrix[y_test, np.argmin(proba @ matrix, axis=1)].mean()
-        )
     assert np.mean(f1_gain) >= 0
-    assert np.mean(cost_vs_argmax) <= 0
-    assert np.mean(cost_vs_bayes) <= 0
+    versus_argmax, versus_bayes = _held_out_costs(X, y, matrix, model(), range(4))
+    assert versus_argmax <= 0
+    assert versus_bayes <= 0
