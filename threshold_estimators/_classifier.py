@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
 )
 
 from ._calibration import PiecewiseLogisticCalibrator
+from ._fold_stats import fold_class_thresholds, fold_searches, spread
 from ._folds import (
     cross_fitted_scores,
     oriented_score,
@@ -44,7 +45,12 @@ from ._folds import (
     prefit_scores,
     response,
 )
-from ._multiclass import margins, per_class_thresholds, select_cost_rule
+from ._multiclass import (
+    cost_decision,
+    margins,
+    per_class_thresholds,
+    select_cost_rule,
+)
 from ._scoring import resolve_objective
 from ._search import cut_point, run_search
 from ._validation import (
@@ -54,7 +60,6 @@ from ._validation import (
 )
 from .objectives import (
     CostMatrix,
-    InfeasibleTargetError,
     Objective,
     ScorerObjective,
     precision_recall,
@@ -208,12 +213,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         the highest operating probability. With a k x k
         :class:`~threshold_estimators.objectives.CostMatrix` it holds per-class
         offsets instead: a sample goes to ``argmin_k (E_k - threshold_[k])``,
-        where ``E = predict_proba @ matrix`` are the expected costs; the offsets
-        are fitted on the out-of-fold data by exact coordinate descent from zero
-        (the plug-in Bayes decision). Fitted offsets can overfit a calibrated
-        model, so the offsets, plug-in Bayes (zero offsets) and plain argmax are
-        compared by cross-validation over the folds, and ``cost_rule_`` says
-        which rule was kept.
+        where ``E = softmax(log(predict_proba) / cost_temperature_) @ matrix``
+        are the expected costs under probabilities recalibrated by a
+        temperature fitted on the out-of-fold log-loss. The offsets are zero
+        (plug-in Bayes) unless offsets fitted on other folds cost significantly
+        less on each held-out fold (a one-sided paired test per sample at the
+        5 % level); they are then fitted on all the out-of-fold data by exact
+        coordinate descent. ``cost_rule_`` says which rule was kept.
 
     best_score_ : float
         The objective at ``threshold_`` on the pooled out-of-fold data (for a
@@ -221,8 +227,20 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         cost per unit of sample weight); when every class is tuned by a
         per-class objective, the mean over classes of each one-vs-rest value.
 
-    cost_rule_ : {"offsets", "bayes", "argmax"} or None
+    cost_rule_ : {"bayes", "offsets"} or None
         With a k x k cost matrix, the rule kept (see ``threshold_``); else None.
+
+    cost_temperature_ : float or None
+        With a k x k cost matrix, the temperature applied to the log
+        probabilities before the expected costs (see ``threshold_``); else
+        None.
+
+    threshold_std_ : float, ndarray of shape (n_classes,), or None
+        The standard deviation over the folds of each fold's own best threshold
+        (searched on that fold's out-of-fold scores alone; folds without a
+        feasible threshold left out; NaN with fewer than two): how much the
+        threshold would move with other training data. Per class when every
+        class is tuned; None with a k x k cost matrix.
 
     calibrator_ : PiecewiseLogisticCalibrator, list of them, or None
         The calibrator fitted on the out-of-fold scores when ``recalibrate=True``
@@ -234,9 +252,14 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ``"objective"``, ``"precision"`` and ``"recall"`` of each candidate,
         ``"tp"``, ``"fp"``, ``"tn"``, ``"fn"`` (weighted counts),
         ``"fold_thresholds"`` (each fold's own best threshold, NaN where a fold
-        has no feasible one) and ``"fold_threshold_std"``. When every class is
-        tuned: ``"class_thresholds"`` and ``"class_scores"``; with the k x k
-        cost rule: ``"class_offsets"``, ``"rule"`` and ``"cost"`` (out of fold).
+        has no feasible one), ``"fold_threshold_std"`` (``threshold_std_``)
+        and ``"fold_curves"`` (per fold, a dict of its ``"thresholds"``,
+        ``"objective"``, ``"precision"`` and ``"recall"``; None for a fold
+        without a feasible threshold). When every class is tuned:
+        ``"class_thresholds"``, ``"class_scores"``, ``"fold_thresholds"`` of
+        shape (n_folds, n_classes) and ``"fold_threshold_std"``; with the
+        k x k cost rule: ``"class_offsets"``, ``"rule"``, ``"temperature"`` and
+        ``"cost"`` (out of fold).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`, when the estimator exposes it.
@@ -383,14 +406,19 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         probability = response_method == "predict_proba"
         score_kind = "probability" if probability else "decision"
 
-        cv_results, cost_rule = None, None
+        cost_rule, threshold_std, temperature = None, None, None
         if every_class and isinstance(objective, CostMatrix):
             y_index = np.searchsorted(classes, y_oof)
-            cost_rule, threshold, cost = select_cost_rule(
+            cost_rule, threshold, temperature, cost = select_cost_rule(
                 objective.matrix, y_index, oof.score, weight_oof, oof.fold
             )
             best_score, calibrator = -cost, None
-            cv_results = {"class_offsets": threshold, "cost": cost, "rule": cost_rule}
+            cv_results = {
+                "class_offsets": threshold,
+                "cost": cost,
+                "rule": cost_rule,
+                "temperature": temperature,
+            }
         elif every_class:
             threshold, class_scores = per_class_thresholds(
                 objective, y_oof, oof.score, weight_oof, classes, X_oof
@@ -403,7 +431,14 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                     ).fit(oof.score[:, column], y_oof == label, weight_oof)
                     for column, label in enumerate(classes)
                 ]
-            cv_results = {"class_thresholds": threshold, "class_scores": class_scores}
+            fold_thresholds = fold_class_thresholds(
+                objective, y_oof, oof, weight_oof, classes, X_oof
+            )
+            cv_results = {
+                "class_thresholds": threshold,
+                "class_scores": class_scores,
+                "fold_thresholds": fold_thresholds,
+            }
         else:
             search = partial(
                 run_search, objective, pos_label=pos_label, classes=classes
@@ -418,10 +453,28 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 calibrator = PiecewiseLogisticCalibrator(
                     threshold=threshold, score_kind=score_kind
                 ).fit(oof.score, y_oof == pos_label, sample_weight=weight_oof)
-            if self.store_cv_results:
-                cv_results = _cv_results(
-                    search, curve, objective_values, y_oof, oof, weight_oof, X_oof
-                )
+            fold_thresholds, fold_curves = fold_searches(
+                search,
+                y_oof,
+                oof,
+                weight_oof,
+                X_oof,
+                keep_curves=self.store_cv_results,
+            )
+            precision, recall = precision_recall(*curve.counts)
+            cv_results = {
+                "thresholds": curve.thresholds,
+                "objective": objective_values,
+                "precision": precision,
+                "recall": recall,
+                **dict(zip(("tp", "fp", "tn", "fn"), curve.counts, strict=True)),
+                "fold_thresholds": fold_thresholds,
+                "fold_curves": fold_curves,
+            }
+        if "fold_thresholds" in cv_results:
+            threshold_std = spread(cv_results["fold_thresholds"])
+            threshold_std = threshold_std if every_class else float(threshold_std)
+            cv_results["fold_threshold_std"] = threshold_std
         if self.store_cv_results:
             self.cv_results_ = cv_results
 
@@ -431,10 +484,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self._response_method_used = response_method
         self.threshold_ = threshold
         self.best_score_ = best_score
+        self.threshold_std_ = threshold_std
         self.calibrator_ = calibrator
         uses_costs = every_class and isinstance(objective, CostMatrix)
         self._cost_matrix = objective.matrix if uses_costs else None
         self.cost_rule_ = cost_rule if uses_costs else None
+        self.cost_temperature_ = temperature
         for attribute in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attribute):
                 setattr(self, attribute, getattr(self.estimator_, attribute))
@@ -503,10 +558,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def _every_class_decision(self, X):
         """Index of the class each sample goes to, when every class is tuned."""
         raw, _ = response(self.estimator_, X, self._response_method_used, None)
-        if self.cost_rule_ == "argmax":
-            return np.argmax(raw, axis=1)
         if self._cost_matrix is not None:
-            return np.argmin(raw @ self._cost_matrix - self.threshold_, axis=1)
+            return cost_decision(
+                self._cost_matrix, raw, self.cost_temperature_, self.threshold_
+            )
         if self.calibrator_ is not None:
             return np.argmax(self._every_class_proba(raw, "predict_proba"), axis=1)
         probability = self._response_method_used == "predict_proba"
@@ -721,43 +776,3 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if isinstance(self.objective, CostMatrix) and np.shape(matrix) == (2, 2):
             tags.classifier_tags.multi_class = False
         return tags
-
-
-def _cv_results(search, curve, objective_values, y_oof, oof, weight_oof, X_oof):
-    """The pooled curve, and each fold's own best threshold."""
-    precision, recall = precision_recall(*curve.counts)
-    fold_thresholds = []
-    for fold in np.unique(oof.fold):
-        in_fold = np.flatnonzero(oof.fold == fold)
-        try:
-            with warnings.catch_warnings():
-                # A fallback warning per fold would repeat the pooled one.
-                warnings.simplefilter("ignore", UserWarning)
-                fold_curve, _, best = search(
-                    y_oof[in_fold],
-                    oof.score[in_fold],
-                    None if weight_oof is None else weight_oof[in_fold],
-                    X=None if X_oof is None else _safe_indexing(X_oof, in_fold),
-                    alternative=None
-                    if oof.alternative is None
-                    else oof.alternative[in_fold],
-                )
-            fold_thresholds.append(cut_point(fold_curve.thresholds, best))
-        except InfeasibleTargetError:
-            fold_thresholds.append(np.nan)
-    fold_thresholds = np.asarray(fold_thresholds)
-    finite = np.isfinite(fold_thresholds)
-    return {
-        "thresholds": curve.thresholds,
-        "objective": objective_values,
-        "precision": precision,
-        "recall": recall,
-        "tp": curve.tp,
-        "fp": curve.fp,
-        "tn": curve.tn,
-        "fn": curve.fn,
-        "fold_thresholds": fold_thresholds,
-        "fold_threshold_std": float(np.std(fold_thresholds[finite]))
-        if finite.any()
-        else np.nan,
-    }

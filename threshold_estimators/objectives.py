@@ -23,6 +23,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.stats import beta as beta_distribution
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -150,13 +151,26 @@ class FBeta(Objective):
 
 
 class _RateTarget(Objective):
-    """Maximize one rate subject to a lower bound on the other."""
+    """Maximize one rate subject to a lower bound on the other.
+
+    Without ``confidence`` a candidate is feasible when its out-of-fold rate
+    reaches the target. With ``confidence = 1 - alpha`` the rate is replaced by
+    its one-sided Clopper–Pearson lower bound, and ``selection`` says which
+    candidates may be selected (see :class:`PrecisionTarget`). The counts reach
+    :meth:`feasible` in curve order: decreasing threshold, so increasing number
+    of positive calls.
+    """
 
     _parameter_constraints: dict = {
+        "confidence": [Interval(Real, 0, 1, closed="neither"), None],
+        "selection": [StrOptions({"fixed_sequence", "pointwise", "bonferroni"})],
         "on_infeasible": [StrOptions({"raise", "warn"})],
     }
     _constrained = ""  # "precision" or "recall": the rate bounded from below
     _target_param = ""
+    # Candidates examined by selection="bonferroni": a grid fixed by the
+    # number of calls, so it depends on the scores only, not the labels.
+    _BONFERRONI_GRID = 20
 
     def _rates(self, tp, fp, tn, fn):
         """(constrained rate, maximized rate)."""
@@ -165,15 +179,124 @@ class _RateTarget(Objective):
             return precision, recall
         return recall, precision
 
+    def _trials(self, tp, fp, tn, fn):
+        """The denominator of the constrained rate."""
+        tp = np.asarray(tp, dtype=float)
+        return tp + (fp if self._constrained == "precision" else fn)
+
+    def lower_bound(self, tp, fp, tn, fn, *, alpha=None) -> np.ndarray:
+        """One-sided Clopper–Pearson lower bound of the constrained rate.
+
+        ``beta.ppf(alpha, k, n - k + 1)`` with ``k = tp`` successes out of
+        ``n`` trials (``tp + fp`` for precision, ``tp + fn`` for recall), and 0
+        where ``k = 0``. Weighted counts are used as they are, i.e. sample
+        weights are read as frequencies.
+
+        Parameters
+        ----------
+        tp, fp, tn, fn : ndarray of shape (n_candidates,)
+            Weighted confusion counts.
+        alpha : float, default=None
+            One minus the confidence; ``1 - confidence`` when None.
+
+        Returns
+        -------
+        bound : ndarray of shape (n_candidates,)
+        """
+        if alpha is None:
+            if self.confidence is None:
+                raise ValueError(
+                    "lower_bound needs confidence (or alpha); got confidence=None."
+                )
+            alpha = 1 - self.confidence
+        successes = np.asarray(tp, dtype=float)
+        trials = self._trials(tp, fp, tn, fn)
+        bound = np.zeros(np.broadcast(successes, trials).shape)
+        some = successes > 0
+        bound[some] = beta_distribution.ppf(
+            alpha, successes[some], trials[some] - successes[some] + 1
+        )
+        return bound
+
+    def _bounded_rate(self, tp, fp, tn, fn):
+        """What the target is compared with: the rate, or its lower bound."""
+        if self.confidence is None:
+            return self._rates(tp, fp, tn, fn)[0]
+        return self.lower_bound(tp, fp, tn, fn)
+
     def score(self, tp, fp, tn, fn):
         maximized = self._rates(tp, fp, tn, fn)[1]
         return np.nan_to_num(maximized, nan=0.0)
 
     def feasible(self, tp, fp, tn, fn):
-        constrained = self._rates(tp, fp, tn, fn)[0]
         target = getattr(self, self._target_param)
-        # NaN precision (no positive call) is never feasible: comparisons are False.
-        return (constrained >= target * (1 - _RATIO_TOL)) & (np.asarray(tp) > 0)
+        if self.confidence is None or self.selection == "pointwise":
+            # NaN precision (no positive call) is never feasible.
+            return (self._bounded_rate(tp, fp, tn, fn) >= target * (1 - _RATIO_TOL)) & (
+                np.asarray(tp) > 0
+            )
+        if self.selection == "bonferroni":
+            return self._bonferroni_feasible(tp, fp, tn, fn, target)
+        return self._fixed_sequence_feasible(tp, fp, tn, fn, target)
+
+    def _fixed_sequence_feasible(self, tp, fp, tn, fn, target):
+        """Candidates passing every test from the conservative end up to them.
+
+        The tests run in a fixed order, from the fewest positive calls
+        (precision) or the most (recall), each at level alpha; the first
+        failure stops the sequence. The sequence starts at the first candidate
+        where a perfect record could clear the bound (``alpha ** (1 / n) >=
+        target``, i.e. ``n >= log(alpha) / log(target)`` trials), so that
+        the few top-ranked samples, which cannot pass, do not stop it at once.
+        """
+        alpha = 1 - self.confidence
+        passes = self.lower_bound(tp, fp, tn, fn) >= target * (1 - _RATIO_TOL)
+        trials = self._trials(tp, fp, tn, fn)
+        needed = np.log(alpha) / np.log(target) if target < 1 else np.inf
+        if self._constrained == "recall":
+            # Recall is bounded best with every sample called positive: test
+            # from the lowest threshold upwards.
+            passes, trials = passes[::-1], trials[::-1]
+        started = trials >= needed * (1 - _RATIO_TOL)
+        if not started.any():
+            return np.zeros(passes.shape, dtype=bool)
+        first = int(np.argmax(started))
+        feasible = np.zeros(passes.shape, dtype=bool)
+        feasible[first:] = np.logical_and.accumulate(passes[first:])
+        return feasible[::-1] if self._constrained == "recall" else feasible
+
+    def _bonferroni_feasible(self, tp, fp, tn, fn, target):
+        """Grid candidates whose bound at ``alpha / grid size`` clears the target.
+
+        The grid is fixed by the number of trials alone, never the labels: for
+        precision, geometrically spaced numbers of positive calls, from the
+        fewest where a perfect record could clear the bound to all of them
+        (fine where precision targets usually bind, among the top scores); for
+        recall, geometrically spaced numbers of negative calls (candidates
+        counted from the lowest threshold).
+        """
+        size = self._BONFERRONI_GRID
+        alpha = (1 - self.confidence) / size
+        tp, fp, tn, fn = (np.asarray(c, dtype=float) for c in (tp, fp, tn, fn))
+        if self._constrained == "precision":
+            calls = tp + fp
+        else:
+            # Candidates are in decreasing threshold: fewer negative calls
+            # (tn + fn) is the conservative end for recall.
+            calls = (tn + fn)[::-1]
+        start = np.log(alpha) / np.log(target) if target < 1 else np.inf
+        feasible = np.zeros(calls.shape, dtype=bool)
+        if self._constrained == "precision" and not start <= calls[-1]:
+            return feasible
+        first = max(start, 1.0) if self._constrained == "precision" else 1.0
+        levels = np.geomspace(first, max(calls[-1], first), size)
+        grid = np.unique(np.searchsorted(calls, levels * (1 - _RATIO_TOL)))
+        grid = grid[grid < calls.size]
+        if self._constrained == "recall":
+            grid = calls.size - 1 - grid
+        bound = self.lower_bound(*(c[grid] for c in (tp, fp, tn, fn)), alpha=alpha)
+        feasible[grid] = bound >= target * (1 - _RATIO_TOL)
+        return feasible
 
     def tiebreak(self, tp, fp, tn, fn):
         return np.nan_to_num(self._rates(tp, fp, tn, fn)[0], nan=-1.0)
@@ -181,28 +304,53 @@ class _RateTarget(Objective):
     def fallback(self, tp, fp, tn, fn):
         constrained, maximized = self._rates(tp, fp, tn, fn)
         constrained = np.nan_to_num(constrained, nan=-1.0)
+        if self.confidence is not None:
+            constrained = self.lower_bound(tp, fp, tn, fn)
         best = constrained.max()
-        # Among the candidates with the best reachable constrained rate, the one
-        # with the most of the maximized rate.
+        # Among the candidates with the best reachable constrained rate (or
+        # bound), the one with the most of the maximized rate.
         on_best = np.flatnonzero(constrained == best)
         index = int(on_best[np.argmax(np.nan_to_num(maximized[on_best], nan=-1.0))])
         other = "recall" if self._constrained == "precision" else "precision"
         target = getattr(self, self._target_param)
+        what = self._constrained
+        if self.confidence is None:
+            reached = f"the best {what} reachable is {max(best, 0.0):.4f}"
+            where = ""
+        else:
+            what = f"{what} (lower {self.confidence:g}-confidence bound)"
+            if best >= target * (1 - _RATIO_TOL) and self.selection == "bonferroni":
+                reached = (
+                    f"no threshold of the fixed grid clears its bound at alpha / "
+                    f"{self._BONFERRONI_GRID} (elsewhere the pointwise bound reaches "
+                    f"{best:.4f})"
+                )
+            elif best >= target * (1 - _RATIO_TOL):
+                # The fixed sequence can leave a clearing bound unselected.
+                reached = (
+                    f"the fixed sequence of tests from the conservative end failed "
+                    f"before any threshold (a later one has bound {best:.4f}, but "
+                    "selecting it would void the confidence; selection="
+                    "'pointwise' accepts it at the price of the guarantee)"
+                )
+            else:
+                reached = f"the best lower bound reachable is {best:.4f}"
+            where = f"{self._constrained} {self._rates(tp, fp, tn, fn)[0][index]:.4f}, "
         message = (
-            f"No threshold reaches {self._constrained} >= {target:g} on the "
-            f"out-of-fold data: the best {self._constrained} reachable is "
-            f"{max(best, 0.0):.4f} ({other} {np.nan_to_num(maximized[index]):.4f} "
+            f"No threshold reaches {what} >= {target:g} on the out-of-fold data: "
+            f"{reached} ({where}{other} {np.nan_to_num(maximized[index]):.4f} "
             "there)."
         )
+        highest = "bound" if self.confidence is not None else self._constrained
         if self.on_infeasible == "raise":
             raise InfeasibleTargetError(
-                f"{message} Lower {self._target_param}, or pass "
+                f"{message} Lower {self._target_param}"
+                f"{'' if self.confidence is None else ' or confidence'}, or pass "
                 f"on_infeasible='warn' to fall back to the threshold with the "
-                f"highest {self._constrained}."
+                f"highest {highest}."
             )
         warnings.warn(
-            f"{message} Falling back to the threshold with the highest "
-            f"{self._constrained}.",
+            f"{message} Falling back to the threshold with the highest {highest}.",
             UserWarning,
             stacklevel=3,
         )
@@ -221,11 +369,42 @@ class PrecisionTarget(_RateTarget):
     ----------
     min_precision : float in (0, 1]
         The precision the decision must reach.
+    confidence : float in (0, 1), default=None
+        If given, ``1 - alpha``: a threshold is feasible only when the one-sided
+        Clopper–Pearson lower bound of its pooled out-of-fold precision (see
+        :meth:`lower_bound`) reaches ``min_precision``, so that the precision
+        of the threshold finally selected holds on new data with probability
+        about ``confidence``. The promise is exact for the fold models and
+        approximate for the refitted one (fitted on more data, it usually
+        ranks at least as well).
+    selection : {"fixed_sequence", "pointwise", "bonferroni"}, \
+            default="fixed_sequence"
+        With ``confidence``, which thresholds may be selected (the one with the
+        highest recall among them is):
+
+        - ``"fixed_sequence"``: test the thresholds in a fixed order from the
+          conservative end (from the first one where a perfect record could
+          clear the bound, i.e. ``n >= log(alpha) / log(min_precision)``
+          positive calls) and stop at the first failure. This controls the
+          error of the selected threshold at ``alpha``, but one unlucky run of
+          false positives among the top scores stops the sequence early.
+        - ``"pointwise"``: every threshold whose own bound clears the target;
+          selecting the best of many tested thresholds can let the error
+          exceed ``alpha``.
+        - ``"bonferroni"``: 20 thresholds fixed in advance, geometrically
+          spaced in the number of positive calls from the fewest where a
+          perfect record could clear the bound, each bounded at
+          ``alpha / 20``: valid for the selected one, at the price of a
+          coarser choice.
+
+        ``benchmarks/bench_guarantee.py`` measures the coverage and the recall
+        of each; the default is the rule that reached the nominal coverage
+        with the most recall there. Ignored without ``confidence``.
     on_infeasible : {"raise", "warn"}, default="raise"
         What to do when no threshold reaches ``min_precision``: ``"raise"`` a
-        ``ValueError`` that states the best precision reachable, or ``"warn"``
-        and fall back to the threshold with the highest precision (ties go to the
-        higher recall).
+        ``ValueError`` that states the best precision (with ``confidence``:
+        lower bound) reachable, or ``"warn"`` and fall back to the threshold
+        with the highest precision (lower bound); ties go to the higher recall.
 
     Examples
     --------
@@ -247,8 +426,17 @@ class PrecisionTarget(_RateTarget):
     _constrained = "precision"
     _target_param = "min_precision"
 
-    def __init__(self, min_precision: float, *, on_infeasible: str = "raise"):
+    def __init__(
+        self,
+        min_precision: float,
+        *,
+        confidence: float | None = None,
+        selection: str = "fixed_sequence",
+        on_infeasible: str = "raise",
+    ):
         self.min_precision = min_precision
+        self.confidence = confidence
+        self.selection = selection
         self.on_infeasible = on_infeasible
 
 
@@ -264,8 +452,20 @@ class RecallTarget(_RateTarget):
     ----------
     min_recall : float in (0, 1]
         The recall the decision must reach.
+    confidence : float in (0, 1), default=None
+        If given, ``1 - alpha``: a threshold is feasible only when the one-sided
+        Clopper–Pearson lower bound of its out-of-fold recall reaches
+        ``min_recall`` (see :class:`PrecisionTarget`). With few positives even
+        calling every sample positive may not clear the bound (``n_positives <
+        log(alpha) / log(min_recall)``); the target is then infeasible.
+    selection : {"fixed_sequence", "pointwise", "bonferroni"}, \
+            default="fixed_sequence"
+        As for :class:`PrecisionTarget`; the fixed sequence starts from the
+        lowest threshold (every sample positive, recall 1) and moves up.
     on_infeasible : {"raise", "warn"}, default="raise"
-        Kept for symmetry with :class:`PrecisionTarget`.
+        What to do when no threshold reaches the target, as for
+        :class:`PrecisionTarget`. Without ``confidence`` calling every sample
+        positive always reaches it.
 
     Examples
     --------
@@ -283,8 +483,17 @@ class RecallTarget(_RateTarget):
     _constrained = "recall"
     _target_param = "min_recall"
 
-    def __init__(self, min_recall: float, *, on_infeasible: str = "raise"):
+    def __init__(
+        self,
+        min_recall: float,
+        *,
+        confidence: float | None = None,
+        selection: str = "fixed_sequence",
+        on_infeasible: str = "raise",
+    ):
         self.min_recall = min_recall
+        self.confidence = confidence
+        self.selection = selection
         self.on_infeasible = on_infeasible
 
 

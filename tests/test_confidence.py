@@ -1,0 +1,260 @@
+"""Confidence-bounded precision and recall targets, and fold variability."""
+
+import numpy as np
+import pytest
+from scipy.stats import beta, norm
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_score, recall_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators._search import run_search
+from threshold_estimators.objectives import (
+    InfeasibleTargetError,
+    PrecisionTarget,
+    RecallTarget,
+)
+
+RULES = ["fixed_sequence", "pointwise", "bonferroni"]
+
+
+def counts(tp, fp, positives, negatives):
+    tp, fp = np.asarray(tp, dtype=float), np.asarray(fp, dtype=float)
+    return tp, fp, negatives - fp, positives - tp
+
+
+def test_bound_is_the_clopper_pearson_quantile():
+    tp, fp, tn, fn = counts([0, 1, 7, 19, 40], [0, 0, 3, 1, 25], 50, 60)
+    for confidence in (0.8, 0.9, 0.99):
+        alpha = 1 - confidence
+        precision = PrecisionTarget(0.5, confidence=confidence)
+        recall = RecallTarget(0.5, confidence=confidence)
+        expected_precision = [0.0] + [
+            beta.ppf(alpha, k, n - k + 1)
+            for k, n in zip(tp[1:], (tp + fp)[1:], strict=True)
+        ]
+        expected_recall = [0.0] + [beta.ppf(alpha, k, 50 - k + 1) for k in tp[1:]]
+        np.testing.assert_allclose(
+            precision.lower_bound(tp, fp, tn, fn), expected_precision
+        )
+        np.testing.assert_allclose(recall.lower_bound(tp, fp, tn, fn), expected_recall)
+    # A perfect record of n calls: the closed form alpha ** (1 / n).
+    bound = PrecisionTarget(0.5, confidence=0.9).lower_bound(*counts([10], [0], 10, 10))
+    assert bound[0] == pytest.approx(0.1 ** (1 / 10))
+
+
+def non_monotone_curve():
+    """Precision dips (a burst of false positives) then recovers."""
+    hits = np.r_[np.ones(40), np.zeros(8), np.ones(60), np.zeros(40)]
+    tp = np.r_[0, np.cumsum(hits)]
+    fp = np.r_[0, np.cumsum(1 - hits)]
+    return counts(tp, fp, positives=100, negatives=48)
+
+
+def brute_force_feasible(tp, fp, target, alpha, rule):
+    """Independent reading of each selection rule, one candidate at a time."""
+    n = len(tp)
+    bound = np.array(
+        [
+            beta.ppf(alpha, k, c - k + 1) if k > 0 else 0.0
+            for k, c in zip(tp, tp + fp, strict=True)
+        ]
+    )
+    if rule == "pointwise":
+        return bound >= target
+    if rule == "fixed_sequence":
+        feasible = np.zeros(n, dtype=bool)
+        start = next(
+            i for i in range(n) if tp[i] + fp[i] >= np.log(alpha) / np.log(target)
+        )
+        for i in range(start, n):
+            if bound[i] < target:
+                break
+            feasible[i] = True
+        return feasible
+    raise AssertionError(rule)
+
+
+@pytest.mark.parametrize("rule", ["fixed_sequence", "pointwise"])
+def test_selection_rules_on_a_non_monotone_curve(rule):
+    tp, fp, tn, fn = non_monotone_curve()
+    objective = PrecisionTarget(0.85, confidence=0.9, selection=rule)
+    feasible = objective.feasible(tp, fp, tn, fn)
+    np.testing.assert_array_equal(
+        feasible, brute_force_feasible(tp, fp, 0.85, 0.1, rule)
+    )
+    calls = tp + fp
+    if rule == "fixed_sequence":
+        # The dip stops the sequence: nothing after it, however good.
+        assert feasible.any()
+        assert calls[feasible].max() < 48
+    else:
+        # Pointwise takes the recovered stretch past the dip.
+        assert calls[feasible].max() > 48
+
+
+def test_bonferroni_uses_a_fixed_grid_and_a_split_level():
+    tp, fp, tn, fn = non_monotone_curve()
+    objective = PrecisionTarget(0.8, confidence=0.9, selection="bonferroni")
+    feasible = objective.feasible(tp, fp, tn, fn)
+    calls = tp + fp
+    # 20 call counts, geometric from the fewest where a perfect record clears
+    # the bound at alpha / 20, to all calls.
+    first = np.log(0.1 / 20) / np.log(0.8)
+    levels = first * (calls[-1] / first) ** (np.arange(20) / 19)
+    grid = {int(np.argmax(calls >= level - 1e-9)) for level in levels}
+    assert feasible.any()
+    assert set(np.flatnonzero(feasible)) <= grid
+    for index in grid:
+        k, n = tp[index], calls[index]
+        expected = k > 0 and beta.ppf(0.1 / 20, k, n - k + 1) >= 0.8
+        assert feasible[index] == expected
+
+
+def test_recall_sequence_starts_from_every_sample_positive():
+    tp, fp, tn, fn = non_monotone_curve()
+    feasible = RecallTarget(0.9, confidence=0.9).feasible(tp, fp, tn, fn)
+    bound = np.array([beta.ppf(0.1, k, 100 - k + 1) if k else 0 for k in tp])
+    # A suffix: the lowest thresholds, up to the first failing bound from the end.
+    last_failure = np.flatnonzero(bound < 0.9).max()
+    np.testing.assert_array_equal(feasible, np.arange(len(tp)) > last_failure)
+
+
+def test_point_mode_is_unchanged_without_confidence():
+    tp, fp, tn, fn = non_monotone_curve()
+    for rule in RULES:
+        objective = PrecisionTarget(0.85, selection=rule)
+        precision = np.divide(tp, tp + fp, out=np.full(tp.shape, np.nan), where=tp > 0)
+        np.testing.assert_array_equal(
+            objective.feasible(tp, fp, tn, fn), precision >= 0.85
+        )
+
+
+def gaussian_scores(n, rng, prevalence=0.2, shift=2.0):
+    y = (rng.random(n) < prevalence).astype(int)
+    return y, rng.normal(size=n) + shift * y
+
+
+def true_precision(cut, prevalence=0.2, shift=2.0):
+    positives = prevalence * norm.sf(cut - shift)
+    return positives / (positives + (1 - prevalence) * norm.sf(cut))
+
+
+@pytest.mark.parametrize("rule", ["fixed_sequence", "bonferroni"])
+def test_coverage_reaches_the_nominal_level(rule):
+    """100 seeded repetitions: the true precision of the selected cut (closed
+    form) reaches the target at least ~90 % of the time. With 100 draws the
+    binomial standard deviation at 0.9 is 0.03; 0.83 allows 2.3 of them."""
+    rng = np.random.default_rng(0)
+    objective = PrecisionTarget(0.85, confidence=0.9, selection=rule)
+    covered, point_covered = [], []
+    for _ in range(100):
+        y, scores = gaussian_scores(2000, rng)
+        for target_objective, out in (
+            (objective, covered),
+            (PrecisionTarget(0.85), point_covered),
+        ):
+            try:
+                curve, _, best = run_search(
+                    target_objective, y, scores, None, pos_label=1, classes=[0, 1]
+                )
+            except InfeasibleTargetError:
+                out.append(True)
+                continue
+            out.append(true_precision(curve.thresholds[best]) >= 0.85)
+    assert np.mean(covered) >= 0.83
+    # The point version promises nothing: it misses far more often.
+    assert np.mean(point_covered) < np.mean(covered)
+
+
+def test_infeasible_bound_states_what_was_reachable():
+    tp, fp, tn, fn = counts([0, 5, 9], [0, 0, 1], 10, 10)
+    objective = PrecisionTarget(0.9, confidence=0.9)
+    with pytest.raises(InfeasibleTargetError, match="best lower bound reachable is"):
+        objective.fallback(tp, fp, tn, fn)
+    with pytest.warns(UserWarning, match="highest bound"):
+        index = PrecisionTarget(0.9, confidence=0.9, on_infeasible="warn").fallback(
+            tp, fp, tn, fn
+        )
+    bounds = objective.lower_bound(tp, fp, tn, fn)
+    assert index == int(np.argmax(bounds))
+
+
+def test_fixed_sequence_failure_says_the_sequence_stopped():
+    tp, fp, tn, fn = counts([0, 20, 20, 200], [0, 1, 3, 3], 250, 50)
+    objective = PrecisionTarget(0.9, confidence=0.9)
+    assert objective.lower_bound(tp, fp, tn, fn).max() >= 0.9
+    with pytest.raises(InfeasibleTargetError, match="fixed sequence"):
+        objective.fallback(tp, fp, tn, fn)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"confidence": 1.0}, "confidence"),
+        ({"confidence": 0.0}, "confidence"),
+        ({"selection": "holm"}, "selection"),
+    ],
+)
+def test_bad_confidence_parameters(params, message):
+    X, y = make_classification(100, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        ThresholdTunedClassifier(
+            LogisticRegression(), objective=PrecisionTarget(0.8, **params)
+        ).fit(X, y)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_estimator_with_confidence_meets_the_bound_out_of_fold(rule):
+    X, y = make_classification(1500, weights=[0.7], flip_y=0, random_state=0)
+    cv = StratifiedKFold(5)
+    tuned = ThresholdTunedClassifier(
+        LogisticRegression(),
+        objective=PrecisionTarget(0.8, confidence=0.95, selection=rule),
+        cv=cv,
+        store_cv_results=True,
+    ).fit(X, y)
+    oof = cross_val_predict(LogisticRegression(), X, y, cv=cv, method="predict_proba")
+    called = oof[:, 1] >= tuned.threshold_
+    tp, calls = np.sum(called & (y == 1)), np.sum(called)
+    assert beta.ppf(0.05, tp, calls - tp + 1) >= 0.8
+    point = ThresholdTunedClassifier(
+        LogisticRegression(), objective=PrecisionTarget(0.8), cv=cv
+    ).fit(X, y)
+    # The bound costs recall: the confident cut is no lower than the point one.
+    assert tuned.threshold_ >= point.threshold_
+    assert precision_score(y, called) >= 0.8
+
+
+def test_threshold_std_and_fold_curves():
+    X, y = make_classification(800, weights=[0.7], random_state=1)
+    cv = StratifiedKFold(4)
+    tuned = ThresholdTunedClassifier(
+        LogisticRegression(), objective="f1", cv=cv, store_cv_results=True
+    ).fit(X, y)
+    results = tuned.cv_results_
+    assert tuned.threshold_std_ == pytest.approx(np.std(results["fold_thresholds"]))
+    assert results["fold_threshold_std"] == tuned.threshold_std_
+    oof = cross_val_predict(LogisticRegression(), X, y, cv=cv, method="predict_proba")
+    for (_, test), curve in zip(cv.split(X, y), results["fold_curves"], strict=True):
+        scores, labels = oof[test, 1], y[test]
+        for index in (1, len(curve["thresholds"]) // 2, len(curve["thresholds"]) - 1):
+            called = scores >= curve["thresholds"][index]
+            assert curve["precision"][index] == pytest.approx(
+                precision_score(labels, called)
+            )
+            assert curve["recall"][index] == pytest.approx(recall_score(labels, called))
+    # Without stored results the spread is still there.
+    plain = ThresholdTunedClassifier(LogisticRegression(), cv=cv).fit(X, y)
+    assert plain.threshold_std_ == tuned.threshold_std_
+
+
+def test_threshold_std_per_class_and_prefit():
+    X, y = make_classification(900, n_classes=3, n_informative=5, random_state=0)
+    tuned = ThresholdTunedClassifier(LogisticRegression(), cv=3).fit(X, y)
+    assert tuned.threshold_std_.shape == (3,)
+    assert np.all(tuned.threshold_std_ >= 0)
+    fitted = LogisticRegression().fit(X, y == 1)
+    prefit = ThresholdTunedClassifier(fitted, cv="prefit").fit(X, y == 1)
+    assert np.isnan(prefit.threshold_std_)

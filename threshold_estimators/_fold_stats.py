@@ -1,0 +1,102 @@
+"""How the tuned threshold varies from fold to fold.
+
+The threshold itself comes from the pooled out-of-fold counts. Searching each
+fold's own rows as well shows how much it would move with other data: each
+fold's best threshold, their spread (``threshold_std_``) and, on request, each
+fold's whole curve.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.utils import _safe_indexing
+
+from ._multiclass import per_class_thresholds
+from ._search import cut_point
+from .objectives import InfeasibleTargetError, precision_recall
+
+
+def _fold_rows(oof):
+    """Row indices (into the pooled out-of-fold arrays) of each fold."""
+    return [np.flatnonzero(oof.fold == fold) for fold in np.unique(oof.fold)]
+
+
+def _quietly(search, *args, **kwargs):
+    """Run a search; a fold without a feasible threshold gives None."""
+    try:
+        with warnings.catch_warnings():
+            # A fallback warning per fold would repeat the pooled one.
+            warnings.simplefilter("ignore", UserWarning)
+            return search(*args, **kwargs)
+    except InfeasibleTargetError:
+        return None
+
+
+def _subset(values, rows):
+    return None if values is None else _safe_indexing(values, rows)
+
+
+def fold_searches(search, y_oof, oof, weight_oof, X_oof, *, keep_curves):
+    """Each fold's best threshold (NaN when it has none), and its curve.
+
+    ``search`` is :func:`~threshold_estimators._search.run_search` with the
+    objective bound. The curves (a dict per fold, None for an infeasible fold)
+    are only kept when asked for.
+    """
+    thresholds, curves = [], []
+    for rows in _fold_rows(oof):
+        found = _quietly(
+            search,
+            y_oof[rows],
+            oof.score[rows],
+            _subset(weight_oof, rows),
+            X=_subset(X_oof, rows),
+            alternative=_subset(oof.alternative, rows),
+        )
+        if found is None:
+            thresholds.append(np.nan)
+            curves.append(None)
+            continue
+        curve, values, best = found
+        thresholds.append(cut_point(curve.thresholds, best))
+        if keep_curves:
+            precision, recall = precision_recall(*curve.counts)
+            curves.append(
+                {
+                    "thresholds": curve.thresholds,
+                    "objective": values,
+                    "precision": precision,
+                    "recall": recall,
+                }
+            )
+    return np.asarray(thresholds), (curves if keep_curves else None)
+
+
+def fold_class_thresholds(objective, y_oof, oof, weight_oof, classes, X_oof):
+    """Each fold's per-class thresholds, shape (n_folds, n_classes); NaN rows
+    for folds where some class has no feasible threshold."""
+    thresholds = []
+    for rows in _fold_rows(oof):
+        found = _quietly(
+            per_class_thresholds,
+            objective,
+            y_oof[rows],
+            oof.score[rows],
+            _subset(weight_oof, rows),
+            classes,
+            _subset(X_oof, rows),
+        )
+        thresholds.append(np.full(len(classes), np.nan) if found is None else found[0])
+    return np.asarray(thresholds)
+
+
+def spread(fold_thresholds):
+    """Standard deviation over the folds with a threshold; NaN under two."""
+    fold_thresholds = np.asarray(fold_thresholds, dtype=float)
+    finite = np.isfinite(fold_thresholds)
+    count = finite.sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        std = np.nanstd(np.where(finite, fold_thresholds, np.nan), axis=0)
+    return np.where(count >= 2, std, np.nan)
