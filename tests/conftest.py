@@ -1,8 +1,14 @@
 """Shared data and the brute-force oracle of the estimator tests."""
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
+
+# Keras reads KERAS_BACKEND once, at its first import: JAX (what the [keras] extra
+# installs) unless the developer chose another backend.
+os.environ.setdefault("KERAS_BACKEND", "jax")
 
 
 @pytest.fixture(scope="module")
