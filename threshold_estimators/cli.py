@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from ._cli import model, pick
+
 SCREENING_FEATURES = ("mean radius", "mean texture")
 
 
@@ -90,7 +92,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="threshold-estimators",
-        description="Tune the decision threshold of a probabilistic classifier.",
+        description="Tune the decision threshold of a probabilistic classifier. "
+        "Run 'threshold-estimators COMMAND --help' for a command's options.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
@@ -107,12 +110,21 @@ def _parser() -> argparse.ArgumentParser:
         help="seed of the train/test split and the folds",
     )
     demo.set_defaults(run=_demo)
+    pick.add_parser(commands)
+    model.add_parsers(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    """Run the command line; returns the exit code.
+
+    0 on success, 1 for a problem with the data or files (a one-line message
+    on stderr), 2 for a usage error (argparse's message and usage).
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 0
     return args.run(args)
 
 

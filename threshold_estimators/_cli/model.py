@@ -1,0 +1,289 @@
+"""``threshold-estimators tune`` and ``predict``: a saved tuned model."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+
+import numpy as np
+
+from .._validation import plain
+from ..objectives import CostMatrix
+from .common import (
+    DataError,
+    output_file,
+    positive_label,
+    print_json,
+    progress,
+    rates,
+    rates_text,
+    read_csv,
+    report_errors,
+)
+from .objective import GRAMMAR, parse_objective
+
+TUNE_DESCRIPTION = """\
+Fit a ThresholdTunedClassifier on a CSV of features and a binary label: the
+model (logistic: StandardScaler + LogisticRegression; hgb:
+HistGradientBoostingClassifier) is fitted on K stratified folds (shuffled with
+a fixed seed: the same file gives the same model), the threshold on its
+probability of the positive class (the greater of the two labels, e.g. 1 of
+0/1, "yes" of no/yes) is searched exactly on the out-of-fold predictions, and
+the model is refitted on all rows and saved with joblib.
+
+Every column except the label is a feature and must be numeric: encode
+categorical columns as numbers (e.g. one-hot) first. Empty cells (or NA, NaN)
+are missing values, which hgb handles and logistic refuses. The report gives
+the out-of-fold precision, recall and F1 at the threshold; progress lines go
+to stderr."""
+
+PREDICT_DESCRIPTION = """\
+Predict with a model saved by "tune" (or any fitted scikit-learn classifier
+saved with joblib): one output row per input row, column "prediction", and
+with --proba one "proba_<class>" column per class. The feature columns are
+selected by name (the label column, and any other extra column, is ignored).
+Only load model files you trust: loading a joblib file can run code."""
+
+
+def _models():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return {
+        "logistic": lambda: make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=1000)
+        ),
+        "hgb": lambda: HistGradientBoostingClassifier(random_state=0),
+    }
+
+
+def _folds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"K must be an integer >= 2, got {text!r}")
+    return value
+
+
+def add_parsers(commands) -> None:
+    tune = commands.add_parser(
+        "tune",
+        help="fit and save a threshold-tuned model on a CSV of features and labels",
+        description=TUNE_DESCRIPTION,
+        epilog=GRAMMAR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tune.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    tune.add_argument("--label", required=True, metavar="COL", help="label column")
+    tune.add_argument(
+        "--model",
+        choices=("logistic", "hgb"),
+        default="logistic",
+        help="the classifier (default: logistic)",
+    )
+    tune.add_argument(
+        "--objective", default="f1", metavar="OBJ", help="default: f1; see below"
+    )
+    tune.add_argument(
+        "--cv", type=_folds, default=5, metavar="K", help="number of folds (default: 5)"
+    )
+    tune.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="recalibrate the probabilities so that the threshold reads 0.5",
+    )
+    tune.add_argument(
+        "--output", required=True, metavar="MODEL.joblib", help="where to save it"
+    )
+    tune.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as one JSON object (and no progress lines)",
+    )
+    tune.set_defaults(run=run_tune)
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict a CSV with a saved model",
+        description=PREDICT_DESCRIPTION,
+    )
+    predict.add_argument("model", metavar="MODEL.joblib", help="saved by tune")
+    predict.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    predict.add_argument(
+        "--output", metavar="OUT.csv", help="where to write (default: stdout)"
+    )
+    predict.add_argument(
+        "--proba", action="store_true", help="add the probability of each class"
+    )
+    predict.set_defaults(run=run_predict)
+
+
+@report_errors
+def run_tune(args: argparse.Namespace) -> int:
+    import joblib
+
+    from .. import ThresholdTunedClassifier
+
+    objective = parse_objective(args.objective)  # fail before reading the data
+    start = time.perf_counter()
+    progress(args, f"reading {args.file} ...")
+    table = read_csv(args.file)
+    y = table.labels(args.label)
+    pos_label = positive_label(y, args.label, "tune")
+    features = [name for name in table.header if name != args.label]
+    X = _features(table, features, allow_missing=args.model == "hgb")
+    progress(
+        args,
+        f"{table.n_rows} rows, {len(features)} features, positive label "
+        f"{plain(pos_label)!r}; fitting {args.model} on {args.cv} folds, then on "
+        "all rows ...",
+    )
+    model = ThresholdTunedClassifier(
+        _models()[args.model](),
+        objective=objective,
+        cv=args.cv,
+        recalibrate=args.recalibrate,
+        pos_label=pos_label,
+        random_state=0,
+        store_cv_results=True,
+    ).fit(X, y)
+    # The columns the model reads, by name, so that predict can select them.
+    model.feature_names_in_ = np.asarray(features, dtype=object)
+    joblib.dump(model, args.output)
+    progress(args, f"saved {args.output} ({time.perf_counter() - start:.1f} s)")
+
+    results = model.cv_results_
+    # The candidate whose decisions the threshold reproduces.
+    index = int(np.count_nonzero(results["thresholds"] >= model.threshold_)) - 1
+    counts = (int(results[key][index]) for key in ("tp", "fp", "tn", "fn"))
+    matrix = objective.matrix if isinstance(objective, CostMatrix) else None
+    report = {
+        "threshold": model.threshold_,
+        **rates(*counts, matrix),
+        "objective": args.objective,
+        "objective_value": model.best_score_,
+        "n": table.n_rows,
+        "pos_label": plain(pos_label),
+        "model": args.model,
+        "cv": args.cv,
+        "recalibrate": args.recalibrate,
+        "features": features,
+        "fold_thresholds": results["fold_thresholds"],
+        "fold_threshold_std": results["fold_threshold_std"],
+        "output": args.output,
+    }
+    if args.json:
+        print_json(report)
+        return 0
+    print(
+        f"threshold {model.threshold_!r} on P({args.label} = {plain(pos_label)!r}), "
+        f"objective {args.objective}, {args.model} tuned by {args.cv}-fold CV"
+    )
+    print("out of fold at the threshold:")
+    print(rates_text(report))
+    folds = " ".join(f"{t:.4g}" for t in results["fold_thresholds"])
+    print(
+        f"each fold's best threshold: {folds} (std {results['fold_threshold_std']:.3g})"
+    )
+    if args.recalibrate:
+        print("predict_proba is recalibrated: the threshold reads 0.5")
+    print(
+        f"saved to {args.output}; predict with: threshold-estimators predict "
+        f"{args.output} FILE.csv"
+    )
+    return 0
+
+
+@report_errors
+def run_predict(args: argparse.Namespace) -> int:
+    model = _load(args.model)
+    table = read_csv(args.file)
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        missing = [str(name) for name in names if name not in table.header]
+        if missing:
+            raise DataError(
+                f"{args.file} lacks feature columns the model was fitted on: "
+                f"{missing}; its columns are {table.header}."
+            )
+        features = [str(name) for name in names]
+    else:
+        features = table.header
+        expected = getattr(model, "n_features_in_", None)
+        if expected != len(features):
+            raise DataError(
+                f"the model knows no feature names and expects {expected} features; "
+                f"{args.file} has {len(features)} columns."
+            )
+    if args.proba and not hasattr(model, "predict_proba"):
+        raise DataError(f"{type(model).__name__} has no predict_proba: drop --proba.")
+    X = _features(table, features, allow_missing=True)
+    predictions = model.predict(X)
+    header, columns = ["prediction"], [[str(plain(p)) for p in predictions]]
+    if args.proba:
+        proba = model.predict_proba(X)
+        header += [f"proba_{plain(label)}" for label in model.classes_]
+        columns += [[repr(float(p)) for p in column] for column in proba.T]
+    with output_file(args.output) as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(zip(*columns, strict=True))
+    if args.output:
+        progress(args, f"wrote {len(predictions)} predictions to {args.output}")
+    return 0
+
+
+def _features(table, names: list[str], *, allow_missing: bool) -> np.ndarray:
+    if not names:
+        raise DataError(f"{table.path} has no feature column besides the label.")
+    columns, bad = [], []
+    for name in names:
+        try:
+            columns.append(table.numeric(name, allow_missing=True))
+        except DataError as exc:
+            bad.append(str(exc))
+    if bad:
+        raise DataError(
+            "feature columns must be numeric (encode categories as numbers, e.g. "
+            "one-hot, first): " + " ".join(bad)
+        )
+    X = np.column_stack(columns)
+    missing = [
+        name for name, col in zip(names, columns, strict=True) if np.isnan(col).any()
+    ]
+    if missing and not allow_missing:
+        raise DataError(
+            f"feature columns {missing} have missing values, which logistic "
+            "refuses; fill them in, or use --model hgb."
+        )
+    return X
+
+
+def _load(path: str):
+    import joblib
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        model = joblib.load(path)
+    except OSError as exc:
+        raise DataError(
+            f"cannot read model file {path}: {exc.strerror or exc}."
+        ) from None
+    except Exception as exc:  # a file that is no joblib dump fails in many ways
+        raise DataError(
+            f"{path} is not a model file written by joblib "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    if not hasattr(model, "predict"):
+        raise DataError(f"{path} holds a {type(model).__name__}, not a classifier.")
+    try:
+        check_is_fitted(model)
+    except (NotFittedError, TypeError) as exc:
+        raise DataError(f"{path} holds an unfitted model: {exc}") from None
+    return model

@@ -1,0 +1,145 @@
+"""``threshold-estimators pick``: a threshold for scores from any system."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from .._search import cut_point, run_search
+from .._validation import plain
+from ..objectives import CostMatrix
+from .common import (
+    positive_label,
+    print_json,
+    progress,
+    rates,
+    rates_text,
+    read_csv,
+    report_errors,
+)
+from .objective import GRAMMAR, parse_objective
+
+DESCRIPTION = """\
+Choose the decision threshold for labels and scores produced by any system (a
+model's validation predictions, a SQL export): the exact optimum of the
+objective over every distinct score, as ThresholdTunedClassifier computes it,
+with its precision, recall and F1 (and cost). A row is predicted positive when
+its score is >= the threshold; the threshold is the midpoint of the best gap
+between two adjacent distinct scores.
+
+FILE.csv has a header row; the score column must be numeric (probabilities or
+any decision values, greater meaning more likely positive)."""
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "pick",
+        help="choose a threshold for a CSV of labels and scores",
+        description=DESCRIPTION,
+        epilog=GRAMMAR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    parser.add_argument("--label", required=True, metavar="COL", help="label column")
+    parser.add_argument("--score", required=True, metavar="COL", help="score column")
+    parser.add_argument(
+        "--pos-label",
+        metavar="V",
+        help="the positive label (default: the greater of two labels, e.g. 1 of "
+        "0/1); with more than two labels, V is tuned against all the others",
+    )
+    parser.add_argument(
+        "--objective",
+        default="f1",
+        metavar="OBJ",
+        help="what the threshold is chosen for (default: f1; see below)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="OUT.png",
+        help="save the objective, precision and recall curves against the "
+        "threshold (needs matplotlib: pip install "
+        '"threshold-estimators[plot]")',
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: threshold, precision, recall, f1 (cost and "
+        "mean_cost for cost objectives), n, n_positive, pos_label, the counts",
+    )
+    parser.set_defaults(run=run)
+
+
+@report_errors
+def run(args: argparse.Namespace) -> int:
+    objective = parse_objective(args.objective)  # fail before reading the data
+    table = read_csv(args.file, keep=[args.label, args.score])
+    y = table.labels(args.label)
+    score = table.numeric(args.score, allow_missing=False)
+    pos_label = positive_label(y, args.label, "pick", args.pos_label)
+    positive = y == pos_label
+    # The objective is written for (negative, positive) classes: search on
+    # booleans, so that the positive class is classes[1] whatever the labels.
+    curve, values, best = run_search(
+        objective,
+        positive,
+        score,
+        None,
+        pos_label=True,
+        classes=np.array([False, True]),
+    )
+    threshold = cut_point(curve.thresholds, best)
+    matrix = objective.matrix if isinstance(objective, CostMatrix) else None
+    report = {
+        "threshold": threshold,
+        **rates(*(int(c[best]) for c in curve.counts), matrix),
+        "objective": args.objective,
+        "objective_value": float(values[best]),
+        "n": table.n_rows,
+        "n_positive": int(np.count_nonzero(positive)),
+        "pos_label": plain(pos_label),
+        "n_candidates": curve.thresholds.size - 1,
+    }
+    if args.plot:
+        _save_plot(args, curve, values, objective, threshold, pos_label)
+        report["plot"] = args.plot
+    if args.json:
+        print_json(report)
+        return 0
+    print(
+        f"{args.file}: {report['n']} rows, {report['n_positive']} with label "
+        f"{report['pos_label']!r} (the positive class), "
+        f"{report['n_candidates']} distinct scores"
+    )
+    print(
+        f"objective {args.objective}: predict {report['pos_label']!r} when "
+        f"{args.score} >= {threshold!r}"
+    )
+    print(rates_text(report))
+    return 0
+
+
+def _save_plot(args, curve, values, objective, threshold, pos_label) -> None:
+    from .._plot_data import display_params
+    from ..plotting import ThresholdCurveDisplay, _check_matplotlib
+
+    _check_matplotlib("threshold-estimators pick --plot")
+    # A Figure without pyplot: no GUI backend is involved in saving a file.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    display = ThresholdCurveDisplay(
+        **display_params(
+            curve.thresholds,
+            curve.counts,
+            values,
+            objective,
+            threshold=threshold,
+            pos_label=pos_label,
+            name=f"{args.file}: {args.score}, objective {args.objective}",
+        )
+    )
+    display.plot(ax=figure.subplots())
+    figure.savefig(args.plot)
+    progress(args, f"saved the curves to {args.plot}")
