@@ -245,7 +245,9 @@ def summarize(results, target, method, oracle=None):
     infeasible = np.isnan(precision) & (recall == 0)
     covered = infeasible | (np.nan_to_num(precision) >= target)
     ratio = np.divide(recall, oracle, out=np.zeros_like(recall), where=oracle > 0)
-    return covered.mean(), int(infeasible.sum()), np.nanmean(precision), ratio.mean()
+    decided = precision[~np.isnan(precision)]
+    mean_precision = decided.mean() if decided.size else np.nan
+    return covered.mean(), int(infeasible.sum()), mean_precision, ratio.mean()
 
 
 def print_table(title, rows):

@@ -16,7 +16,7 @@ from threshold_estimators.objectives import (
     RecallTarget,
 )
 
-RULES = ["fixed_sequence", "pointwise", "bonferroni"]
+RULES = ["pointwise", "fixed_sequence", "bonferroni"]
 
 
 def counts(tp, fp, positives, negatives):
@@ -141,7 +141,7 @@ def true_precision(cut, prevalence=0.2, shift=2.0):
     return positives / (positives + (1 - prevalence) * norm.sf(cut))
 
 
-@pytest.mark.parametrize("rule", ["fixed_sequence", "bonferroni"])
+@pytest.mark.parametrize("rule", RULES)
 def test_coverage_reaches_the_nominal_level(rule):
     """100 seeded repetitions: the true precision of the selected cut (closed
     form) reaches the target at least ~90 % of the time. With 100 draws the
@@ -183,7 +183,7 @@ def test_infeasible_bound_states_what_was_reachable():
 
 def test_fixed_sequence_failure_says_the_sequence_stopped():
     tp, fp, tn, fn = counts([0, 20, 20, 200], [0, 1, 3, 3], 250, 50)
-    objective = PrecisionTarget(0.9, confidence=0.9)
+    objective = PrecisionTarget(0.9, confidence=0.9, selection="fixed_sequence")
     assert objective.lower_bound(tp, fp, tn, fn).max() >= 0.9
     with pytest.raises(InfeasibleTargetError, match="fixed sequence"):
         objective.fallback(tp, fp, tn, fn)
