@@ -664,9 +664,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if self.pos_label_ is None:
             return self.classes_[self._every_class_decision(X)]
         score, alternative = self._scores_and_alternative(X)
+        called = score >= self.threshold_
         if alternative is None:
-            alternative = self.classes_[1 - self._positive_index]
-        return np.where(score >= self.threshold_, self.pos_label_, alternative)
+            # Indexing a two-label table by the boolean decision is the cheapest
+            # way to labels (np.where with scalars costs about twice as much).
+            index = self._positive_index
+            return self.classes_[[1 - index, index]].take(called.view(np.uint8))
+        return np.where(called, self.pos_label_, alternative)
 
     @available_if(_recalibrates_or_estimator_has("predict_proba"))
     def predict_proba(self, X):

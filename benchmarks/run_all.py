@@ -1,0 +1,430 @@
+"""Every performance row of issue 7 (P1-P5), measured in one run, in one table.
+
+Run from the repository root::
+
+    python benchmarks/run_all.py              # full sizes, about 10 min on 2 idle cores
+    python benchmarks/run_all.py --quick      # small sizes, a smoke run under a minute
+    python benchmarks/run_all.py --only P3 P5 # some parts only
+
+The table has the columns ``row | measured | reference | ratio | target | pass``
+of ``bench_search.py`` (whose functions this script imports); ``ratio`` is
+``measured / reference`` and every reference is measured in the same run. Times
+are wall-clock medians of interleaved repeats (``a b a b ...``, so a load spike
+from another process hits the compared calls alike). Every row runs inside
+``threadpool_limits(--blas-threads)``, default 1: on 2 cores the BLAS and OpenMP
+pools of a second thread oversubscribe the cores (see ``bench_search.py``).
+Data: ``make_classification(n, n_features=20, n_informative=10,
+weights=[0.8], random_state=0)``; folds: ``StratifiedKFold(5)``.
+
+P1 -- search only, on ``bench_search.synthetic_scores`` (rows of
+``bench_search.part_search``): ours / one ``np.argsort`` <= 1.5, scikit-learn's
+``TunedThresholdClassifierCV`` on the same prefit scores / ours >= 50.
+
+P2 -- end to end, ``objective="f1"``, ``cv=StratifiedKFold(5)``, ``n_jobs=None``:
+``LogisticRegression()`` at n = 10^6 and ``HistGradientBoostingClassifier(
+random_state=0)`` (seeded early-stopping split) at n = 2·10^5. Ours / the bare
+five fold fits + refit on the same folds (row indexing included) <= 1.15;
+``TunedThresholdClassifierCV`` / ours >= 3. The ``sklearn / bare`` row shows
+the most any tuner could gain over scikit-learn: when the fits dominate, the
+ratio ">= 3" is out of reach for every tuner.
+
+P3 -- prediction on n = 10^6 rows with ``LogisticRegression`` (the cheapest
+prediction, so the largest relative overhead), tuners fitted on the first
+10^5 rows, ``recalibrate`` off and on: ours / the same call of ``estimator_``
+<= 1.05. With ``recalibrate=True``, ``predict_proba`` also applies the
+calibrator: rows ``P3e``/``P3f`` compare it with what it needs, the estimator's
+``predict_proba`` plus ``calibrator_.predict_proba`` of the scores. ``P3g``
+compares ``predict`` with the score it thresholds, ``estimator_.predict_proba``.
+
+P4 -- peak memory during ``fit``: ours / ``cross_val_predict(method=
+"predict_proba")`` + refit of the bare estimator <= 1.3, for both P2 models.
+Measured as the peak resident set size (RSS) of a fresh subprocess per
+measurement, above its RSS just before the call: the data is loaded from
+``.npy`` files and the code warmed up on 500 rows first, then the kernel's
+high-water mark is reset (``/proc/self/clear_refs``) so that only the call
+counts. RSS rather than ``tracemalloc``: tracemalloc sees only allocations made
+through Python's and NumPy's allocators, not those of BLAS, OpenMP or compiled
+extensions (the gradient boosting's C++/Cython buffers, the L-BFGS workspace),
+and a fresh process keeps memory freed by earlier rows from hiding new peaks.
+
+P5 -- 10^7 synthetic scores searched (information): time against one
+``np.argsort``, and the peak RSS above the process's RSS before the search
+against the size of the scores and labels, in a fresh subprocess as in P4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_search import (  # benchmarks/ is on sys.path when run as a script
+    N_FOLDS,
+    Row,
+    format_row,
+    load_average,
+    median_times,
+    our_search,
+    part_search,
+    synthetic_scores,
+)
+from bench_search import environment as search_environment
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    StratifiedKFold,
+    TunedThresholdClassifierCV,
+    cross_val_predict,
+)
+from threadpoolctl import threadpool_limits
+
+from threshold_estimators import ThresholdTunedClassifier
+
+FULL = {"search": 10**6, "logistic": 10**6, "hgb": 2 * 10**5, "predict": 10**6}
+FULL |= {"big": 10**7}
+QUICK = {"search": 10**5, "logistic": 10**5, "hgb": 2 * 10**4, "predict": 10**5}
+QUICK |= {"big": 10**6}
+P3_TRAIN = 10**5
+# Interleaved repeats (full, quick): the median damps a one-off slow run.
+REPEATS_FIT = (3, 1)
+REPEATS_PREDICT = (7, 3)
+MODELS = {
+    "logistic": LogisticRegression,
+    "hgb": lambda: HistGradientBoostingClassifier(random_state=0),
+}
+
+
+def size(n: int) -> str:
+    """``1e6``, ``2e5``: short sizes for row names."""
+    mantissa, exponent = f"{n:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def dataset(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The classification data of P2-P4 (that of ``bench_search`` part 2)."""
+    return make_classification(
+        n_samples=n, n_features=20, n_informative=10, weights=[0.8], random_state=0
+    )
+
+
+def tuner(model: str, **params) -> ThresholdTunedClassifier:
+    """Ours, as timed in P2-P4."""
+    return ThresholdTunedClassifier(
+        MODELS[model](), objective="f1", cv=StratifiedKFold(N_FOLDS), **params
+    )
+
+
+# ------------------------------------------------------------------- P1 and P2
+
+
+def part_p1(n: int) -> list[Row]:
+    """``bench_search``'s search rows, renamed."""
+    return [
+        row._replace(name=f"P1{row.name[1:]} ({size(n)} scores)")
+        for row in part_search(n)
+    ]
+
+
+def bare_fits(model: str, X: np.ndarray, y: np.ndarray) -> None:
+    """Five fold fits and one refit, nothing else."""
+    for train, _ in StratifiedKFold(N_FOLDS).split(X, y):
+        MODELS[model]().fit(X[train], y[train])
+    MODELS[model]().fit(X, y)
+
+
+def part_p2(model: str, n: int, letters: str, repeats: int) -> list[Row]:
+    """Ours, scikit-learn's tuner and the bare fits, end to end."""
+    X, y = dataset(n)
+    ours = tuner(model)
+    theirs = TunedThresholdClassifierCV(
+        MODELS[model](), scoring="f1", cv=StratifiedKFold(N_FOLDS)
+    )
+    timed = median_times(
+        {
+            "ours": lambda: ours.fit(X, y),
+            "sklearn": lambda: theirs.fit(X, y),
+            "bare": lambda: bare_fits(model, X, y),
+        },
+        repeats,
+    )
+    ours_s, sk_s, bare_s = (timed[key][0] for key in ("ours", "sklearn", "bare"))
+    tag = f"{model} n={size(n)}"
+    a, b, c, d = letters
+    return [
+        Row(f"P2{a} {tag}: ours fit / bare", ours_s, bare_s, "s", ("<=", 1.15)),
+        Row(f"P2{b} {tag}: sklearn fit / ours", sk_s, ours_s, "s", (">=", 3.0)),
+        Row(f"P2{c} {tag}: bare 5 folds + refit", bare_s, None, "s", None),
+        Row(f"P2{d} {tag}: sklearn / bare (ceiling)", sk_s, bare_s, "s", None),
+    ]
+
+
+# ------------------------------------------------------------------------- P3
+
+
+def part_p3(n: int, repeats: int) -> list[Row]:
+    """Prediction overhead over the fitted estimator, recalibration off and on."""
+    X, y = dataset(n)
+    train = slice(0, min(n, P3_TRAIN))
+    off = tuner("logistic").fit(X[train], y[train])
+    on = tuner("logistic", recalibrate=True).fit(X[train], y[train])
+    scores = on.estimator_.predict_proba(X)[:, 1]
+    timed = median_times(
+        {
+            "off.predict": lambda: off.predict(X),
+            "off.est.predict": lambda: off.estimator_.predict(X),
+            "off.predict_proba": lambda: off.predict_proba(X),
+            "off.est.predict_proba": lambda: off.estimator_.predict_proba(X),
+            "on.predict": lambda: on.predict(X),
+            "on.est.predict": lambda: on.estimator_.predict(X),
+            "on.predict_proba": lambda: on.predict_proba(X),
+            "on.est.predict_proba": lambda: on.estimator_.predict_proba(X),
+            "calibrator": lambda: on.calibrator_.predict_proba(scores),
+        },
+        repeats,
+    )
+    t = {name: value[0] for name, value in timed.items()}
+    t["needed"] = t["on.est.predict_proba"] + t["calibrator"]
+    at_most = ("<=", 1.05)
+    specs = [  # letter, what, measured, reference, target
+        ("a", "predict, recal off", "off.predict", "off.est.predict", at_most),
+        ("b", "predict_proba, recal off", "off.predict_proba",
+         "off.est.predict_proba", at_most),
+        ("c", "predict, recal on", "on.predict", "on.est.predict", at_most),
+        ("d", "predict_proba, recal on", "on.predict_proba", "on.est.predict_proba",
+         at_most),
+        ("e", "predict_proba, recal on / needed", "on.predict_proba", "needed",
+         at_most),
+        ("f", "calibrator transform", "calibrator", "on.est.predict_proba", None),
+        ("g", "predict, recal off / est. proba", "off.predict",
+         "off.est.predict_proba", None),
+    ]  # fmt: skip
+    return [
+        Row(f"P3{letter} {what} n={size(n)}", t[measured], t[reference], "s", target)
+        for letter, what, measured, reference, target in specs
+    ]
+
+
+# ------------------------------------------------------------- P4, P5: memory
+
+MIB = 2**20
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def reset_peak() -> None:
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0) to the current RSS."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def child(spec: dict) -> dict:
+    """One memory measurement, in this fresh process; returns bytes and seconds."""
+    with threadpool_limits(limits=spec["blas_threads"]):
+        if spec["task"] == "search":
+            y, scores = synthetic_scores(spec["n"])
+            our_search(y[:1000], scores[:1000])  # warm up: lazy imports, caches
+
+            def run():
+                return our_search(y, scores)
+        else:
+            X = np.load(Path(spec["data"]) / "X.npy")
+            y = np.load(Path(spec["data"]) / "y.npy")
+            model = spec["model"]
+
+            def run(X=X, y=y):
+                if spec["task"] == "ours":
+                    return tuner(model).fit(X, y)
+                cross_val_predict(
+                    MODELS[model](),
+                    X,
+                    y,
+                    cv=StratifiedKFold(N_FOLDS),
+                    method="predict_proba",
+                )
+                return MODELS[model]().fit(X, y)
+
+            run(X[:500], y[:500])
+        baseline = _status_kib("VmRSS")
+        reset_peak()
+        start = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - start
+        peak = _status_kib("VmHWM")
+        result = {"seconds": seconds, "baseline": baseline * 1024, "peak": peak * 1024}
+        if spec["task"] == "search":
+            timed = median_times(
+                {"ours": run, "argsort": lambda: np.argsort(scores)}, 3
+            )
+            result["seconds"] = timed["ours"][0]
+            result["argsort"] = timed["argsort"][0]
+            result["input"] = scores.nbytes + y.nbytes
+    return result
+
+
+def in_subprocess(spec: dict) -> dict:
+    """Run :func:`child` with ``spec`` in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child {spec} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def part_p4(sizes: dict, blas_threads: int) -> list[Row]:
+    """Peak RSS above the pre-fit RSS: ours against cross_val_predict + refit."""
+    rows = []
+    for model, letter in (("logistic", "a"), ("hgb", "b")):
+        n = sizes[model]
+        with tempfile.TemporaryDirectory() as data:
+            X, y = dataset(n)
+            np.save(Path(data) / "X.npy", X)
+            np.save(Path(data) / "y.npy", y)
+            del X, y
+            peak = {}
+            for task in ("ours", "bare"):
+                spec = {"task": task, "model": model, "data": data}
+                result = in_subprocess(spec | {"blas_threads": blas_threads})
+                peak[task] = (result["peak"] - result["baseline"]) / MIB
+        rows.append(
+            Row(
+                f"P4{letter} {model} n={size(n)}: fit peak RSS / cvp+refit",
+                peak["ours"],
+                peak["bare"],
+                "MiB",
+                ("<=", 1.3),
+            )
+        )
+    return rows
+
+
+def part_p5(n: int, blas_threads: int) -> list[Row]:
+    """The search on ``n`` scores: time and peak memory (information)."""
+    spec = {"task": "search", "n": n, "blas_threads": blas_threads}
+    result = in_subprocess(spec)
+    tag = f"{size(n)} scores"
+    return [
+        Row(
+            f"P5a search {tag} / argsort",
+            result["seconds"],
+            result["argsort"],
+            "s",
+            None,
+        ),
+        Row(
+            f"P5b search {tag}: peak RSS / input",
+            (result["peak"] - result["baseline"]) / MIB,
+            result["input"] / MIB,
+            "MiB",
+            None,
+        ),
+        Row(
+            f"P5c search {tag}: process peak RSS",
+            result["peak"] / MIB,
+            None,
+            "MiB",
+            None,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------- output
+
+
+def cells(row: Row) -> list[str]:
+    """``bench_search.format_row``, with memory shown in MiB."""
+    line = format_row(row)
+    if row.unit == "MiB":
+        for column, value in ((1, row.measured), (2, row.reference)):
+            line[column] = "-" if value is None else f"{value:.1f} MiB"
+    return line
+
+
+def render(rows: list[Row]) -> str:
+    """A plain-text table with a header and aligned columns."""
+    header = ["row", "measured", "reference", "ratio", "target", "pass"]
+    lines = [header, *(cells(row) for row in rows)]
+    widths = [max(len(line[col]) for line in lines) for col in range(len(header))]
+
+    def join(line):
+        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        return " | ".join(padded).rstrip()
+
+    rule = "-+-".join("-" * width for width in widths)
+    verdicts = [line[-1] for line in lines[1:]]
+    summary = f"{verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL"
+    return "\n".join([join(header), rule, *(join(line) for line in lines[1:]), summary])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=["P1", "P2", "P3", "P4", "P5"],
+        metavar="P",
+        help="run only these parts (P1 ... P5)",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS/OpenMP threads per process for every row (default 1)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        print(json.dumps(child(json.loads(args.child))))
+        return
+
+    sizes = QUICK if args.quick else FULL
+    parts = set(args.only or ["P1", "P2", "P3", "P4", "P5"])
+    lines = [
+        line for line in search_environment(sizes["search"]) if "cpu_count" not in line
+    ]
+    print("\n".join(lines), flush=True)
+    print(
+        f"sizes: {', '.join(f'{key} {value:_}' for key, value in sizes.items())}; "
+        f"os.cpu_count() = {os.cpu_count()}; every row inside "
+        f"threadpool_limits({args.blas_threads}); memory: peak RSS of a fresh "
+        "subprocess above its RSS before the call\n",
+        flush=True,
+    )
+    start = time.perf_counter()
+    rows = []
+    with threadpool_limits(limits=args.blas_threads):
+        if "P1" in parts:
+            rows += part_p1(sizes["search"])
+        if "P2" in parts:
+            repeats = REPEATS_FIT[args.quick]
+            rows += part_p2("logistic", sizes["logistic"], "abcd", repeats)
+            rows += part_p2("hgb", sizes["hgb"], "efgh", repeats)
+        if "P3" in parts:
+            rows += part_p3(sizes["predict"], REPEATS_PREDICT[args.quick])
+    if "P4" in parts:
+        rows += part_p4(sizes, args.blas_threads)
+    if "P5" in parts:
+        rows += part_p5(sizes["big"], args.blas_threads)
+    print(render(rows))
+    minutes = (time.perf_counter() - start) / 60
+    print(f"\n{load_average('at end')}; {minutes:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
