@@ -1,5 +1,6 @@
 """Shared data and the brute-force oracle of the estimator tests."""
 
+import importlib.util
 import os
 
 import numpy as np
@@ -9,6 +10,21 @@ from sklearn.datasets import make_classification
 # Keras reads KERAS_BACKEND once, at its first import: JAX (what the [keras] extra
 # installs) unless the developer chose another backend.
 os.environ.setdefault("KERAS_BACKEND", "jax")
+
+# Tests of optional parts skip on a developer machine without their extra; in
+# CI (CI=true) the [test] extra installs them all, so a missing one is an error.
+OPTIONAL_MODULES = ("keras", "jax", "matplotlib", "skops", "distributed", "sphinx")
+
+
+def pytest_sessionstart(session):
+    if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        return
+    missing = [m for m in OPTIONAL_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise pytest.UsageError(
+            f"CI=true, but {missing} are not installed: their tests would be "
+            'skipped. Install the test extra: pip install -e ".[test]".'
+        )
 
 
 @pytest.fixture(scope="module")

@@ -303,20 +303,27 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         return self
 
     def _operating_logit(
-        self, scores, *, clip: bool = False
+        self, scores, *, clip: bool = False, validate: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``a·u + b·v`` for new scores, and the scores themselves."""
+        """``a·u + b·v`` for new scores, and the scores themselves.
+
+        ``validate=False`` is for scores the tuned classifier has just taken from
+        its own fitted estimator (a 1-D float array): validating a million of
+        them again costs as much as the rest of the transform.
+        """
         check_is_fitted(self)
-        scores = self._validate_scores(scores, reset=False)
-        z = _to_logit(scores, self.score_kind_, clip=clip) - self.threshold_logit_
-        with np.errstate(invalid="ignore"):
-            eta = self.slope_below_ * np.minimum(z, 0.0) + self.slope_above_ * (
-                np.maximum(z, 0.0)
-            )
+        if validate:
+            scores = self._validate_scores(scores, reset=False)
+        eta = _to_logit(scores, self.score_kind_, clip=clip) - self.threshold_logit_
+        # One slope per side, applied in place: ±inf logits stay ±inf.
+        eta *= np.where(eta < 0, self.slope_below_, self.slope_above_)
         return eta, scores
 
     def _two_columns(self, positive_proba):
-        return np.column_stack([1 - positive_proba, positive_proba])
+        out = np.empty((positive_proba.shape[0], 2))
+        out[:, 1] = positive_proba
+        np.subtract(1.0, positive_proba, out=out[:, 0])
+        return out
 
     def predict_proba(self, scores):
         """Operating probabilities, 0.5 at the threshold.
@@ -330,16 +337,21 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, 2)
             Columns in the order of ``classes_``.
         """
-        eta, scores = self._operating_logit(scores)
-        q = expit(eta)
+        return self._predict_proba(scores, validate=True)
+
+    def _predict_proba(self, scores, *, validate: bool):
+        eta, scores = self._operating_logit(scores, validate=validate)
+        q = expit(eta, out=eta)
         # The decision is the comparison of raw scores; the logit's rounding must
         # not let the probability disagree with it. At the threshold itself q is
         # one ulp above 0.5, so that both argmax and ">= 0.5" pick the tuned side.
+        # Such rows are rare: find them, then fix only them.
         at_or_above = scores >= self.threshold
-        q = np.where(
-            at_or_above,
-            np.maximum(q, np.nextafter(0.5, 1)),
-            np.minimum(q, np.nextafter(0.5, 0)),
+        off = (q > 0.5) != at_or_above
+        off |= q == 0.5
+        rows = np.flatnonzero(off)
+        q[rows] = np.where(
+            at_or_above[rows], np.nextafter(0.5, 1), np.nextafter(0.5, 0)
         )
         return self._two_columns(q)
 

@@ -619,7 +619,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             return self._every_class_proba(raw, method)
         if len(self.classes_) == 2:
             score = oriented_score(raw, column, self.estimator_.classes_)[0]
-            two_columns = getattr(self.calibrator_, method)(score)
+            if method == "predict_proba":
+                # The scores come straight from estimator_: no second validation.
+                score = np.ascontiguousarray(score, dtype=float)
+                two_columns = self.calibrator_._predict_proba(score, validate=False)
+            else:
+                two_columns = getattr(self.calibrator_, method)(score)
             return two_columns if column == 1 else two_columns[:, ::-1]
         log = method == "predict_log_proba"
         two_columns = getattr(self.calibrator_, method.replace("_log", ""))(
