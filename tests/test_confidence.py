@@ -1,14 +1,17 @@
 """Confidence-bounded precision and recall targets, and fold variability."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import beta, norm
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_score, recall_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
-from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators import ThresholdTunedClassifier, confusion_curve
+from threshold_estimators._fold_stats import spread
 from threshold_estimators._search import run_search
 from threshold_estimators.objectives import (
     InfeasibleTargetError,
@@ -258,3 +261,35 @@ def test_threshold_std_per_class_and_prefit():
     fitted = LogisticRegression().fit(X, y == 1)
     prefit = ThresholdTunedClassifier(fitted, cv="prefit").fit(X, y == 1)
     assert np.isnan(prefit.threshold_std_)
+
+
+def test_bonferroni_recall_grid_includes_every_sample_positive():
+    """Recall 1 (every sample positive) is the best-bounded candidate: on the grid."""
+    y = np.r_[np.ones(400), np.zeros(50)].astype(bool)
+    scores = np.r_[np.linspace(1, 0.6, 399), [0.0], np.linspace(0.5, 0.1, 50)]
+    curve = confusion_curve(y, scores)
+    objective = RecallTarget(0.985, confidence=0.9, selection="bonferroni")
+    last = len(curve.thresholds) - 1
+    tp = curve.tp[last]
+    assert beta.ppf(0.1 / 20, tp, 400 - tp + 1) >= 0.985
+    assert objective.feasible(*curve.counts)[last]
+
+
+def test_fold_without_weight_and_folds_without_threshold():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] + rng.normal(size=300) > 0.3).astype(int)
+    weight = np.ones(300)
+    weight[:100] = 0  # the first of three unshuffled folds weighs nothing
+    tuned = ThresholdTunedClassifier(
+        LogisticRegression(), cv=KFold(3), store_cv_results=True
+    ).fit(X, y, sample_weight=weight)
+    assert np.isnan(tuned.cv_results_["fold_thresholds"][0])
+    assert tuned.cv_results_["fold_curves"][0] is None
+    assert np.isfinite(tuned.threshold_std_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(spread([np.nan, np.nan]))
+        np.testing.assert_array_equal(
+            spread([[np.nan, 1.0], [np.nan, 3.0]]), [np.nan, 1.0]
+        )

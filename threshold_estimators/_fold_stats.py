@@ -34,6 +34,11 @@ def _quietly(search, *args, **kwargs):
         return None
 
 
+def _weightless(weight_oof, rows) -> bool:
+    """A fold whose samples all have zero weight has nothing to search."""
+    return weight_oof is not None and not np.any(weight_oof[rows] > 0)
+
+
 def _subset(values, rows):
     return None if values is None else _safe_indexing(values, rows)
 
@@ -47,6 +52,10 @@ def fold_searches(search, y_oof, oof, weight_oof, X_oof, *, keep_curves):
     """
     thresholds, curves = [], []
     for rows in _fold_rows(oof):
+        if _weightless(weight_oof, rows):
+            thresholds.append(np.nan)
+            curves.append(None)
+            continue
         found = _quietly(
             search,
             y_oof[rows],
@@ -79,6 +88,9 @@ def fold_class_thresholds(objective, y_oof, oof, weight_oof, classes, X_oof):
     for folds where some class has no feasible threshold."""
     thresholds = []
     for rows in _fold_rows(oof):
+        if _weightless(weight_oof, rows):
+            thresholds.append(np.full(len(classes), np.nan))
+            continue
         found = _quietly(
             per_class_thresholds,
             objective,
@@ -97,6 +109,9 @@ def spread(fold_thresholds):
     fold_thresholds = np.asarray(fold_thresholds, dtype=float)
     finite = np.isfinite(fold_thresholds)
     count = finite.sum(axis=0)
-    with np.errstate(invalid="ignore"):
-        std = np.nanstd(np.where(finite, fold_thresholds, np.nan), axis=0)
+    values = np.where(finite, fold_thresholds, 0.0)
+    # Computed from sums, not np.nanstd, which warns on columns with no value.
+    mean = values.sum(axis=0) / np.maximum(count, 1)
+    squares = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0)
+    std = np.sqrt(squares / np.maximum(count, 1))
     return np.where(count >= 2, std, np.nan)

@@ -288,8 +288,12 @@ class _RateTarget(Objective):
         feasible = np.zeros(calls.shape, dtype=bool)
         if self._constrained == "precision" and not start <= calls[-1]:
             return feasible
-        first = max(start, 1.0) if self._constrained == "precision" else 1.0
-        levels = np.geomspace(first, max(calls[-1], first), size)
+        if self._constrained == "precision":
+            first = max(start, 1.0)
+            levels = np.geomspace(first, max(calls[-1], first), size)
+        else:
+            # From zero negative calls (every sample positive, recall 1) up.
+            levels = np.geomspace(1.0, calls[-1] + 1.0, size) - 1.0
         grid = np.unique(np.searchsorted(calls, levels * (1 - _RATIO_TOL)))
         grid = grid[grid < calls.size]
         if self._constrained == "recall":
