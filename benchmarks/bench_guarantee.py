@@ -250,6 +250,19 @@ def summarize(results, target, method, oracle=None):
     return covered.mean(), int(infeasible.sum()), mean_precision, ratio.mean()
 
 
+def table_row(problem, n_train, target, method, cover, infeasible, precision, ratio):
+    return (
+        problem,
+        n_train,
+        target,
+        method,
+        f"{cover:.3f}",
+        infeasible,
+        f"{precision:.4f}",
+        f"{ratio:.3f}",
+    )
+
+
 def print_table(title, rows):
     header = (
         "problem",
@@ -302,15 +315,15 @@ def main(argv=None) -> None:
                     results, target, method, oracle
                 )
                 rows.append(
-                    (
+                    table_row(
                         "gauss",
                         n_train,
                         target,
                         method,
-                        f"{cover:.3f}",
+                        cover,
                         infeasible,
-                        f"{precision:.4f}",
-                        f"{ratio:.3f}",
+                        precision,
+                        ratio,
                     )
                 )
                 if n_train == 5_000 and method == DEFAULT_RULE:
@@ -330,15 +343,15 @@ def main(argv=None) -> None:
             for method in METHODS:
                 cover, infeasible, precision, ratio = summarize(results, target, method)
                 rows.append(
-                    (
+                    table_row(
                         name,
                         n_train,
                         target,
                         method,
-                        f"{cover:.3f}",
+                        cover,
                         infeasible,
-                        f"{precision:.4f}",
-                        f"{ratio:.3f}",
+                        precision,
+                        ratio,
                     )
                 )
     if rows:

@@ -249,7 +249,8 @@ def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
     temperature = fit_temperature(proba[kept], y_index[kept], weight[kept])
     calibrated = tempered(proba, temperature)
     zero = np.zeros(matrix.shape[0])
-    bayes_cost = matrix[y_index, np.argmin(calibrated @ matrix, axis=1)]
+    bayes_decision = np.argmin(calibrated @ matrix, axis=1)
+    bayes_cost = matrix[y_index, bayes_decision]
     folds = np.unique(fold)
     if folds.size >= 2:
         cross_fitted = np.empty(len(y_index))
@@ -267,5 +268,5 @@ def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
         "bayes",
         zero,
         temperature,
-        _weighted_cost(matrix, y_index, np.argmin(calibrated @ matrix, axis=1), weight),
+        _weighted_cost(matrix, y_index, bayes_decision, weight),
     )

@@ -218,6 +218,12 @@ class _RateTarget(Objective):
         )
         return bound
 
+    @staticmethod
+    def _perfect_record_trials(alpha, target):
+        """Fewest trials where a perfect record clears the bound at ``alpha``:
+        ``alpha ** (1 / n) >= target``, i.e. ``n >= log(alpha) / log(target)``."""
+        return np.log(alpha) / np.log(target) if target < 1 else np.inf
+
     def _bounded_rate(self, tp, fp, tn, fn):
         """What the target is compared with: the rate, or its lower bound."""
         if self.confidence is None:
@@ -252,7 +258,7 @@ class _RateTarget(Objective):
         alpha = 1 - self.confidence
         passes = self.lower_bound(tp, fp, tn, fn) >= target * (1 - _RATIO_TOL)
         trials = self._trials(tp, fp, tn, fn)
-        needed = np.log(alpha) / np.log(target) if target < 1 else np.inf
+        needed = self._perfect_record_trials(alpha, target)
         if self._constrained == "recall":
             # Recall is bounded best with every sample called positive: test
             # from the lowest threshold upwards.
@@ -284,13 +290,12 @@ class _RateTarget(Objective):
             # Candidates are in decreasing threshold: fewer negative calls
             # (tn + fn) is the conservative end for recall.
             calls = (tn + fn)[::-1]
-        start = np.log(alpha) / np.log(target) if target < 1 else np.inf
         feasible = np.zeros(calls.shape, dtype=bool)
-        if self._constrained == "precision" and not start <= calls[-1]:
-            return feasible
         if self._constrained == "precision":
-            first = max(start, 1.0)
-            levels = np.geomspace(first, max(calls[-1], first), size)
+            first = max(self._perfect_record_trials(alpha, target), 1.0)
+            if not first <= calls[-1]:
+                return feasible
+            levels = np.geomspace(first, calls[-1], size)
         else:
             # From zero negative calls (every sample positive, recall 1) up.
             levels = np.geomspace(1.0, calls[-1] + 1.0, size) - 1.0
@@ -306,9 +311,10 @@ class _RateTarget(Objective):
         return np.nan_to_num(self._rates(tp, fp, tn, fn)[0], nan=-1.0)
 
     def fallback(self, tp, fp, tn, fn):
-        constrained, maximized = self._rates(tp, fp, tn, fn)
-        constrained = np.nan_to_num(constrained, nan=-1.0)
-        if self.confidence is not None:
+        rate, maximized = self._rates(tp, fp, tn, fn)
+        if self.confidence is None:
+            constrained = np.nan_to_num(rate, nan=-1.0)
+        else:
             constrained = self.lower_bound(tp, fp, tn, fn)
         best = constrained.max()
         # Among the candidates with the best reachable constrained rate (or
@@ -339,7 +345,7 @@ class _RateTarget(Objective):
                 )
             else:
                 reached = f"the best lower bound reachable is {best:.4f}"
-            where = f"{self._constrained} {self._rates(tp, fp, tn, fn)[0][index]:.4f}, "
+            where = f"{self._constrained} {rate[index]:.4f}, "
         message = (
             f"No threshold reaches {what} >= {target:g} on the out-of-fold data: "
             f"{reached} ({where}{other} {np.nan_to_num(maximized[index]):.4f} "
