@@ -57,6 +57,22 @@ def report_errors(command):
     return run
 
 
+def labelled_csv_parser(
+    commands, name: str, *, help: str, description: str, epilog: str
+):
+    """A subcommand reading a CSV with a header row and a label column."""
+    parser = commands.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    parser.add_argument("--label", required=True, metavar="COL", help="label column")
+    return parser
+
+
 def progress(args: argparse.Namespace, message: str) -> None:
     """A progress line on stderr, unless the output is ``--json``."""
     if not getattr(args, "json", False):

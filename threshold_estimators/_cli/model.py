@@ -12,6 +12,7 @@ from .._validation import plain
 from ..objectives import CostMatrix
 from .common import (
     DataError,
+    labelled_csv_parser,
     output_file,
     positive_label,
     print_json,
@@ -71,15 +72,13 @@ def _folds(text: str) -> int:
 
 
 def add_parsers(commands) -> None:
-    tune = commands.add_parser(
+    tune = labelled_csv_parser(
+        commands,
         "tune",
         help="fit and save a threshold-tuned model on a CSV of features and labels",
         description=TUNE_DESCRIPTION,
         epilog=GRAMMAR,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tune.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
-    tune.add_argument("--label", required=True, metavar="COL", help="label column")
     tune.add_argument(
         "--model",
         choices=("logistic", "hgb"),

@@ -10,6 +10,7 @@ from .._search import cut_point, run_search
 from .._validation import plain
 from ..objectives import CostMatrix
 from .common import (
+    labelled_csv_parser,
     positive_label,
     print_json,
     progress,
@@ -33,15 +34,13 @@ any decision values, greater meaning more likely positive)."""
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser(
+    parser = labelled_csv_parser(
+        commands,
         "pick",
         help="choose a threshold for a CSV of labels and scores",
         description=DESCRIPTION,
         epilog=GRAMMAR,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
-    parser.add_argument("--label", required=True, metavar="COL", help="label column")
     parser.add_argument("--score", required=True, metavar="COL", help="score column")
     parser.add_argument(
         "--pos-label",
