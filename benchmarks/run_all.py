@@ -35,6 +35,9 @@ prediction, so the largest relative overhead), tuners fitted on the first
 calibrator: rows ``P3e``/``P3f`` compare it with what it needs, the estimator's
 ``predict_proba`` plus ``calibrator_.predict_proba`` of the scores. ``P3g``
 compares ``predict`` with the score it thresholds, ``estimator_.predict_proba``.
+Rows ``P3h``-``P3j`` tune on ``response_method="decision_function"``, the score
+``LogisticRegression.predict`` itself computes (the same ordering of the rows,
+so the same decisions on the out-of-fold data), against the same references.
 
 P4 -- peak memory during ``fit``: ours / ``cross_val_predict(method=
 "predict_proba")`` + refit of the bare estimator <= 1.3, for both P2 models.
@@ -169,41 +172,57 @@ def part_p2(model: str, n: int, letters: str, repeats: int) -> list[Row]:
 
 
 def part_p3(n: int, repeats: int) -> list[Row]:
-    """Prediction overhead over the fitted estimator, recalibration off and on."""
+    """Prediction overhead over the fitted estimator, recalibration off and on,
+    with the threshold on probabilities (rows a-g) and on the decision function
+    (rows h-k)."""
     X, y = dataset(n)
     train = slice(0, min(n, P3_TRAIN))
-    off = tuner("logistic").fit(X[train], y[train])
-    on = tuner("logistic", recalibrate=True).fit(X[train], y[train])
+    fitted = {
+        (method, recal): tuner(
+            "logistic", response_method=method, recalibrate=recal
+        ).fit(X[train], y[train])
+        for method in ("predict_proba", "decision_function")
+        for recal in (False, True)
+    }
+    off, on = fitted["predict_proba", False], fitted["predict_proba", True]
+    df_off = fitted["decision_function", False]
+    df_on = fitted["decision_function", True]
     scores = on.estimator_.predict_proba(X)[:, 1]
+    estimator = off.estimator_  # every tuner refits the same model on the same rows
     timed = median_times(
         {
+            "est.predict": lambda: estimator.predict(X),
+            "est.predict_proba": lambda: estimator.predict_proba(X),
             "off.predict": lambda: off.predict(X),
-            "off.est.predict": lambda: off.estimator_.predict(X),
             "off.predict_proba": lambda: off.predict_proba(X),
-            "off.est.predict_proba": lambda: off.estimator_.predict_proba(X),
             "on.predict": lambda: on.predict(X),
-            "on.est.predict": lambda: on.estimator_.predict(X),
             "on.predict_proba": lambda: on.predict_proba(X),
-            "on.est.predict_proba": lambda: on.estimator_.predict_proba(X),
             "calibrator": lambda: on.calibrator_.predict_proba(scores),
+            "df_off.predict": lambda: df_off.predict(X),
+            "df_on.predict": lambda: df_on.predict(X),
+            "df_on.predict_proba": lambda: df_on.predict_proba(X),
         },
         repeats,
     )
     t = {name: value[0] for name, value in timed.items()}
-    t["needed"] = t["on.est.predict_proba"] + t["calibrator"]
+    t["needed"] = t["est.predict_proba"] + t["calibrator"]
     at_most = ("<=", 1.05)
     specs = [  # letter, what, measured, reference, target
-        ("a", "predict, recal off", "off.predict", "off.est.predict", at_most),
-        ("b", "predict_proba, recal off", "off.predict_proba",
-         "off.est.predict_proba", at_most),
-        ("c", "predict, recal on", "on.predict", "on.est.predict", at_most),
-        ("d", "predict_proba, recal on", "on.predict_proba", "on.est.predict_proba",
+        ("a", "predict, recal off", "off.predict", "est.predict", at_most),
+        ("b", "predict_proba, recal off", "off.predict_proba", "est.predict_proba",
+         at_most),
+        ("c", "predict, recal on", "on.predict", "est.predict", at_most),
+        ("d", "predict_proba, recal on", "on.predict_proba", "est.predict_proba",
          at_most),
         ("e", "predict_proba, recal on / needed", "on.predict_proba", "needed",
          at_most),
-        ("f", "calibrator transform", "calibrator", "on.est.predict_proba", None),
-        ("g", "predict, recal off / est. proba", "off.predict",
-         "off.est.predict_proba", None),
+        ("f", "calibrator transform", "calibrator", "est.predict_proba", None),
+        ("g", "predict, recal off / est. proba", "off.predict", "est.predict_proba",
+         None),
+        ("h", "df: predict, recal off", "df_off.predict", "est.predict", at_most),
+        ("i", "df: predict, recal on", "df_on.predict", "est.predict", at_most),
+        ("j", "df: predict_proba, recal on", "df_on.predict_proba",
+         "est.predict_proba", at_most),
     ]  # fmt: skip
     return [
         Row(f"P3{letter} {what} n={size(n)}", t[measured], t[reference], "s", target)

@@ -245,6 +245,40 @@ def test_either_class_tuned_against_the_oracle(data, pos_label):
         )
 
 
+@pytest.mark.parametrize(
+    "labels, pos_label",
+    [
+        ([0, 1], 1),
+        ([0, 1], 0),
+        ([False, True], True),
+        ([False, True], False),
+        ([0.0, 1.0], 1.0),
+        ([np.uint8(0), np.uint8(1)], np.uint8(0)),
+        ([-1, 1], 1),
+        ([1, 2], 1),
+        (["no", "yes"], "yes"),
+    ],
+)
+def test_binary_predict_returns_the_labels_of_the_thresholded_score(
+    data, labels, pos_label
+):
+    """Every label encoding gives ``where(score >= threshold_, pos, other)``."""
+    X, y01 = data
+    y = np.asarray(labels)[y01]
+    model = ThresholdTunedClassifier(
+        LogisticRegression(), objective=PrecisionTarget(0.9), pos_label=pos_label
+    ).fit(X, y)
+    column = int(np.flatnonzero(model.classes_ == pos_label)[0])
+    score = model.estimator_.predict_proba(X)[:, column]
+    other = model.classes_[1 - column]
+    predicted = model.predict(X)
+    assert predicted.dtype == model.classes_.dtype
+    expected = np.where(score >= model.threshold_, pos_label, other)
+    np.testing.assert_array_equal(predicted, expected)
+    # Neither class is empty, so a swapped or constant answer cannot pass.
+    assert 0 < np.mean(expected == pos_label) < 1
+
+
 def test_scorer_gets_the_real_rows_and_a_bounded_grid(data):
     """A scorer using X (amount-weighted gains) on > 256 distinct scores."""
     X, y = data

@@ -43,13 +43,25 @@ MIN_SLOPE = 1e-3
 MAX_SLOPE = 1e3
 
 
-def _to_logit(scores: np.ndarray, kind: str, *, clip: bool) -> np.ndarray:
+def _to_logit(
+    scores: np.ndarray, kind: str, *, clip: bool, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The scores in the logit domain, in ``out`` (a new array by default).
+
+    ``log(p / (1 - p))`` in one buffer: the same values as ``scipy.special.logit``
+    (also at 0 and 1, where it gives ∓inf) in half the time on large arrays.
+    """
+    if out is None:
+        out = np.empty(scores.shape)
     if kind == "decision":
-        return scores
+        np.copyto(out, scores)
+        return out
     if clip:
         scores = np.clip(scores, _EPS, 1 - _EPS)
+    np.subtract(1.0, scores, out=out)
     with np.errstate(divide="ignore"):
-        return logit(scores)
+        np.divide(scores, out, out=out)
+        return np.log(out, out=out)
 
 
 def _platt_targets(positive: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -303,27 +315,49 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         return self
 
     def _operating_logit(
-        self, scores, *, clip: bool = False, validate: bool = True
+        self,
+        scores,
+        *,
+        clip: bool = False,
+        validate: bool = True,
+        out: np.ndarray | None = None,
+        scratch: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``a·u + b·v`` for new scores, and the scores themselves.
+        """``a·u + b·v`` for new scores (in ``out``), and the scores themselves.
 
         ``validate=False`` is for scores the tuned classifier has just taken from
         its own fitted estimator (a 1-D float array): validating a million of
-        them again costs as much as the rest of the transform.
+        them again costs as much as the rest of the transform. ``out`` and
+        ``scratch``, two float arrays of the scores' length, spare allocating
+        (and first touching) new ones.
         """
         check_is_fitted(self)
         if validate:
             scores = self._validate_scores(scores, reset=False)
-        eta = _to_logit(scores, self.score_kind_, clip=clip) - self.threshold_logit_
-        # One slope per side, applied in place: ±inf logits stay ±inf.
-        eta *= np.where(eta < 0, self.slope_below_, self.slope_above_)
+        if self.score_kind_ == "decision":
+            eta = np.subtract(scores, self.threshold_logit_, out=out)
+        else:
+            eta = _to_logit(scores, self.score_kind_, clip=clip, out=out)
+            eta -= self.threshold_logit_
+        if self.slope_below_ == self.slope_above_:
+            eta *= self.slope_above_
+            return eta, scores
+        # a·min(η, 0) + b·max(η, 0): ±inf logits stay ±inf, and it is several
+        # times faster than selecting a slope per row.
+        below = np.minimum(eta, 0.0, out=scratch)
+        below *= self.slope_below_
+        np.maximum(eta, 0.0, out=eta)
+        eta *= self.slope_above_
+        eta += below
         return eta, scores
 
     def _two_columns(self, positive_proba):
-        out = np.empty((positive_proba.shape[0], 2))
-        out[:, 1] = positive_proba
-        np.subtract(1.0, positive_proba, out=out[:, 0])
-        return out
+        """(1 - q, q) as columns; a transposed (2, n) array, as scikit-learn's
+        linear models return theirs, so that each column is contiguous."""
+        out = np.empty((2, positive_proba.shape[0]))
+        out[1] = positive_proba
+        np.subtract(1.0, positive_proba, out=out[0])
+        return out.T
 
     def predict_proba(self, scores):
         """Operating probabilities, 0.5 at the threshold.
@@ -340,8 +374,16 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         return self._predict_proba(scores, validate=True)
 
     def _predict_proba(self, scores, *, validate: bool):
-        eta, scores = self._operating_logit(scores, validate=validate)
-        q = expit(eta, out=eta)
+        check_is_fitted(self)
+        if validate:
+            scores = self._validate_scores(scores, reset=False)
+        # Built in place in the rows of a (2, n) array returned transposed (as
+        # scikit-learn's linear models do): no allocation but the result's.
+        proba = np.empty((2, scores.shape[0]))
+        q, _ = self._operating_logit(
+            scores, validate=False, out=proba[1], scratch=proba[0]
+        )
+        expit(q, out=q)
         # The decision is the comparison of raw scores; the logit's rounding must
         # not let the probability disagree with it. At the threshold itself q is
         # one ulp above 0.5, so that both argmax and ">= 0.5" pick the tuned side.
@@ -353,7 +395,8 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         q[rows] = np.where(
             at_or_above[rows], np.nextafter(0.5, 1), np.nextafter(0.5, 0)
         )
-        return self._two_columns(q)
+        np.subtract(1.0, q, out=proba[0])
+        return proba.T
 
     def predict_log_proba(self, scores):
         """Logarithm of :meth:`predict_proba` (``-inf`` where it is exactly 0).

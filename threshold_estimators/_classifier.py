@@ -671,9 +671,16 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         score, alternative = self._scores_and_alternative(X)
         called = score >= self.threshold_
         if alternative is None:
-            # Indexing a two-label table by the boolean decision is the cheapest
-            # way to labels (np.where with scalars costs about twice as much).
             index = self._positive_index
+            negative, positive = self.classes_[[1 - index, index]]
+            if self.classes_.dtype.kind in "biuf" and {negative, positive} == {0, 1}:
+                # Labels 0 and 1 are the decision itself: casting it costs a
+                # twentieth of any indexing (a tenth of the estimator's predict).
+                if positive == 0:
+                    np.logical_not(called, out=called)
+                return called.astype(self.classes_.dtype)
+            # Otherwise indexing a two-label table is the cheapest (np.where
+            # with scalars costs about twice as much).
             return self.classes_[[1 - index, index]].take(called.view(np.uint8))
         return np.where(called, self.pos_label_, alternative)
 
