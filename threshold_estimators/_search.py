@@ -70,51 +70,97 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
         )
     y_score = np.asarray(y_score, dtype=float)
     if sample_weight is None:
-        # Without weights no permutation is needed, only sorted values: np.sort is
-        # several times faster than np.argsort. Each positive is counted at the
-        # start of its run of ties, found from its rank among all sorted scores.
-        sorted_score = np.sort(y_score)
-        starts = _run_starts(sorted_score)
-        rank = np.searchsorted(sorted_score, np.sort(y_score[y_positive]), "left")
-        positives_up_to = np.cumsum(np.bincount(rank, minlength=sorted_score.size))
-        total_positive = positives_up_to[-1]
-        total_negative = sorted_score.size - total_positive
-        positives_before = _before(positives_up_to, starts)
-        negatives_before = starts - positives_before
+        thresholds, tp, fp = _unweighted_counts(y_positive, y_score)
+        total_positive, total_negative = tp[-1], fp[-1]
+        tn, fn = total_negative - fp, total_positive - tp
     else:
-        # Any sort will do: ties are merged, so stability buys nothing.
-        order = np.argsort(y_score)
-        sorted_score = y_score[order]
-        starts = _run_starts(sorted_score)
-        sorted_weight = np.asarray(sample_weight, dtype=float)[order]
-        weight_up_to = np.cumsum(sorted_weight)
-        positives_up_to = np.cumsum(np.where(y_positive[order], sorted_weight, 0.0))
-        total_positive = positives_up_to[-1]
-        total_negative = weight_up_to[-1] - total_positive
-        positives_before = _before(positives_up_to, starts)
-        # Differences of float running sums can come out a few ulps below 0.
-        negatives_before = np.maximum(
-            _before(weight_up_to, starts) - positives_before, 0.0
+        thresholds, tp, fp, total_positive, total_negative = _weighted_counts(
+            y_positive, y_score, np.asarray(sample_weight, dtype=float)
         )
+        # Differences of float running sums can come out a few ulps below 0.
+        tn = np.maximum(total_negative - fp, 0.0)
+        fn = np.maximum(total_positive - tp, 0.0)
+    return ThresholdCurve(thresholds, tp, fp, tn, fn)
 
-    # Decreasing thresholds, after the "no positive call" cut at +inf.
-    descending = starts[::-1]
-    thresholds = np.empty(starts.size + 1)
-    thresholds[0] = np.inf
-    distinct = starts.size == sorted_score.size
-    thresholds[1:] = sorted_score[::-1] if distinct else sorted_score[descending]
-    tp = np.zeros(starts.size + 1, dtype=positives_before.dtype)
+
+# The helpers below return as soon as their temporaries are no longer needed and
+# write results in place: at 10^7 scores each array of n values is 80 MB, and
+# its first touch costs about as much time as the sort.
+
+
+def _unweighted_counts(y_positive, y_score):
+    """Decreasing thresholds and the exact integer tp, fp at each."""
+    # No permutation is needed, only sorted values: np.sort is several times
+    # faster than np.argsort.
+    sorted_score = np.sort(y_score)
+    starts = _run_starts(sorted_score)
+    thresholds = _descending_thresholds(sorted_score, starts)
+    positives_before = _positives_before(sorted_score, y_score[y_positive], starts)
+    del sorted_score
+    n_positive = np.count_nonzero(y_positive)
+    tp = np.zeros(starts.size + 1, dtype=np.int64)
+    np.subtract(n_positive, positives_before[::-1], out=tp[1:])
+    del positives_before
+    # fp = (samples at or above the threshold) - tp; a run starting at index j of
+    # the sorted scores has n - j samples at or above it.
+    fp = np.zeros_like(tp)
+    np.subtract(y_score.size, starts[::-1], out=fp[1:])
+    fp[1:] -= tp[1:]
+    return thresholds, tp, fp
+
+
+def _positives_before(sorted_score, positive_scores, starts):
+    """Positives scoring below each distinct score (the run starting at ``starts``).
+
+    Each positive is counted at the start of its run of ties, found from its rank
+    among all sorted scores.
+    """
+    rank = np.searchsorted(sorted_score, np.sort(positive_scores), "left")
+    positives_up_to = np.bincount(rank, minlength=sorted_score.size)
+    del rank
+    np.cumsum(positives_up_to, out=positives_up_to)
+    return _before(positives_up_to, starts)
+
+
+def _weighted_counts(y_positive, y_score, sample_weight):
+    """Decreasing thresholds and the weighted tp, fp at each, and the totals."""
+    # Any sort will do: ties are merged, so stability buys nothing.
+    order = np.argsort(y_score)
+    sorted_score = y_score[order]
+    starts = _run_starts(sorted_score)
+    thresholds = _descending_thresholds(sorted_score, starts)
+    del sorted_score
+    sorted_weight = sample_weight[order]
+    positives_up_to = np.where(y_positive[order], sorted_weight, 0.0)
+    del order
+    np.cumsum(positives_up_to, out=positives_up_to)
+    weight_up_to = np.cumsum(sorted_weight, out=sorted_weight)
+    total_positive = positives_up_to[-1]
+    total_negative = weight_up_to[-1] - total_positive
+    positives_before = _before(positives_up_to, starts)
+    del positives_up_to
+    negatives_before = _before(weight_up_to, starts)
+    del weight_up_to
+    negatives_before -= positives_before
+    np.maximum(negatives_before, 0.0, out=negatives_before)
+    tp = np.zeros(starts.size + 1)
     fp = np.zeros_like(tp)
     np.subtract(total_positive, positives_before[::-1], out=tp[1:])
     np.subtract(total_negative, negatives_before[::-1], out=fp[1:])
-    if sample_weight is not None:
-        np.maximum(tp, 0.0, out=tp)
-        np.maximum(fp, 0.0, out=fp)
-    tn, fn = total_negative - fp, total_positive - tp
-    if sample_weight is not None:
-        np.maximum(tn, 0.0, out=tn)
-        np.maximum(fn, 0.0, out=fn)
-    return ThresholdCurve(thresholds, tp, fp, tn, fn)
+    np.maximum(tp, 0.0, out=tp)
+    np.maximum(fp, 0.0, out=fp)
+    return thresholds, tp, fp, total_positive, total_negative
+
+
+def _descending_thresholds(sorted_score, starts):
+    """``+inf`` (no positive call), then the distinct scores, decreasing."""
+    thresholds = np.empty(starts.size + 1)
+    thresholds[0] = np.inf
+    if starts.size == sorted_score.size:  # all distinct: no gather needed
+        thresholds[1:] = sorted_score[::-1]
+    else:
+        np.take(sorted_score, starts[::-1], out=thresholds[1:])
+    return thresholds
 
 
 def _before(running_total: np.ndarray, starts: np.ndarray) -> np.ndarray:
