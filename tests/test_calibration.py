@@ -86,6 +86,41 @@ def test_operating_probability_shape(data):
     np.testing.assert_allclose(calibrator.predict_proba(grid).sum(axis=1), 1)
 
 
+@pytest.mark.parametrize(
+    "kind, threshold",
+    [
+        ("decision", 0.0),
+        ("decision", 1e-300),
+        ("decision", -3.7),
+        ("decision", 1e6),
+        ("probability", 0.3),
+        ("probability", 1e-12),
+        ("probability", 1 - 1e-12),
+    ],
+)
+@pytest.mark.parametrize("slopes", [(1.0, 1.0), (MIN_SLOPE, MAX_SLOPE), (0.7, 1.3)])
+def test_scores_a_few_ulps_from_the_threshold_keep_their_side(kind, threshold, slopes):
+    """Rounding in the logit or expit never moves a score across 0.5."""
+    rng = np.random.default_rng(0)
+    if kind == "probability":
+        scores, y = rng.random(200), rng.random(200) < 0.5
+    else:
+        scores, y = rng.normal(threshold, 1, 200), rng.random(200) < 0.5
+    calibrator = PiecewiseLogisticCalibrator(threshold, score_kind=kind)
+    calibrator.fit(scores, y)
+    # The slopes a fit can reach, set directly: extreme ones need contrived data.
+    calibrator.slope_below_, calibrator.slope_above_ = slopes
+    below, above = [threshold], [threshold]
+    for _ in range(40):  # 40 consecutive floats on each side
+        below.append(np.nextafter(below[-1], -np.inf))
+        above.append(np.nextafter(above[-1], np.inf))
+    near = np.unique(below + above)
+    q = calibrator.predict_proba(near)[:, 1]
+    np.testing.assert_array_equal(q > 0.5, near >= threshold)
+    np.testing.assert_array_equal(q < 0.5, near < threshold)
+    assert np.all(np.diff(q) >= 0)
+
+
 def reference_fit(features, y, weight):
     """Unpenalized LogisticRegression on Platt's smoothed targets.
 

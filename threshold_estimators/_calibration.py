@@ -388,12 +388,14 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         # not let the probability disagree with it. At the threshold itself q is
         # one ulp above 0.5, so that both argmax and ">= 0.5" pick the tuned side.
         # Such rows are rare: find them, then fix only them.
-        at_or_above = scores >= self.threshold
-        off = (q > 0.5) != at_or_above
-        off |= q == 0.5
+        off = q == 0.5
+        if self.score_kind_ == "probability":
+            # Decision scores need no more: ``score - threshold`` has the exact
+            # sign, which positive slopes and expit keep or round to 0.5.
+            off |= (q > 0.5) != (scores >= self.threshold)
         rows = np.flatnonzero(off)
         q[rows] = np.where(
-            at_or_above[rows], np.nextafter(0.5, 1), np.nextafter(0.5, 0)
+            scores[rows] >= self.threshold, np.nextafter(0.5, 1), np.nextafter(0.5, 0)
         )
         np.subtract(1.0, q, out=proba[0])
         return proba.T
