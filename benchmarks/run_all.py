@@ -97,7 +97,7 @@ QUICK |= {"big": 10**6}
 P3_TRAIN = 10**5
 # Interleaved repeats (full, quick): the median damps a one-off slow run.
 REPEATS_FIT = (3, 1)
-REPEATS_PREDICT = (7, 3)
+REPEATS_PREDICT = (21, 3)
 MODELS = {
     "logistic": LogisticRegression,
     "hgb": lambda: HistGradientBoostingClassifier(random_state=0),

@@ -98,7 +98,16 @@ def test_operating_probability_shape(data):
         ("probability", 1 - 1e-12),
     ],
 )
-@pytest.mark.parametrize("slopes", [(1.0, 1.0), (MIN_SLOPE, MAX_SLOPE), (0.7, 1.3)])
+@pytest.mark.parametrize(
+    "slopes",
+    [
+        (1.0, 1.0),
+        (MIN_SLOPE, MAX_SLOPE),
+        (0.7, 1.3),
+        (1.3, 0.7),
+        (MAX_SLOPE, MIN_SLOPE),
+    ],
+)
 def test_scores_a_few_ulps_from_the_threshold_keep_their_side(kind, threshold, slopes):
     """Rounding in the logit or expit never moves a score across 0.5."""
     rng = np.random.default_rng(0)
@@ -119,6 +128,13 @@ def test_scores_a_few_ulps_from_the_threshold_keep_their_side(kind, threshold, s
     np.testing.assert_array_equal(q > 0.5, near >= threshold)
     np.testing.assert_array_equal(q < 0.5, near < threshold)
     assert np.all(np.diff(q) >= 0)
+    # Away from the threshold, the closed form sigma(a*min(d, 0) + b*max(d, 0)).
+    to_logit = logit if kind == "probability" else (lambda values: values)
+    d = to_logit(scores) - to_logit(threshold)
+    expected = expit(slopes[0] * np.minimum(d, 0) + slopes[1] * np.maximum(d, 0))
+    np.testing.assert_allclose(
+        calibrator.predict_proba(scores)[:, 1], expected, rtol=1e-9, atol=1e-300
+    )
 
 
 def reference_fit(features, y, weight):

@@ -279,6 +279,29 @@ def test_binary_predict_returns_the_labels_of_the_thresholded_score(
     assert 0 < np.mean(expected == pos_label) < 1
 
 
+@pytest.mark.parametrize(
+    "objective",
+    [F1(), PrecisionTarget(0.9), RecallTarget(0.9), CostMatrix([[0, 1], [5, 0]])],
+)
+def test_decision_function_and_probabilities_give_the_same_cut(data, objective):
+    """Logistic regression's probability increases with its decision function: the
+    out-of-fold search must pick the same rows, whichever it tunes on."""
+    X, y = data
+    cv = StratifiedKFold(5)
+    decisions = {}
+    for method in ("predict_proba", "decision_function"):
+        model = ThresholdTunedClassifier(
+            LogisticRegression(), objective=objective, response_method=method, cv=cv
+        ).fit(X, y)
+        oof = cross_val_predict(LogisticRegression(), X, y, cv=cv, method=method)
+        oof = oof[:, 1] if method == "predict_proba" else oof
+        decisions[method] = oof >= model.threshold_
+        assert 0 < decisions[method].mean() < 1
+    np.testing.assert_array_equal(
+        decisions["predict_proba"], decisions["decision_function"]
+    )
+
+
 def test_scorer_gets_the_real_rows_and_a_bounded_grid(data):
     """A scorer using X (amount-weighted gains) on > 256 distinct scores."""
     X, y = data

@@ -339,16 +339,15 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         else:
             eta = _to_logit(scores, self.score_kind_, clip=clip, out=out)
             eta -= self.threshold_logit_
-        if self.slope_below_ == self.slope_above_:
-            eta *= self.slope_above_
+        a, b = self.slope_below_, self.slope_above_
+        if a == b:
+            eta *= a
             return eta, scores
-        # a·min(η, 0) + b·max(η, 0): ±inf logits stay ±inf, and it is several
-        # times faster than selecting a slope per row.
-        below = np.minimum(eta, 0.0, out=scratch)
-        below *= self.slope_below_
-        np.maximum(eta, 0.0, out=eta)
-        eta *= self.slope_above_
-        eta += below
+        # a·min(η, 0) + b·max(η, 0) is max(a·η, b·η) when a < b (min when a > b):
+        # the same floats, ±inf kept, in three passes instead of a slope per row.
+        above = np.multiply(eta, b, out=scratch)
+        eta *= a
+        (np.maximum if a < b else np.minimum)(eta, above, out=eta)
         return eta, scores
 
     def _two_columns(self, positive_proba):
