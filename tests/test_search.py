@@ -150,6 +150,34 @@ def test_counts_match_confusion_matrix(data):
         )
 
 
+@pytest.mark.parametrize(
+    "levels",
+    [
+        # Non-negative scores: one sort of the scores with their labels.
+        [0.0, 0.25, 0.5, 1.0],
+        [0.0, 5e-324, 1e-300, 1.9999999999999998, 2.0, 3.0],  # every exponent
+        [0.0, 1.0, 1e300, np.finfo(float).max],
+        # Other scores are sorted alone, the positives found by rank.
+        [-0.0, 0.0, 0.5],  # -0.0 ties with 0.0
+        [-3.0, -1e-300, 0.0, 7.5],  # decision-function scores
+    ],
+)
+def test_unweighted_counts_on_every_kind_of_score(levels):
+    """Exact integer counts against a direct count at every threshold."""
+    rng = np.random.default_rng(0)
+    continuous = rng.uniform(min(levels), max(levels), 300)
+    y_score = np.concatenate([rng.choice(levels, 300), continuous])
+    y = rng.random(y_score.size) < 0.3
+    curve = confusion_curve(y, y_score)
+    assert curve.tp.dtype.kind == "i"
+    called = y_score[None, :] >= curve.thresholds[:, None]
+    np.testing.assert_array_equal(curve.tp, (called & y).sum(axis=1))
+    np.testing.assert_array_equal(curve.fp, (called & ~y).sum(axis=1))
+    np.testing.assert_array_equal(curve.fn, (~called & y).sum(axis=1))
+    np.testing.assert_array_equal(curve.tn, (~called & ~y).sum(axis=1))
+    np.testing.assert_array_equal(curve.thresholds[1:], np.unique(y_score)[::-1])
+
+
 def test_unweighted_counts_are_exact_integers():
     curve = confusion_curve([True, False, True], [0.2, 0.2, 0.9])
     assert curve.tp.dtype.kind == "i"

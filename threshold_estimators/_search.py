@@ -90,13 +90,12 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
 
 def _unweighted_counts(y_positive, y_score):
     """Decreasing thresholds and the exact integer tp, fp at each."""
-    # No permutation is needed, only sorted values: np.sort is several times
-    # faster than np.argsort.
-    sorted_score = np.sort(y_score)
+    sorted_score, positives_up_to = _sort_with_positives(y_positive, y_score)
     starts = _run_starts(sorted_score)
     thresholds = _descending_thresholds(sorted_score, starts)
-    positives_before = _positives_before(sorted_score, y_score[y_positive], starts)
     del sorted_score
+    positives_before = _before(positives_up_to, starts)
+    del positives_up_to
     n_positive = np.count_nonzero(y_positive)
     tp = np.zeros(starts.size + 1, dtype=np.int64)
     np.subtract(n_positive, positives_before[::-1], out=tp[1:])
@@ -109,17 +108,34 @@ def _unweighted_counts(y_positive, y_score):
     return thresholds, tp, fp
 
 
-def _positives_before(sorted_score, positive_scores, starts):
-    """Positives scoring below each distinct score (the run starting at ``starts``).
+def _sort_with_positives(y_positive, y_score):
+    """The sorted scores, and the number of positives up to each position.
 
-    Each positive is counted at the start of its run of ties, found from its rank
-    among all sorted scores.
+    The count is exact at the last position of each run of tied scores, the only
+    positions read. No permutation is needed: sorting values is several times
+    faster than ``np.argsort``.
     """
-    rank = np.searchsorted(sorted_score, np.sort(positive_scores), "left")
+    bits = y_score.view(np.uint64)
+    if y_score.size and bits.max() < 1 << 63:
+        # Non-negative scores (probabilities among them; not -0.0) have the sign
+        # bit of their IEEE 754 representation at 0, and their bit patterns order
+        # as their values do: one integer sort of (bits << 1 | label) sorts the
+        # scores and carries the labels along.
+        keys = bits << np.uint64(1)
+        keys |= y_positive
+        keys.sort()
+        positives_up_to = np.bitwise_and(keys, np.uint64(1)).view(np.int64)
+        np.cumsum(positives_up_to, out=positives_up_to)
+        keys >>= np.uint64(1)
+        return keys.view(np.float64), positives_up_to
+    # Any other scores: each positive is counted at the start of its run of ties,
+    # found from its rank among all sorted scores.
+    sorted_score = np.sort(y_score)
+    rank = np.searchsorted(sorted_score, np.sort(y_score[y_positive]), "left")
     positives_up_to = np.bincount(rank, minlength=sorted_score.size)
     del rank
     np.cumsum(positives_up_to, out=positives_up_to)
-    return _before(positives_up_to, starts)
+    return sorted_score, positives_up_to
 
 
 def _weighted_counts(y_positive, y_score, sample_weight):

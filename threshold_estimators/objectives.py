@@ -50,8 +50,12 @@ class InfeasibleTargetError(ValueError):
 def _ratio(numerator, denominator, *, undefined=0.0):
     """``numerator / denominator`` with ``undefined`` where the denominator is 0."""
     numerator, denominator = np.asarray(numerator), np.asarray(denominator)
-    out = np.full(np.broadcast(numerator, denominator).shape, undefined, dtype=float)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    out = np.empty(np.broadcast_shapes(numerator.shape, denominator.shape))
+    # Divide everywhere, then overwrite the few undefined entries: a masked
+    # divide (``where=``) costs about twice as much on a million candidates.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(numerator, denominator, out=out)
+    out[np.broadcast_to(~(denominator > 0), out.shape)] = undefined
     return out
 
 
@@ -117,7 +121,8 @@ class F1(Objective):
     """
 
     def score(self, tp, fp, tn, fn):
-        return _ratio(2 * tp, 2 * tp + fp + fn)
+        twice_tp = 2 * tp
+        return _ratio(twice_tp, twice_tp + fp + fn)
 
 
 class FBeta(Objective):
