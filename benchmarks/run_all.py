@@ -38,6 +38,8 @@ compares ``predict`` with the score it thresholds, ``estimator_.predict_proba``.
 Rows ``P3h``-``P3j`` tune on ``response_method="decision_function"``, the score
 ``LogisticRegression.predict`` itself computes (the same ordering of the rows,
 so the same decisions on the out-of-fold data), against the same references.
+Rows ``P3k``/``P3l`` repeat ``P3c``/``P3d`` with the P2 gradient boosting model
+(3 repeats: one prediction of 10^6 rows takes seconds).
 
 P4 -- peak memory during ``fit``: ours / ``cross_val_predict(method=
 "predict_proba")`` + refit of the bare estimator <= 1.3, for both P2 models.
@@ -98,6 +100,8 @@ P3_TRAIN = 10**5
 # Interleaved repeats (full, quick): the median damps a one-off slow run.
 REPEATS_FIT = (3, 1)
 REPEATS_PREDICT = (21, 3)
+# A gradient boosting prediction of 10^6 rows takes seconds: fewer repeats.
+REPEATS_PREDICT_HGB = (3, 1)
 MODELS = {
     "logistic": LogisticRegression,
     "hgb": lambda: HistGradientBoostingClassifier(random_state=0),
@@ -228,6 +232,32 @@ def part_p3(n: int, repeats: int) -> list[Row]:
         Row(f"P3{letter} {what} n={size(n)}", t[measured], t[reference], "s", target)
         for letter, what, measured, reference, target in specs
     ]
+
+
+def part_p3_hgb(n: int, repeats: int) -> list[Row]:
+    """Prediction overhead with ``HistGradientBoostingClassifier``, thresholds on
+    probabilities (the default), recalibration on: ``predict`` and
+    ``predict_proba`` against the same calls of ``estimator_``."""
+    X, y = dataset(n)
+    train = slice(0, min(n, P3_TRAIN))
+    on = tuner("hgb", recalibrate=True).fit(X[train], y[train])
+    timed = median_times(
+        {
+            "on.predict": lambda: on.predict(X),
+            "est.predict": lambda: on.estimator_.predict(X),
+            "on.predict_proba": lambda: on.predict_proba(X),
+            "est.predict_proba": lambda: on.estimator_.predict_proba(X),
+        },
+        repeats,
+    )
+    t = {name: value[0] for name, value in timed.items()}
+    at_most = ("<=", 1.05)
+    return [
+        Row(f"P3k hgb: predict, recal on n={size(n)}", t["on.predict"],
+            t["est.predict"], "s", at_most),
+        Row(f"P3l hgb: predict_proba, recal on n={size(n)}", t["on.predict_proba"],
+            t["est.predict_proba"], "s", at_most),
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------- P4, P5: memory
@@ -436,6 +466,7 @@ def main(argv: list[str] | None = None) -> None:
             rows += part_p2("hgb", sizes["hgb"], "efgh", repeats)
         if "P3" in parts:
             rows += part_p3(sizes["predict"], REPEATS_PREDICT[args.quick])
+            rows += part_p3_hgb(sizes["predict"], REPEATS_PREDICT_HGB[args.quick])
     if "P4" in parts:
         rows += part_p4(sizes, args.blas_threads)
     if "P5" in parts:
