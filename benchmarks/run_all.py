@@ -178,7 +178,7 @@ def part_p2(model: str, n: int, letters: str, repeats: int) -> list[Row]:
 def part_p3(n: int, repeats: int) -> list[Row]:
     """Prediction overhead over the fitted estimator, recalibration off and on,
     with the threshold on probabilities (rows a-g) and on the decision function
-    (rows h-k)."""
+    (rows h-j)."""
     X, y = dataset(n)
     train = slice(0, min(n, P3_TRAIN))
     fitted = {

@@ -96,6 +96,10 @@ def test_operating_probability_shape(data):
         ("probability", 0.3),
         ("probability", 1e-12),
         ("probability", 1 - 1e-12),
+        # Beyond the logit's clip: cut points below 1e-15 and above the top score 1.
+        ("probability", 1e-16),
+        ("probability", 1e-300),
+        ("probability", np.nextafter(1.0, 2.0)),
     ],
 )
 @pytest.mark.parametrize(
@@ -124,13 +128,18 @@ def test_scores_a_few_ulps_from_the_threshold_keep_their_side(kind, threshold, s
         below.append(np.nextafter(below[-1], -np.inf))
         above.append(np.nextafter(above[-1], np.inf))
     near = np.unique(below + above)
+    if kind == "probability":  # scores stay in [0, 1]
+        near = np.unique(np.clip(near, 0.0, 1.0))
     q = calibrator.predict_proba(near)[:, 1]
     np.testing.assert_array_equal(q > 0.5, near >= threshold)
     np.testing.assert_array_equal(q < 0.5, near < threshold)
     assert np.all(np.diff(q) >= 0)
-    # Away from the threshold, the closed form sigma(a*min(d, 0) + b*max(d, 0)).
-    to_logit = logit if kind == "probability" else (lambda values: values)
-    d = to_logit(scores) - to_logit(threshold)
+    # Away from the threshold, the closed form sigma(a*min(d, 0) + b*max(d, 0)),
+    # with the threshold's logit clipped as documented (scores are not clipped).
+    if kind == "probability":
+        d = logit(scores) - logit(np.clip(threshold, 1e-15, 1 - 1e-15))
+    else:
+        d = scores - threshold
     expected = expit(slopes[0] * np.minimum(d, 0) + slopes[1] * np.maximum(d, 0))
     np.testing.assert_allclose(
         calibrator.predict_proba(scores)[:, 1], expected, rtol=1e-9, atol=1e-300
@@ -313,6 +322,18 @@ def test_posterior_of_unreliable_extreme_outputs_is_what_the_data_show():
         ({}, [0.1, 0.2], [1, 1], "needs binary labels; got 1 class"),
         ({}, [0.1, 0.2, 0.3], [0, 1, 2], "got 3 class"),
         ({"score_kind": "logit"}, [0.1, 0.2], [0, 1], "'score_kind' parameter"),
+        (
+            {"threshold": np.inf},
+            [0.1, 0.2],
+            [0, 1],
+            "threshold must be finite; got inf",
+        ),
+        (
+            {"threshold": np.nan},
+            [0.1, 0.2],
+            [0, 1],
+            "threshold must be finite; got nan",
+        ),
     ],
 )
 def test_bad_input(kwargs, scores, y, message):

@@ -216,3 +216,26 @@ def test_ties_go_to_the_objectives_key_then_the_highest_threshold():
     curve = confusion_curve(y == 1, y_score, w)
     index = best_candidate(CostMatrix([[0, 1], [1, 0]]), curve)
     assert curve.thresholds[index] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("y_positive", "y_score", "sample_weight", "message"),
+    [
+        ([1, 0], [0.2, 0.4], None, "needs boolean labels .* dtype int64"),
+        ([True], [0.1, 0.2, 0.3], None, r"y_positive and y_score .* \(1,\) and \(3,\)"),
+        (True, [0.1, 0.2], None, r"y_positive and y_score .* \(\) and \(2,\)"),
+        ([True, False], [0.1, 0.2], [1.0], r"sample_weight and y_score .* \(1,\)"),
+        (
+            np.array([], bool),
+            [],
+            None,
+            r"non-empty 1-D array of scores; got shape \(0,\)",
+        ),
+        ([[True]], [[0.5]], None, r"non-empty 1-D .* got shape \(1, 1\)"),
+    ],
+)
+def test_confusion_curve_rejects_mismatched_input(
+    y_positive, y_score, sample_weight, message
+):
+    with pytest.raises(ValueError, match=message):
+        confusion_curve(np.asarray(y_positive), y_score, sample_weight)

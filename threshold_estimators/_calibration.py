@@ -48,8 +48,8 @@ def _to_logit(
 ) -> np.ndarray:
     """The scores in the logit domain, in ``out`` (a new array by default).
 
-    ``log(p / (1 - p))`` in one buffer: the same values as ``scipy.special.logit``
-    (also at 0 and 1, where it gives ∓inf) in half the time on large arrays.
+    ``log(p / (1 - p))`` in one buffer: ``scipy.special.logit`` within an ulp or two
+    (and ∓inf at 0 and 1 alike) in half the time on large arrays.
     """
     if out is None:
         out = np.empty(scores.shape)
@@ -277,6 +277,8 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         if np.any(weight < 0):
             raise ValueError("sample_weight must be non-negative.")
         positive = y == self.classes_[1]
+        if not np.isfinite(self.threshold):
+            raise ValueError(f"threshold must be finite; got {self.threshold!r}.")
 
         self.threshold_logit_ = float(
             _to_logit(

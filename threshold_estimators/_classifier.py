@@ -673,7 +673,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if alternative is None:
             index = self._positive_index
             negative, positive = self.classes_[[1 - index, index]]
-            if self.classes_.dtype.kind in "biuf" and {negative, positive} == {0, 1}:
+            if self.classes_.dtype.kind in "biu" and {negative, positive} == {0, 1}:
                 # Labels 0 and 1 are the decision itself: casting it costs a
                 # twentieth of any indexing (a tenth of the estimator's predict).
                 if positive == 0:

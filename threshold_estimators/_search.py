@@ -69,13 +69,28 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
             f"array of dtype {y_positive.dtype}."
         )
     y_score = np.asarray(y_score, dtype=float)
+    if y_score.ndim != 1 or y_score.size == 0:
+        raise ValueError(
+            "confusion_curve needs a non-empty 1-D array of scores; got shape "
+            f"{y_score.shape}."
+        )
+    shapes = {"y_positive": y_positive.shape}
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=float)
+        shapes["sample_weight"] = sample_weight.shape
+    for name, shape in shapes.items():
+        if shape != y_score.shape:
+            raise ValueError(
+                f"{name} and y_score must have the same shape; got {shape} and "
+                f"{y_score.shape}."
+            )
     if sample_weight is None:
         thresholds, tp, fp = _unweighted_counts(y_positive, y_score)
         total_positive, total_negative = tp[-1], fp[-1]
         tn, fn = total_negative - fp, total_positive - tp
     else:
         thresholds, tp, fp, total_positive, total_negative = _weighted_counts(
-            y_positive, y_score, np.asarray(sample_weight, dtype=float)
+            y_positive, y_score, sample_weight
         )
         # Differences of float running sums can come out a few ulps below 0.
         tn = np.maximum(total_negative - fp, 0.0)
@@ -116,7 +131,7 @@ def _sort_with_positives(y_positive, y_score):
     faster than ``np.argsort``.
     """
     bits = y_score.view(np.uint64)
-    if y_score.size and bits.max() < 1 << 63:
+    if bits.max() < 1 << 63:
         # Non-negative scores (probabilities among them; not -0.0) have the sign
         # bit of their IEEE 754 representation at 0, and their bit patterns order
         # as their values do: one integer sort of (bits << 1 | label) sorts the
