@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/run_all.py              # full sizes, about 10 min on 2 idle cores
+    python benchmarks/run_all.py              # full sizes, about 8 min on 2 idle cores
     python benchmarks/run_all.py --quick      # small sizes, a smoke run under a minute
     python benchmarks/run_all.py --only P3 P5 # some parts only
 
