@@ -44,24 +44,29 @@ MAX_SLOPE = 1e3
 
 
 def _to_logit(
-    scores: np.ndarray, kind: str, *, clip: bool, out: np.ndarray | None = None
+    scores: np.ndarray,
+    kind: str,
+    *,
+    clip: bool,
+    offset: float = 0.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The scores in the logit domain, in ``out`` (a new array by default).
+    """The scores in the logit domain minus ``offset``, in ``out`` (a new array by
+    default).
 
     ``log(p / (1 - p))`` in one buffer: ``scipy.special.logit`` within an ulp or two
     (and ∓inf at 0 and 1 alike) in half the time on large arrays.
     """
-    if out is None:
-        out = np.empty(scores.shape)
     if kind == "decision":
-        np.copyto(out, scores)
-        return out
+        return np.subtract(scores, offset, out=out)
     if clip:
         scores = np.clip(scores, _EPS, 1 - _EPS)
-    np.subtract(1.0, scores, out=out)
+    out = np.subtract(1.0, scores, out=out)
     with np.errstate(divide="ignore"):
         np.divide(scores, out, out=out)
-        return np.log(out, out=out)
+        np.log(out, out=out)
+    out -= offset
+    return out
 
 
 def _platt_targets(positive: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -285,7 +290,7 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
                 np.array([self.threshold], dtype=float), self.score_kind_, clip=True
             )[0]
         )
-        z = _to_logit(scores, self.score_kind_, clip=True) - self.threshold_logit_
+        z = _to_logit(scores, self.score_kind_, clip=True, offset=self.threshold_logit_)
         has_below = np.any(weight[z < 0] > 0)
         has_above = np.any(weight[z > 0] > 0)
         target = _platt_targets(positive, weight)
@@ -336,11 +341,9 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if validate:
             scores = self._validate_scores(scores, reset=False)
-        if self.score_kind_ == "decision":
-            eta = np.subtract(scores, self.threshold_logit_, out=out)
-        else:
-            eta = _to_logit(scores, self.score_kind_, clip=clip, out=out)
-            eta -= self.threshold_logit_
+        eta = _to_logit(
+            scores, self.score_kind_, clip=clip, offset=self.threshold_logit_, out=out
+        )
         a, b = self.slope_below_, self.slope_above_
         if a == b:
             eta *= a

@@ -672,7 +672,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         called = score >= self.threshold_
         if alternative is None:
             index = self._positive_index
-            negative, positive = self.classes_[[1 - index, index]]
+            labels = self.classes_[[1 - index, index]]
+            negative, positive = labels
             if self.classes_.dtype.kind in "biu" and {negative, positive} == {0, 1}:
                 # Labels 0 and 1 are the decision itself: casting it costs a
                 # twentieth of any indexing (a tenth of the estimator's predict).
@@ -681,7 +682,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 return called.astype(self.classes_.dtype)
             # Otherwise indexing a two-label table is the cheapest (np.where
             # with scalars costs about twice as much).
-            return self.classes_[[1 - index, index]].take(called.view(np.uint8))
+            return labels.take(called.view(np.uint8))
         return np.where(called, self.pos_label_, alternative)
 
     @available_if(_recalibrates_or_estimator_has("predict_proba"))

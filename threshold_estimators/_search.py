@@ -110,8 +110,8 @@ def _unweighted_counts(y_positive, y_score):
     thresholds = _descending_thresholds(sorted_score, starts)
     del sorted_score
     positives_before = _before(positives_up_to, starts)
+    n_positive = positives_up_to[-1]
     del positives_up_to
-    n_positive = np.count_nonzero(y_positive)
     tp = np.zeros(starts.size + 1, dtype=np.int64)
     np.subtract(n_positive, positives_before[::-1], out=tp[1:])
     del positives_before
