@@ -350,10 +350,12 @@ def format_row(row: Row) -> list[str]:
     ]
 
 
-def render_table(rows: list[Row]) -> str:
+def render_table(
+    rows: list[Row], row_cells: Callable[[Row], list[str]] = format_row
+) -> str:
     """A plain-text table with a header and aligned columns."""
     header = ["row", "measured", "reference", "ratio", "target", "pass"]
-    cells = [header, *(format_row(row) for row in rows)]
+    cells = [header, *(row_cells(row) for row in rows)]
     widths = [max(len(line[col]) for line in cells) for col in range(len(header))]
 
     def join(line):

@@ -79,6 +79,7 @@ from bench_search import (  # benchmarks/ is on sys.path when run as a script
     median_times,
     our_search,
     part_search,
+    render_table,
     synthetic_scores,
 )
 from bench_search import environment as search_environment
@@ -406,19 +407,10 @@ def cells(row: Row) -> list[str]:
 
 
 def render(rows: list[Row]) -> str:
-    """A plain-text table with a header and aligned columns."""
-    header = ["row", "measured", "reference", "ratio", "target", "pass"]
-    lines = [header, *(cells(row) for row in rows)]
-    widths = [max(len(line[col]) for line in lines) for col in range(len(header))]
-
-    def join(line):
-        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        return " | ".join(padded).rstrip()
-
-    rule = "-+-".join("-" * width for width in widths)
-    verdicts = [line[-1] for line in lines[1:]]
+    """``bench_search.render_table`` of ``cells``, and a PASS/FAIL count."""
+    verdicts = [cells(row)[-1] for row in rows]
     summary = f"{verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL"
-    return "\n".join([join(header), rule, *(join(line) for line in lines[1:]), summary])
+    return f"{render_table(rows, cells)}\n{summary}"
 
 
 def main(argv: list[str] | None = None) -> None:
