@@ -15,9 +15,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.class_weight import compute_sample_weight
 
 from threshold_estimators import PiecewiseLogisticCalibrator, ThresholdTunedClassifier
-from threshold_estimators._calibration import MAX_SLOPE, MIN_SLOPE
+from threshold_estimators._calibration import MAX_SLOPE, MIN_SLOPE, effective_size
 from threshold_estimators.objectives import (
     F1,
     CostMatrix,
@@ -244,6 +245,36 @@ def test_integer_weights_act_as_repeated_rows():
         np.repeat(scores, weight), np.repeat(y, weight)
     )
     assert auto.n_slopes_ == auto_repeated.n_slopes_
+
+
+def test_weights_far_below_counts_warn():
+    rng = np.random.default_rng(3)
+    scores = rng.uniform(size=300)
+    y = rng.uniform(size=300) < scores**2
+    weight = rng.uniform(0.5, 2, 300)
+    with pytest.warns(UserWarning, match=r"reads sample_weight as counts of rows"):
+        PiecewiseLogisticCalibrator(0.4).fit(scores, y, sample_weight=weight / 300)
+    # Class-balancing weights (some below 1, totals near the row counts) and
+    # weights on the scale of counts do not warn.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for counts in (compute_sample_weight("balanced", y), weight, weight * 1e6):
+            PiecewiseLogisticCalibrator(0.4).fit(scores, y, sample_weight=counts)
+
+
+def test_effective_size_is_kish():
+    weight = np.array([1.0, 2.0, 3.0, 0.0])
+    assert effective_size(weight) == pytest.approx(36 / 14, rel=1e-15)
+    assert effective_size(np.ones(7)) == 7
+    assert effective_size(weight * 1e300) == pytest.approx(36 / 14, rel=1e-15)
+    assert effective_size(np.zeros(3)) == 0
+
+
+def test_weights_summing_to_infinity_are_refused():
+    with pytest.raises(ValueError, match="sample_weight sums to infinity"):
+        PiecewiseLogisticCalibrator(0.5).fit(
+            [0.2, 0.7, 0.4], [0, 1, 1], sample_weight=[1e308, 1e308, 1.0]
+        )
 
 
 def test_unit_slopes_are_the_plain_logit_shift():

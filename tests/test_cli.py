@@ -1,11 +1,16 @@
 """The command line, run as a user would."""
 
+import contextlib
 import csv
+import errno
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import joblib
@@ -26,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators._cli.common import MAX_LINE
 from threshold_estimators._cli.objective import parse_objective
 from threshold_estimators.cli import main
 from threshold_estimators.objectives import (
@@ -539,10 +545,19 @@ def test_data_errors_exit_1(capsys, tmp_path, scores, table):
             [*pick, files["scores"], "--objective", "precision>0.9"],
             "malformed objective",
         ),
-        ([*pick, files["scores"], "--objective", "fbeta:x"], "B must be a number"),
+        (
+            [*pick, files["scores"], "--objective", "fbeta:x"],
+            "B must be a finite number",
+        ),
         ([*pick, files["scores"], "--objective", "cost:fp=1"], "needs both costs"),
-        ([*pick, files["scores"], "--objective", "precision>=1.5"], "min_precision"),
-        ([*pick, files["scores"], "--objective", "cost:fp=0,fn=0"], "no preference"),
+        (
+            [*pick, files["scores"], "--objective", "precision>=1.5"],
+            "P must be a precision in (0, 1]",
+        ),
+        (
+            [*pick, files["scores"], "--objective", "cost:fp=0,fn=0"],
+            "cost fp must be > 0",
+        ),
         (
             [*pick, files["infeasible"], "--objective", "precision>=0.9"],
             "best precision reachable",
@@ -586,3 +601,429 @@ def test_data_errors_exit_1(capsys, tmp_path, scores, table):
         assert message in err, (argv, err)
         prefix = f"threshold-estimators {argv[0]}: error: "
         assert any(line.startswith(prefix) for line in err.splitlines()), err
+
+
+# Hostile input: each mistake a one-line message and the right exit code, and no
+# file lost.
+
+
+CLI = [sys.executable, "-m", "threshold_estimators.cli"]
+
+
+def one_error(err, command):
+    """The single line of stderr, the error of ``command``."""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"threshold-estimators {command}: error: "), err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, table):
+    """A model saved by tune, in a directory of its own."""
+    X, y = table
+    directory = tmp_path_factory.mktemp("model")
+    train = table_csv(directory / "train.csv", X, y)
+    path = directory / "model.joblib"
+    argv = ["tune", train, "--label", "target", "--output", str(path), "--json"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv) == 0
+    return path
+
+
+SPELLINGS = {
+    "same": lambda path: path,
+    "dot": lambda path: Path(os.path.relpath(path.parent)) / "." / path.name,
+    "absolute": lambda path: path.resolve(),
+    "parent": lambda path: path.parent / ".." / path.parent.name / path.name,
+    "symlink": lambda path: _link(path, os.symlink),
+    "hardlink": lambda path: _link(path, os.link),
+}
+
+
+def _link(path, make):
+    link = path.with_name(f"link-{make.__name__}-{path.name}")
+    if not os.path.lexists(link):
+        make(path, link)
+    return link
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_an_output_never_overwrites_an_input(capsys, tmp_path, model_file, spelling):
+    # Neither file is valid input: only a refusal before reading anything
+    # gives the overwrite message (not "not UTF-8", "not a model file").
+    data = tmp_path / "data.csv"
+    data.write_bytes(b"\xff\xfe not a csv \x00")
+    model = tmp_path / "model.joblib"
+    model.write_bytes(b"not a model")
+    commands = [
+        ("tune", data, [data, "--label", "y", "--output"]),
+        ("predict", model, [model, data, "--output"]),
+        ("predict", data, [model, data, "--output"]),
+        ("pick", data, [data, "--label", "y", "--score", "s", "--plot"]),
+    ]
+    for command, victim, argv in commands:
+        before = victim.read_bytes()
+        code, out, err = run(capsys, command, *argv, SPELLINGS[spelling](victim))
+        assert code == 2, (command, err)
+        line = one_error(err, command)
+        assert "refusing to overwrite an input" in line and str(victim) in line
+        assert out == "" and victim.read_bytes() == before
+    # The check recognises the same file, not merely the same name.
+    code, _, err = run(capsys, "predict", model_file, data, "--output", model)
+    assert code == 1 and "refusing" not in err
+
+
+def test_tune_refuses_its_input_as_output_before_fitting(capsys, tmp_path, table):
+    X, y = table
+    train = Path(table_csv(tmp_path / "train.csv", X, y))
+    before = train.read_bytes()
+    code, _, err = run(capsys, "tune", train, "--label", "target", "--output", train)
+    # One line: no "reading ..." progress line came before the refusal.
+    assert code == 2 and "refusing to overwrite" in one_error(err, "tune")
+    assert train.read_bytes() == before
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_pick_stops_reading_an_endless_line():
+    # Before, /dev/zero's one endless line was read until the memory ran out.
+    result = subprocess.run(
+        [*CLI, "pick", "/dev/zero", "--label", "y", "--score", "p"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    line = one_error(result.stderr, "pick")
+    assert f"/dev/zero, line 1: longer than {MAX_LINE} characters" in line
+
+
+def test_long_lines_and_fields_are_refused(capsys, monkeypatch, tmp_path):
+    huge = tmp_path / "huge.csv"
+    huge.write_text("y" * (MAX_LINE + 1))
+    code, _, err = run(capsys, "pick", huge, "--label", "y", "--score", "s")
+    assert code == 1
+    assert f"huge.csv, line 1: longer than {MAX_LINE} characters" in err
+    # A later line, with a small limit to keep the file small.
+    monkeypatch.setattr("threshold_estimators._cli.common.MAX_LINE", 100)
+    path = write_csv(tmp_path / "s.csv", ["y", "s"], [[0, 0.1], [1, "9" * 200]])
+    code, _, err = run(capsys, "pick", path, "--label", "y", "--score", "s")
+    assert code == 1 and "s.csv, line 3: longer than 100 characters" in err
+    # A field beyond the csv module's limit: an unclosed quote swallowing the file.
+    path = tmp_path / "quote.csv"
+    path.write_text('y,s\n0,"0.1\n' + "1,0.2\n" * 30_000)
+    code, _, err = run(capsys, "pick", path, "--label", "y", "--score", "s")
+    assert code == 1
+    assert "cannot parse" in one_error(err, "pick") and "field limit" in err
+
+
+@pytest.mark.slow  # interpreters importing scikit-learn
+def test_standard_input(capsys, tmp_path, scores_csv, table):
+    argv = ["--label", "y", "--score", "s", "--objective", "precision>=0.6", "--json"]
+    code, out, _ = run(capsys, "pick", scores_csv, *argv)
+    assert code == 0
+    text = Path(scores_csv).read_text()
+    for name in ("-", "/dev/stdin"):
+        result = subprocess.run(
+            [*CLI, "pick", name, *argv],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == json.loads(out)
+    # tune reads the same way; predict writes to stdout with --output -.
+    X, y = table
+    train = table_csv(tmp_path / "train.csv", X, y)
+    model = tmp_path / "piped.joblib"
+    result = subprocess.run(
+        [*CLI, "tune", "-", "--label", "target", "--output", str(model), "--json"],
+        input=Path(train).read_text(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    code, out, _ = run(
+        capsys, "tune", train, "--label", "target", "--output", tmp_path / "m", "--json"
+    )
+    piped, on_disk = json.loads(result.stdout), json.loads(out)
+    assert piped.pop("output") == str(model) and on_disk.pop("output")
+    assert piped == on_disk
+    code, out, _ = run(capsys, "predict", model, train, "--output", "-")
+    assert code == 0 and len(read_predictions(out)[1]) == len(y)
+
+
+def test_unwritable_outputs_name_the_path(capsys, tmp_path, model_file, table):
+    X, y = table
+    data = table_csv(tmp_path / "data.csv", X, y)
+    outputs = {
+        tmp_path: "it is a directory",
+        tmp_path / "no" / "dir" / "out": "No such file or directory",
+    }
+    if os.path.exists("/dev/full"):
+        outputs[Path("/dev/full")] = "No space left on device"
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        outputs[locked / "out"] = "Permission denied"
+    for output, reason in outputs.items():
+        for argv in (
+            ["predict", model_file, data, "--output", output],
+            ["tune", data, "--label", "target", "--output", output, "--json"],
+        ):
+            code, _, err = run(capsys, *argv)
+            assert code == 1, argv
+            assert f"cannot write {output}: {reason}" in one_error(err, argv[0])
+    code, _, err = run(
+        capsys, "pick", data, "--label", "target", "--score", "f0", "--plot", tmp_path
+    )
+    assert code == 1 and f"cannot write {tmp_path}: it is a directory" in err
+
+
+def test_a_failed_write_keeps_the_previous_output(capsys, tmp_path, monkeypatch, table):
+    X, y = table
+    data = table_csv(tmp_path / "data.csv", X, y)
+    model, predictions = tmp_path / "model.joblib", tmp_path / "pred.csv"
+    assert main(["tune", data, "--label", "target", "--output", str(model)]) == 0
+    assert main(["predict", str(model), data, "--output", str(predictions)]) == 0
+    capsys.readouterr()
+    before = {path: path.read_bytes() for path in (model, predictions)}
+
+    def dump(value, filename):  # half a file, then the disk fails
+        Path(filename).write_bytes(b"half a model")
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr("joblib.dump", dump)
+    code, _, err = run(capsys, "tune", data, "--label", "target", "--output", model)
+    assert code == 1
+    assert f"cannot write {model}: Input/output error" in err
+
+    class Writer:
+        def __init__(self, file, **kwargs):
+            self.file = file
+
+        def writerow(self, row):
+            self.file.write(",".join(row) + "\n")
+
+        def writerows(self, rows):
+            self.file.write("half\n")
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr("threshold_estimators._cli.model.csv.writer", Writer)
+    code, _, err = run(capsys, "predict", model, data, "--output", predictions)
+    assert code == 1
+    assert f"cannot write {predictions}: Input/output error" in one_error(
+        err, "predict"
+    )
+    assert {path: path.read_bytes() for path in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "data.csv",
+        "model.joblib",
+        "pred.csv",
+    ]  # no temporary file left behind
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_standard_output_is_an_error(scores_csv):
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*CLI, "pick", scores_csv, "--label", "y", "--score", "s"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    line = one_error(result.stderr, "pick")
+    assert "cannot write the standard output: No space left on device" in line
+
+
+@pytest.mark.parametrize(
+    "objective, got",
+    [
+        ("recall>=0.9@0.000001", "1e-06"),
+        ("precision>=0.8@0.1", "0.1"),
+        ("recall>=0.9@1", "1.0"),
+        ("precision>=0.9@1.5", "1.5"),
+    ],
+)
+def test_confidence_out_of_range(capsys, scores_csv, objective, got):
+    code, _, err = run(
+        capsys,
+        "pick",
+        scores_csv,
+        "--label",
+        "y",
+        "--score",
+        "s",
+        "--objective",
+        objective,
+    )
+    assert code == 1
+    line = one_error(err, "pick")
+    assert f"objective '{objective}': the confidence C must be in [0.5, 1)" in line
+    assert line.endswith(f"got {got}.")
+    assert "Target" not in line  # not the estimator's wording
+
+
+def fbeta_exact(y, predicted, beta):
+    """F-beta in exact arithmetic: no overflow whatever beta."""
+    beta2 = Fraction(beta) ** 2
+    tp = int(np.sum(predicted & (y == 1)))
+    fp, fn = int(np.sum(predicted & (y == 0))), int(np.sum(~predicted & (y == 1)))
+    return (1 + beta2) * tp / ((1 + beta2) * tp + beta2 * fn + fp)
+
+
+@pytest.mark.parametrize("beta", ["1e200", "1e308", "1e-200", "3"])
+def test_pick_fbeta_extreme_beta_is_the_exact_optimum(capsys, scores, scores_csv, beta):
+    y, score = scores
+    code, out, err = run(
+        capsys,
+        "pick",
+        scores_csv,
+        "--label",
+        "y",
+        "--score",
+        "s",
+        "--objective",
+        f"fbeta:{beta}",
+        "--json",
+    )
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    cuts = np.unique(score)
+    exact = [fbeta_exact(y, score >= t, float(beta)) for t in cuts]
+    best = max(exact)
+    # The highest of the best cuts: the search's tiebreak (fewest positive calls).
+    expected = cuts[max(i for i, value in enumerate(exact) if value == best)]
+    chosen = np.flatnonzero(cuts >= report["threshold"])[0]
+    assert cuts[chosen] == expected
+
+
+@pytest.mark.parametrize(
+    "beta, message",
+    [
+        ("0", "B must be > 0; got 0.0"),
+        ("-1", "B must be > 0; got -1.0"),
+        ("inf", "B must be a finite number, got 'inf'"),
+        ("nan", "B must be a finite number, got 'nan'"),
+        ("1e400", "B must be a finite number, got '1e400'"),
+    ],
+)
+def test_fbeta_invalid_beta(capsys, scores_csv, beta, message):
+    code, _, err = run(
+        capsys,
+        "pick",
+        scores_csv,
+        "--label",
+        "y",
+        "--score",
+        "s",
+        "--objective",
+        f"fbeta:{beta}",
+    )
+    assert code == 1 and message in one_error(err, "pick")
+
+
+def test_huge_costs_choose_like_unit_costs(capsys, scores_csv):
+    pick = ["pick", scores_csv, "--label", "y", "--score", "s", "--objective"]
+    reports = {}
+    for costs in (
+        "fp=1,fn=1",
+        "fp=1e308,fn=1e308",
+        "fp=1.7976931348623157e308,fn=1.7976931348623157e308",
+    ):
+        code, out, err = run(capsys, *pick, f"cost:{costs}", "--json")
+        assert code == 0 and err == ""  # no overflow warning
+        reports[costs] = json.loads(out)
+    unit, huge, largest = reports.values()
+    assert huge["threshold"] == unit["threshold"] == largest["threshold"]
+    assert huge["cost"] is None  # beyond the float range: null in JSON
+    assert huge["mean_cost"] == pytest.approx(unit["mean_cost"] * 1e308)
+    code, out, err = run(capsys, *pick, "cost:fp=1e308,fn=1e308")
+    assert code == 0 and err == ""
+    assert "cost beyond the float range (" in out
+    # Costs below the smallest normal float cannot be rescaled.
+    code, _, err = run(capsys, *pick, "cost:fp=1e-310,fn=1e-310")
+    assert code == 1 and "the larger cost must be >=" in one_error(err, "pick")
+
+
+def test_hostile_files(capsys, tmp_path, scores, model_file, table):
+    """Each file: the right answer, or a one-line message and exit code."""
+    y, score = scores
+    X, target = table
+
+    def raw(name, data):
+        (tmp_path / name).write_bytes(data)
+        return tmp_path / name
+
+    rows = list(zip(y, score, strict=True))
+    bom_crlf = raw(
+        "bom.csv",
+        b"\xef\xbb\xbfy,s\r\n" + b"".join(f"{a},{b}\r\n".encode() for a, b in rows),
+    )
+    pick = ["pick", "--label", "y", "--score", "s", "--json"]
+    code, out, _ = run(capsys, *pick, bom_crlf)
+    assert code == 0 and json.loads(out)["f1"] == pytest.approx(
+        OBJECTIVES["f1"](y, score)
+    )
+    # A duplicated name in a column not read is no ambiguity.
+    extra = write_csv(
+        tmp_path / "x.csv", ["y", "s", "z", "z"], [[a, b, 0, 0] for a, b in rows]
+    )
+    code, out, _ = run(capsys, *pick, extra)
+    assert code == 0 and json.loads(out)["f1"] == pytest.approx(
+        OBJECTIVES["f1"](y, score)
+    )
+    # Integer labels compared exactly (2**53 + 1 is 2**53 as a float) and in
+    # numeric order (1e300 as an int64 used to wrap to a negative number).
+    for labels, positive in [((2**53, 2**53 + 1), 2**53 + 1), ((0, "1e300"), 1e300)]:
+        path = write_csv(
+            tmp_path / "l.csv", ["y", "s"], [[labels[a], b] for a, b in rows]
+        )
+        code, out, err = run(capsys, *pick, path)
+        assert code == 0 and err == "", err
+        assert json.loads(out)["pos_label"] == positive
+
+    cases = [
+        (
+            raw("nan.csv", b"y,s\n0,0.2\n1,nan\n"),
+            "has 1 missing values (first on line 3)",
+        ),
+        (raw("empty.csv", b""), "is empty"),
+        (raw("header.csv", b"y,s\n"), "has a header but no data rows"),
+        (
+            raw("dup.csv", b"y,s,s\n0,0.1,0.2\n1,0.3,0.4\n"),
+            "duplicated column names: ['s']",
+        ),
+        (raw("one.csv", b"y,s\n1,0.1\n1,0.3\n"), "holds a single label"),
+        (raw("latin1.csv", b"y,s\n0,0.1\n\xe9,0.3\n"), "not UTF-8"),
+        (tmp_path, "Is a directory"),
+    ]
+    for path, message in cases:
+        code, _, err = run(capsys, *pick, path)
+        assert code == 1, path
+        assert message in one_error(err, "pick"), err
+    code, _, err = run(capsys, *pick, bom_crlf, "--pos-label", "yes")
+    assert code == 1 and "--pos-label 'yes' is not a label" in one_error(err, "pick")
+    code, _, err = run(capsys, "pick", bom_crlf, "--label", "s", "--score", "s")
+    assert code == 2
+    assert "--label and --score name the same column" in one_error(err, "pick")
+
+    # A model refusing missing values names the columns, in one line.
+    gaps = np.where(np.arange(300)[:, None] % 7 == 0, np.nan, X)
+    path = table_csv(tmp_path / "gaps.csv", np.where(np.isnan(gaps), "", gaps), target)
+    code, _, err = run(capsys, "predict", model_file, path)
+    assert code == 1
+    assert "refuses missing values, and the feature columns" in one_error(
+        err, "predict"
+    )
+    # Features whose squares overflow: a message, not "Input X contains NaN".
+    path = table_csv(tmp_path / "big.csv", X * 1e300, target)
+    code, _, err = run(
+        capsys, "tune", path, "--label", "target", "--output", tmp_path / "m"
+    )
+    assert code == 1 and "too large for logistic" in err.splitlines()[-1]
+    assert not (tmp_path / "m").exists()

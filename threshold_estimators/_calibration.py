@@ -33,6 +33,8 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from .objectives import _power_of_two
+
 # Probabilities are clipped to [_EPS, 1 - _EPS] before the logit when fitting, so
 # that scores of exactly 0 or 1 have a finite likelihood (logit(1e-15) ≈ -34.5).
 # When transforming, 0 and 1 are not clipped: they map exactly to 0 and 1.
@@ -69,17 +71,61 @@ def _to_logit(
     return out
 
 
+def effective_size(weight: np.ndarray) -> float:
+    """Kish's effective sample size ``(Σw)² / Σw²``: the number of rows for unit
+    weights, and the same for any rescaling of the weights."""
+    # Divided by the largest weight first, so that neither sum overflows.
+    largest = weight.max(initial=0.0)
+    if not largest > 0:
+        return 0.0
+    scaled = weight / largest
+    return float(scaled.sum() ** 2 / (scaled @ scaled))
+
+
+# How far (in probability) the weights read as counts may move a smoothed target
+# from where the effective number of rows would put it before a warning says so.
+_TARGET_SHIFT_WARNING = 0.01
+
+
 def _platt_targets(positive: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Platt's smoothed targets: (N+ + 1) / (N+ + 2) and 1 / (N- + 2).
 
     They are the posterior means of a uniform prior on each side, as in
     scikit-learn's sigmoid calibration; they keep a separable side's slope
     finite. ``N+`` and ``N-`` are the total weights of the classes, so integer
-    weights act as repeated rows.
+    weights act as repeated rows (scikit-learn's convention for sample weights,
+    and its sigmoid calibration's). Weights far below counts (e.g. normalized
+    to sum 1) make the targets flatter than the rows warrant: that warns.
     """
-    n_positive = weight[positive].sum()
-    n_negative = weight[~positive].sum()
-    return np.where(positive, (n_positive + 1) / (n_positive + 2), 1 / (n_negative + 2))
+    with np.errstate(over="ignore"):
+        n_positive = weight[positive].sum()
+        n_negative = weight[~positive].sum()
+    _warn_if_weights_are_not_counts(
+        n_positive,
+        n_negative,
+        effective_size(weight[positive]),
+        effective_size(weight[~positive]),
+    )
+    above = (n_positive + 1) / (n_positive + 2) if np.isfinite(n_positive) else 1.0
+    return np.where(positive, above, 1 / (n_negative + 2))
+
+
+def _warn_if_weights_are_not_counts(n_positive, n_negative, eff_positive, eff_negative):
+    shift = max(
+        1 / (n_positive + 2) - 1 / (eff_positive + 2),
+        1 / (n_negative + 2) - 1 / (eff_negative + 2),
+    )
+    if shift > _TARGET_SHIFT_WARNING:
+        warnings.warn(
+            "PiecewiseLogisticCalibrator reads sample_weight as counts of rows, "
+            f"as scikit-learn does; these class totals ({n_negative:.3g} and "
+            f"{n_positive:.3g}) are far below the rows they weigh (effective "
+            f"sizes {eff_negative:.3g} and {eff_positive:.3g}), which flattens the "
+            "probabilities towards the base rate. Rescale the weights to counts, "
+            "e.g. w * len(w) / w.sum() (the threshold does not depend on it).",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _maximize_likelihood(features, target, weight):
@@ -108,7 +154,7 @@ def _maximize_likelihood(features, target, weight):
         bounds=bounds,
         options={"maxiter": 1000, "gtol": 1e-10, "ftol": 1e-15},
     )
-    if not result.success:
+    if not result.success and not _at_stationary_point(result, bounds):
         warnings.warn(
             "PiecewiseLogisticCalibrator: the likelihood maximization did not "
             f"converge ({result.message}); the parameters are the last iterate.",
@@ -116,6 +162,26 @@ def _maximize_likelihood(features, target, weight):
             stacklevel=4,
         )
     return result
+
+
+# A line search that can make no progress (L-BFGS-B's "ABNORMAL") at a point
+# whose projected gradient is this small has met the optimum to rounding: the
+# loss is a mean cross-entropy, of order 1, and its last digits are noise.
+_STATIONARY_GRADIENT = 1e-7
+
+
+def _at_stationary_point(result, bounds) -> bool:
+    """Whether ``result`` stopped where the projected gradient vanishes."""
+    gradient = np.array(result.jac, dtype=float)
+    for i, (low, high) in enumerate(bounds):
+        # At a bound, a gradient pushing outwards is no sign of non-convergence.
+        if low is not None and result.x[i] <= low and gradient[i] > 0:
+            gradient[i] = 0.0
+        if high is not None and result.x[i] >= high and gradient[i] < 0:
+            gradient[i] = 0.0
+    return bool(np.all(np.isfinite(gradient))) and (
+        np.abs(gradient).max() < _STATIONARY_GRADIENT
+    )
 
 
 class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
@@ -141,8 +207,8 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         a single slope (Platt scaling around the threshold); ``"auto"``: two
         slopes only when they improve the likelihood by more than the Bayesian
         information criterion charges for the extra parameter
-        (``2·Δloglik > log(Σ sample_weight)``), which guards a side with few
-        events from an over-steep slope.
+        (``2·Δloglik > log(Σ sample_weight)``, see Notes), which guards a side
+        with few events from an over-steep slope.
 
     Attributes
     ----------
@@ -183,6 +249,17 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
     ``(N+ + 1) / (N+ + 2)`` for positives and ``1 / (N- + 2)`` for negatives, as
     scikit-learn's sigmoid calibration does: a side the scores separate keeps a
     finite slope instead of a diverging one.
+
+    Sample weights are read as counts of rows, as scikit-learn reads them
+    (integer weights act as repeated rows): they weigh the likelihood terms,
+    whose maximum depends only on their ratios, and the class sizes ``N+`` and
+    ``N-`` of the smoothed targets and the ``n`` of the information criterion
+    are their totals. Weights far below counts (normalized to sum 1, say)
+    would flatten the targets towards 1/2, and so the probabilities: a
+    ``UserWarning`` says so when a target moves by more than 0.01 from where
+    the class's effective number of rows, Kish's ``(Σw)² / Σw²``, puts it.
+    Rescale such weights to counts, ``w * len(w) / w.sum()``; the tuned
+    threshold does not depend on their scale.
 
     Probabilities are clipped to ``[1e-15, 1 - 1e-15]`` before the logit when
     fitting and in :meth:`predict_posterior_proba`, so a model that outputs
@@ -279,9 +356,28 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
                 f"scores and y have different lengths: {len(scores)} and {len(y)}."
             )
         weight = _check_sample_weight(sample_weight, scores, dtype=np.float64)
-        if np.any(weight < 0):
-            raise ValueError("sample_weight must be non-negative.")
+        if not np.all(np.isfinite(weight)) or np.any(weight < 0):
+            raise ValueError(
+                "sample_weight must be finite and non-negative; got values from "
+                f"{weight.min():g} to {weight.max():g}."
+            )
+        if not weight.max(initial=0.0) > 0:
+            raise ValueError("sample_weight must have a positive entry; got all 0.")
+        with np.errstate(over="ignore"):
+            if not np.isfinite(weight.sum()):
+                raise ValueError(
+                    "sample_weight sums to infinity in float64; divide it by a "
+                    "constant (weights are read as counts of rows)."
+                )
         positive = y == self.classes_[1]
+        # The targets and the information criterion read the weights as counts;
+        # the likelihood (a mean per unit weight) depends only on their ratios,
+        # so it gets them scaled by a power of two (exact) that keeps every
+        # weighted sum finite.
+        target = _platt_targets(positive, weight)
+        with np.errstate(over="ignore"):
+            total = weight.sum()
+        weight = weight * _power_of_two(weight.max())
         if not np.isfinite(self.threshold):
             raise ValueError(f"threshold must be finite; got {self.threshold!r}.")
 
@@ -293,7 +389,6 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         z = _to_logit(scores, self.score_kind_, clip=True, offset=self.threshold_logit_)
         has_below = np.any(weight[z < 0] > 0)
         has_above = np.any(weight[z > 0] > 0)
-        target = _platt_targets(positive, weight)
         # The tied model (one slope, a = b) is Platt scaling around the threshold.
         one = _maximize_likelihood(
             np.column_stack([np.ones_like(z), z]), target, weight
@@ -308,7 +403,6 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
             two = _maximize_likelihood(features, target, weight)
             # BIC for the extra slope, with weights counted as repeated rows: two
             # slopes only when the data support them.
-            total = weight.sum()
             gain = 2 * total * (one.fun - two.fun)
             if self.slopes == "two" or gain > np.log(max(total, 1.0)):
                 params = two.x

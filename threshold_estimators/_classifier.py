@@ -31,7 +31,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _estimator_has,
     check_is_fitted,
-    column_or_1d,
     has_fit_parameter,
     indexable,
 )
@@ -40,6 +39,7 @@ from ._calibration import PiecewiseLogisticCalibrator
 from ._fold_stats import fold_class_thresholds, fold_searches, spread
 from ._folds import (
     cross_fitted_scores,
+    in_sorted_order,
     oriented_score,
     positive_score,
     prefit_scores,
@@ -55,7 +55,10 @@ from ._scoring import resolve_objective
 from ._search import cut_point, run_search
 from ._validation import (
     check_both_classes_scored,
+    check_split_pairs,
+    check_splits,
     check_target,
+    check_target_shape,
     check_weights,
 )
 from .objectives import (
@@ -364,7 +367,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             The fitted classifier.
         """
         X, y = indexable(X, y)
-        y = column_or_1d(y, warn=True)
+        y = check_target_shape(y)
         classes, positive_index = check_target(y, self.pos_label)
         every_class = positive_index is None
         pos_label = None if every_class else classes[positive_index]
@@ -389,7 +392,11 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 self.estimator,
                 X,
                 y,
-                splits=list(self._check_cv(y).split(X, y, **routed.splitter.split)),
+                splits=check_splits(
+                    self._check_cv(y).split(X, y, **routed.splitter.split),
+                    y,
+                    classes,
+                ),
                 refit=self.refit,
                 fit_params=routed.estimator.fit,
                 response_method=response_method,
@@ -421,7 +428,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             }
         elif every_class:
             threshold, class_scores = per_class_thresholds(
-                objective, y_oof, oof.score, weight_oof, classes, X_oof
+                objective, y_oof, oof.score, weight_oof, classes, X_oof, oof.dtype
             )
             best_score, calibrator = float(np.mean(class_scores)), None
             if self.recalibrate:
@@ -446,7 +453,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             curve, objective_values, best = search(
                 y_oof, oof.score, weight_oof, X=X_oof, alternative=oof.alternative
             )
-            threshold = cut_point(curve.thresholds, best)
+            threshold = cut_point(curve.thresholds, best, oof.dtype)
             best_score = float(objective_values[best])
             calibrator = None
             if self.recalibrate:
@@ -550,7 +557,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             return StratifiedKFold(
                 self.cv, shuffle=True, random_state=self.random_state
             )
-        return check_cv(self.cv, y, classifier=True)
+        cv = self.cv
+        if not isinstance(cv, Integral) and not hasattr(cv, "split"):
+            cv = check_split_pairs(cv)
+        return check_cv(cv, y, classifier=True)
 
     def _positive_scores(self, X):
         return self._scores_and_alternative(X)[0]
@@ -611,21 +621,24 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         check_is_fitted(self)
         if self.calibrator_ is None:
-            return getattr(self.estimator_, method)(X)
+            return in_sorted_order(
+                getattr(self.estimator_, method)(X), self.estimator_.classes_
+            )
         raw, column = response(
             self.estimator_, X, self._response_method_used, self.pos_label_
         )
         if self.pos_label_ is None:
             return self._every_class_proba(raw, method)
         if len(self.classes_) == 2:
-            score = oriented_score(raw, column, self.estimator_.classes_)[0]
+            score = oriented_score(raw, column, self.classes_)[0]
             if method == "predict_proba":
                 # The scores come straight from estimator_: no second validation.
                 score = np.ascontiguousarray(score, dtype=float)
                 two_columns = self.calibrator_._predict_proba(score, validate=False)
             else:
                 two_columns = getattr(self.calibrator_, method)(score)
-            return two_columns if column == 1 else two_columns[:, ::-1]
+            # (other, tuned) reordered as classes_, whatever the estimator's order.
+            return two_columns if self._positive_index == 1 else two_columns[:, ::-1]
         log = method == "predict_log_proba"
         two_columns = getattr(self.calibrator_, method.replace("_log", ""))(
             raw[:, column]
@@ -669,7 +682,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if self.pos_label_ is None:
             return self.classes_[self._every_class_decision(X)]
         score, alternative = self._scores_and_alternative(X)
-        called = score >= self.threshold_
+        # Compared in float64, where every score type (float16, float32,
+        # integers) is exact and the search took place: a float32 comparison
+        # would round the cut to float32 first.
+        called = np.asarray(score, dtype=np.float64) >= self.threshold_
         if alternative is None:
             index = self._positive_index
             labels = self.classes_[[1 - index, index]]
@@ -699,7 +715,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             With ``recalibrate=True``, the operating probabilities: a tuned
             class's column is ``>= 0.5`` exactly where :meth:`predict` returns
             it (every class tuned: renormalized, and :meth:`predict` is their
-            argmax). Otherwise the inner estimator's ``predict_proba``.
+            argmax). Otherwise the inner estimator's ``predict_proba``, with
+            its columns in the order of ``classes_`` (sorted, whatever the
+            estimator's own order).
         """
         return self._calibrated_or_inner("predict_proba", X)
 
@@ -736,7 +754,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         check_is_fitted(self)
         if self.calibrator_ is None:
-            return self.estimator_.decision_function(X)
+            return in_sorted_order(
+                self.estimator_.decision_function(X), self.estimator_.classes_
+            )
         if len(self.classes_) > 2:
             return self._calibrated_or_inner("predict_log_proba", X)
         log_odds = self.calibrator_.decision_function(self._positive_scores(X))

@@ -69,7 +69,7 @@ def fold_searches(search, y_oof, oof, weight_oof, X_oof, *, keep_curves):
             curves.append(None)
             continue
         curve, values, best = found
-        thresholds.append(cut_point(curve.thresholds, best))
+        thresholds.append(cut_point(curve.thresholds, best, oof.dtype))
         if keep_curves:
             precision, recall = precision_recall(*curve.counts)
             curves.append(
@@ -99,6 +99,7 @@ def fold_class_thresholds(objective, y_oof, oof, weight_oof, classes, X_oof):
             _subset(weight_oof, rows),
             classes,
             _subset(X_oof, rows),
+            oof.dtype,
         )
         thresholds.append(np.full(len(classes), np.nan) if found is None else found[0])
     return np.asarray(thresholds)

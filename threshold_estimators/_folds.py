@@ -7,7 +7,11 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params, check_is_fitted
+from sklearn.utils.validation import (
+    _check_method_params,
+    _num_samples,
+    check_is_fitted,
+)
 
 from ._multiclass import best_other
 from ._validation import check_fold_scores, plain
@@ -21,14 +25,63 @@ class OutOfFold(NamedTuple):
     alternative: np.ndarray | None  # multiclass: the best other class of each row
     fold: np.ndarray  # the fold each score comes from
     estimator: object  # the refitted, single-split or prefit model
+    # The estimator's own score dtype (the scores above are float64): the cut
+    # is placed on a value of this type, which predict compares it in.
+    dtype: np.dtype = np.dtype(np.float64)
+
+
+def in_sorted_order(output, classes):
+    """An estimator's per-class ``output`` with its columns in sorted class order.
+
+    scikit-learn estimators keep ``classes_`` sorted, but any estimator may
+    report another order (e.g. ``[1, 0]``) with its columns in that order. The
+    columns are then permuted; a 1-D (or one-column) binary output, which
+    scores ``classes[1]``, changes sign when that is not the greater class.
+    """
+    classes = np.asarray(classes)
+    order = np.argsort(classes, kind="stable")
+    if np.array_equal(order, np.arange(classes.size)):
+        return output
+    output = np.asarray(output)
+    if classes.size == 2 and (output.ndim == 1 or output.shape[1] == 1):
+        return -output
+    if output.ndim == 2 and output.shape[1] == classes.size:
+        return output[:, order]
+    return output
+
+
+def check_model_classes(estimator, classes) -> None:
+    """A fitted model must know exactly the classes of ``y``, whatever its order.
+
+    A model that knows other classes (a prefit model trained on more classes,
+    labels of another type such as ``"1"`` for ``1``) would call rows a class
+    that ``y`` does not have, or never call one it has.
+    """
+    known = getattr(estimator, "classes_", None)
+    if known is None:
+        raise ValueError(
+            f"The fitted {type(estimator).__name__} has no classes_ attribute; a "
+            "threshold needs to know which score column belongs to which class."
+        )
+    if not np.array_equal(np.sort(np.asarray(known)), np.asarray(classes)):
+        raise ValueError(
+            f"The fitted {type(estimator).__name__} knows the classes "
+            f"{[plain(c) for c in known][:10]}, but y holds "
+            f"{[plain(c) for c in classes][:10]}: the threshold is tuned on the "
+            "classes the model scores, so they must be the same (labels of the "
+            "same type; with cv='prefit', tune on labels of the classes the model "
+            "was trained on)."
+        )
 
 
 def response(estimator, X, response_method: str, pos_label):
     """The raw output of ``response_method`` and the column of ``pos_label``.
 
-    ``pos_label=None`` (every class of a multiclass target) has no column.
+    Columns are in sorted class order (:func:`in_sorted_order`), whatever the
+    estimator's own. ``pos_label=None`` (every class of a multiclass target) has
+    no column.
     """
-    classes = estimator.classes_
+    classes = np.sort(estimator.classes_)
     if pos_label is not None and pos_label not in classes:
         raise ValueError(
             f"The fitted {type(estimator).__name__} knows the classes "
@@ -48,11 +101,21 @@ def response(estimator, X, response_method: str, pos_label):
             "predict_proba."
         )
     raw = np.asarray(getattr(estimator, response_method)(X))
-    if len(classes) > 2 and (raw.ndim != 2 or raw.shape[1] != len(classes)):
+    if raw.ndim == 0 or raw.shape[0] != _num_samples(X):
+        raise ValueError(
+            f"{type(estimator).__name__}.{response_method} returned "
+            f"{'a scalar' if raw.ndim == 0 else f'{raw.shape[0]} rows'} for "
+            f"{_num_samples(X)} samples; it must return one row per sample."
+        )
+    raw = in_sorted_order(raw, estimator.classes_)
+    one_score = len(classes) == 2 and (raw.ndim == 1 or raw.shape[1:] == (1,))
+    if not one_score and (raw.ndim != 2 or raw.shape[1] != len(classes)):
         raise ValueError(
             f"{type(estimator).__name__}.{response_method} returned shape "
-            f"{raw.shape} for {len(classes)} classes; multiclass tuning needs one "
-            "column per class (e.g. decision_function_shape='ovr')."
+            f"{raw.shape} for the {len(classes)} classes it knows "
+            f"({classes.tolist()[:10]}); the threshold needs one column per class"
+            f"{' (or one score, for two classes)' if len(classes) == 2 else ''}"
+            f"{'' if len(classes) == 2 else ', e.g. decision_function_shape=ovr'}."
         )
     if pos_label is None:
         return raw, None
@@ -66,15 +129,10 @@ def positive_score(estimator, X, response_method: str, pos_label, classes=None):
     With ``pos_label=None`` on a multiclass model: every class's score column;
     the model must then know exactly ``classes``, the classes of the target.
     """
-    if pos_label is None and not np.array_equal(estimator.classes_, classes):
-        raise ValueError(
-            f"Tuning every class needs a model that knows the classes of y, "
-            f"{np.asarray(classes).tolist()}; the fitted "
-            f"{type(estimator).__name__} knows {estimator.classes_.tolist()} "
-            "(every training fold needs samples of each class)."
-        )
+    if classes is not None:
+        check_model_classes(estimator, classes)
     raw, column = response(estimator, X, response_method, pos_label)
-    return oriented_score(raw, column, estimator.classes_)
+    return oriented_score(raw, column, np.sort(estimator.classes_))
 
 
 def oriented_score(raw, column, classes):
@@ -125,8 +183,9 @@ def prefit_scores(estimator, X, response_method, pos_label, classes) -> OutOfFol
         estimator, X, response_method, pos_label, classes
     )
     index = np.arange(len(scores))
+    dtype = np.asarray(scores).dtype
     scores = check_fold_scores([scores], response_method)
-    return OutOfFold(index, scores, alternative, np.zeros_like(index), estimator)
+    return OutOfFold(index, scores, alternative, np.zeros_like(index), estimator, dtype)
 
 
 def cross_fitted_scores(
@@ -180,4 +239,5 @@ def cross_fitted_scores(
         alternative = np.concatenate([result[1] for result in results])
     index = np.concatenate(test_sets)
     fold = np.repeat(np.arange(len(splits)), [len(t) for t in test_sets])
-    return OutOfFold(index, scores, alternative, fold, final)
+    dtype = np.result_type(*(np.asarray(result[0]).dtype for result in results))
+    return OutOfFold(index, scores, alternative, fold, final, dtype)

@@ -26,7 +26,7 @@ from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 
 from ._search import cut_point, run_search
-from .objectives import InfeasibleTargetError
+from .objectives import InfeasibleTargetError, _power_of_two, cost_array
 
 # As in the calibrator: probabilities are clipped before the logit.
 _EPS = 1e-15
@@ -34,8 +34,10 @@ _EPS = 1e-15
 
 def logits(scores: np.ndarray, probability: bool) -> np.ndarray:
     """Scores in the logit domain (probabilities clipped to [1e-15, 1 - 1e-15])."""
+    # In float64 whatever the scores' type: float32 would clip 1 - 1e-15 to 1.
+    scores = np.asarray(scores, dtype=float)
     if not probability:
-        return np.asarray(scores, dtype=float)
+        return scores
     return logit(np.clip(scores, _EPS, 1 - _EPS))
 
 
@@ -46,8 +48,11 @@ def best_other(scores: np.ndarray, column: int, classes: np.ndarray) -> np.ndarr
     return classes[np.argmax(others, axis=1)]
 
 
-def per_class_thresholds(objective, y, scores, sample_weight, classes, X=None):
-    """Each class's exact one-vs-rest threshold and its objective there."""
+def per_class_thresholds(
+    objective, y, scores, sample_weight, classes, X=None, dtype=np.float64
+):
+    """Each class's exact one-vs-rest threshold and its objective there; the cuts
+    are values of ``dtype``, the estimator's own score type (see ``cut_point``)."""
     thresholds, best_scores = np.empty(len(classes)), np.empty(len(classes))
     for column, label in enumerate(classes):
         try:
@@ -63,7 +68,7 @@ def per_class_thresholds(objective, y, scores, sample_weight, classes, X=None):
             )
         except InfeasibleTargetError as error:
             raise InfeasibleTargetError(f"Class {label!r}: {error}") from error
-        thresholds[column] = cut_point(curve.thresholds, best)
+        thresholds[column] = cut_point(curve.thresholds, best, dtype)
         best_scores[column] = values[best]
     return thresholds, best_scores
 
@@ -75,7 +80,7 @@ def margins(scores, thresholds, probability: bool) -> np.ndarray:
 
 def check_cost_matrix(matrix, n_classes: int) -> np.ndarray:
     """A k x k cost matrix as floats, or a ValueError stating the rule broken."""
-    matrix = np.asarray(matrix, dtype=float)
+    matrix = cost_array(matrix)
     if matrix.shape == (2, 2):
         raise ValueError(
             "Only binary classification is supported with a 2x2 CostMatrix; y "
@@ -194,12 +199,18 @@ def fit_temperature(proba, y_index, sample_weight=None) -> float:
 
 def tempered(proba, temperature: float) -> np.ndarray:
     """``softmax(log(proba) / temperature)``, rows summing to 1."""
+    # In float64 whatever the estimator's dtype, as in the fit: in float16 the
+    # clip at 1e-15 would underflow to 0 and its log to -inf.
+    proba = np.asarray(proba, dtype=np.float64)
     return softmax(np.log(np.clip(proba, _EPS, 1)) / temperature, axis=1)
 
 
 def cost_decision(matrix, proba, temperature, offsets) -> np.ndarray:
     """``argmin_k (tempered(proba) @ matrix - offsets)_k`` per row."""
-    return np.argmin(tempered(proba, temperature) @ matrix - offsets, axis=1)
+    # Scaled by a power of two as in the fit: the same decisions, no overflow.
+    scale = _power_of_two(np.abs(matrix).max())
+    expected = tempered(proba, temperature) @ (matrix * scale)
+    return np.argmin(expected - np.asarray(offsets) * scale, axis=1)
 
 
 # One-sided level of the paired test the offsets must pass to replace
@@ -245,6 +256,19 @@ def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
     temperature, and the out-of-fold cost of the rule.
     """
     weight = np.ones(len(y_index)) if sample_weight is None else sample_weight
+    # Costs and weights are brought below 1 by powers of two (exact): no sum
+    # overflows, and the descent's improvement tolerance is relative to the
+    # costs. The offsets and the cost are scaled back on return.
+    matrix_scale = _power_of_two(np.abs(matrix).max())
+    matrix = matrix * matrix_scale
+    weight = weight * _power_of_two(weight.max())
+    rule, offsets, temperature, cost = _select_scaled_cost_rule(
+        matrix, y_index, proba, weight, fold
+    )
+    return rule, offsets / matrix_scale, temperature, cost / matrix_scale
+
+
+def _select_scaled_cost_rule(matrix, y_index, proba, weight, fold):
     kept = weight > 0
     temperature = fit_temperature(proba[kept], y_index[kept], weight[kept])
     calibrated = tempered(proba, temperature)

@@ -8,6 +8,7 @@ the threshold the classifier or the CLI chose. No matplotlib here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_consistent_length
@@ -15,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._classifier import ThresholdTunedClassifier
 from ._scoring import resolve_objective
-from ._search import confusion_curve, cut_point, run_search
+from ._search import as_float_array, confusion_curve, cut_point, run_search
 from ._validation import check_target, check_weights, plain
 from .objectives import (
     F1,
@@ -97,6 +98,18 @@ def estimator_params(estimator, X, y, sample_weight, name) -> dict:
     else:
         y = column_or_1d(y)
         check_consistent_length(X, y, sample_weight)
+        unknown = np.setdiff1d(np.unique(y), classes)
+        if unknown.size:
+            raise ValueError(
+                f"y holds labels the classifier does not know: "
+                f"{unknown[:10].tolist()}; its classes_ are {classes.tolist()}. "
+                "Pass the labels the classifier was fitted on."
+            )
+        if not np.any(y == pos_label):
+            raise ValueError(
+                f"y holds no sample of the tuned class {plain(pos_label)!r}, so recall "
+                "is undefined at every threshold."
+            )
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X, y, np.unique(y))
         score, alternative = estimator._scores_and_alternative(X)
@@ -122,15 +135,34 @@ def predictions_params(
     y_true, y_score, objective, pos_label, sample_weight, threshold, name
 ) -> dict:
     """Display arguments for labels and scores from any system."""
+    if not (
+        threshold is None
+        or (isinstance(threshold, str) and threshold == "auto")
+        or (
+            isinstance(threshold, Real)
+            and not isinstance(threshold, (bool, np.bool_))
+            and np.isfinite(threshold)
+        )
+    ):
+        raise ValueError(
+            'threshold must be "auto" (the optimum of the objective), a finite '
+            f"number, or None (no line); got {threshold!r}."
+        )
     y_true = column_or_1d(y_true)
-    y_score = column_or_1d(y_score).astype(float)
+    if np.ndim(y_score) != 1:
+        raise ValueError(
+            "y_score must be 1-D, one score of the positive class per sample (for "
+            "predict_proba output, its positive column); got shape "
+            f"{np.shape(y_score)}."
+        )
+    y_score = as_float_array(y_score, "y_score")
     check_consistent_length(y_true, y_score, sample_weight)
     if not np.all(np.isfinite(y_score)):
         raise ValueError(
             "y_score must be finite; got "
             f"{np.count_nonzero(~np.isfinite(y_score))} non-finite values."
         )
-    classes, positive_index = check_target(y_true, pos_label)
+    classes, positive_index = check_target(y_true, pos_label, "from_predictions")
     if len(classes) != 2:
         raise ValueError(
             "from_predictions needs a binary target; y_true has "

@@ -61,6 +61,13 @@ _COUNT_METRICS = {
 }
 
 
+# Metrics whose multiclass value is defined on the labels themselves, so that
+# their one-vs-rest count version would contradict the metric's own function.
+_MULTICLASS_METRICS = frozenset(
+    {accuracy_score, balanced_accuracy_score, matthews_corrcoef}
+)
+
+
 def resolve_objective(
     objective, estimator, positive_index: int, *, n_classes: int = 2
 ) -> Objective:
@@ -120,5 +127,12 @@ def resolve_objective(
         if metric is fbeta_score and set(kwargs) == {"beta"}:
             return FBeta(beta=kwargs["beta"])._validate()
         if metric in _COUNT_METRICS and not kwargs:
+            one_class = n_classes > 2 and positive_index is not None
+            if one_class and metric in _MULTICLASS_METRICS:
+                # With one class tuned against the rest, the rows below the cut
+                # go to their best other class, right or wrong: the one-vs-rest
+                # count would not be the metric of those labels. The scorer
+                # itself is evaluated on them instead.
+                return ScorerObjective(scorer)
             return _CountMetric(_COUNT_METRICS[metric])
     return ScorerObjective(scorer)

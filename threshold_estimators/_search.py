@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import _safe_indexing
 
-from .objectives import Objective, ScorerObjective
+from .objectives import Objective, ScorerObjective, _power_of_two
 
 
 class ThresholdCurve(NamedTuple):
@@ -68,15 +68,21 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
             "confusion_curve needs boolean labels (e.g. y == pos_label); got an "
             f"array of dtype {y_positive.dtype}."
         )
-    y_score = np.asarray(y_score, dtype=float)
+    y_score = as_float_array(y_score, "y_score")
     if y_score.ndim != 1 or y_score.size == 0:
         raise ValueError(
             "confusion_curve needs a non-empty 1-D array of scores; got shape "
             f"{y_score.shape}."
         )
+    if not np.all(np.isfinite(y_score)):
+        raise ValueError(
+            "confusion_curve needs finite scores; y_score holds "
+            f"{np.count_nonzero(np.isnan(y_score))} NaN and "
+            f"{np.count_nonzero(np.isinf(y_score))} infinite values."
+        )
     shapes = {"y_positive": y_positive.shape}
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=float)
+        sample_weight = as_float_array(sample_weight, "sample_weight")
         shapes["sample_weight"] = sample_weight.shape
     for name, shape in shapes.items():
         if shape != y_score.shape:
@@ -84,6 +90,8 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
                 f"{name} and y_score must have the same shape; got {shape} and "
                 f"{y_score.shape}."
             )
+    if sample_weight is not None:
+        _check_curve_weights(sample_weight)
     if sample_weight is None:
         thresholds, tp, fp = _unweighted_counts(y_positive, y_score)
         total_positive, total_negative = tp[-1], fp[-1]
@@ -96,6 +104,44 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
         tn = np.maximum(total_negative - fp, 0.0)
         fn = np.maximum(total_positive - tp, 0.0)
     return ThresholdCurve(thresholds, tp, fp, tn, fn)
+
+
+def as_float_array(values, name: str) -> np.ndarray:
+    """``values`` as float64, or a ValueError naming ``name`` (not numpy's)."""
+    if np.ma.is_masked(values):
+        raise ValueError(
+            f"{name} has masked entries; drop those rows instead (a mask would be "
+            "ignored)."
+        )
+    kind = np.asarray(values).dtype.kind
+    if kind not in "biufO":
+        raise ValueError(
+            f"{name} must be an array of real numbers; got dtype "
+            f"{np.asarray(values).dtype}."
+        )
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers; {exc}.") from None
+
+
+def _check_curve_weights(sample_weight: np.ndarray) -> None:
+    """Weights must be finite and non-negative, and their sum finite."""
+    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+        raise ValueError(
+            "sample_weight must be finite and non-negative; got "
+            f"{np.count_nonzero(np.isnan(sample_weight))} NaN, "
+            f"{np.count_nonzero(np.isinf(sample_weight))} infinite and "
+            f"{np.count_nonzero(sample_weight < 0)} negative values."
+        )
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum()
+    if not np.isfinite(total):
+        raise ValueError(
+            "sample_weight sums to infinity in float64; rescale it (e.g. divide "
+            f"by its maximum, {sample_weight.max():g}): only ratios of weights "
+            "matter to the threshold."
+        )
 
 
 # The helpers below return as soon as their temporaries are no longer needed and
@@ -211,13 +257,57 @@ def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(is_start)
 
 
-def best_candidate(objective: Objective, curve: ThresholdCurve, score=None) -> int:
+# Scores (and tie-break keys) within rounding of the best are ties. Unweighted
+# counts are exact integers, so a ratio objective on them is compared exactly
+# (two distinct F1 values of 10^7 rows can differ by less than 16 ulps). What is
+# rounded gets a tolerance: an objective with real parameters scaled by the user
+# (costs) declares its own ``tie_ulps``, and weighted counts, running sums whose
+# rounding grows with the rows, add a base plus four ulps per row. Without it,
+# multiplying every weight or every cost by a constant (which rounds each
+# product) could move the cut between candidates equal in exact arithmetic.
+_WEIGHTED_TIE_ULPS = 16
+_TIE_ULPS_PER_WEIGHTED_ROW = 4
+
+
+def evaluation_counts(
+    objective: Objective, curve: ThresholdCurve, squared=None, weight_scale=1.0
+):
+    """The counts ``objective`` is evaluated on.
+
+    Weighted counts are divided by a power of two that brings their total near 1:
+    exact, so every ratio of counts is unchanged to the bit, and no objective
+    overflows however large the weights (``(1 + beta**2) * tp`` with weights near
+    the float maximum). ``squared``, the curve of the squared weights times
+    ``weight_scale``, lets an objective that needs sample sizes read effective
+    (Kish) counts instead, which do not depend on the weights' scale.
+    """
+    counts = curve.counts
+    if squared is not None:
+        scaled = tuple(np.asarray(c) * weight_scale for c in counts)
+        return objective.effective_counts(scaled, squared.counts)
+    if curve.tp.dtype.kind == "f":
+        scale = _power_of_two(curve.tp[-1] + curve.fp[-1])
+        if scale != 1.0:
+            counts = tuple(c * scale for c in counts)
+    return counts
+
+
+def best_candidate(
+    objective: Objective,
+    curve: ThresholdCurve,
+    score=None,
+    *,
+    counts=None,
+    n_weighted: int = 0,
+) -> int:
     """Index of the best feasible candidate of ``curve`` for ``objective``.
 
-    Among the feasible candidates, the highest score wins; ties go to the
+    Among the feasible candidates, the highest score wins; scores within
+    rounding of it are ties (exact equality on unweighted counts; see
+    ``Objective.tie_ulps`` and ``_WEIGHTED_TIE_ULPS``), which go to the
     objective's tie-break key, then to the highest threshold (fewest positive
-    calls). With no feasible candidate the objective's ``fallback`` decides
-    (it raises, or warns and returns an index).
+    calls). With no feasible candidate the
+    objective's ``fallback`` decides (it raises, or warns and returns an index).
 
     Parameters
     ----------
@@ -225,37 +315,63 @@ def best_candidate(objective: Objective, curve: ThresholdCurve, score=None) -> i
     curve : ThresholdCurve
     score : ndarray of shape (n_candidates,), default=None
         The objective's score of each candidate, if already computed.
+    counts : tuple of 4 ndarrays, default=None
+        The counts to evaluate (see :func:`evaluation_counts`); the curve's own
+        by default.
+    n_weighted : int, default=0
+        The number of weighted rows behind the counts (0: exact counts).
     """
-    counts = curve.counts
+    if counts is None:
+        counts = evaluation_counts(objective, curve)
     if score is None:
         score = objective.score(*counts)
     feasible = objective.feasible(*counts) & ~np.isnan(score)
     if not feasible.any():
         return objective.fallback(*counts)
-    feasible_score = np.where(feasible, score, -np.inf)
-    best = feasible_score == feasible_score.max()
+    ulps = objective.tie_ulps
+    if n_weighted:
+        ulps += _WEIGHTED_TIE_ULPS + _TIE_ULPS_PER_WEIGHTED_ROW * n_weighted
+    best = _near_top(np.where(feasible, score, -np.inf), ulps)
     if np.count_nonzero(best) == 1:
         return int(np.argmax(best))
     tiebreak = np.where(best, objective.tiebreak(*counts), -np.inf)
-    return int(np.argmax(tiebreak == tiebreak.max()))
+    return int(np.argmax(_near_top(tiebreak, ulps)))
 
 
-def cut_point(thresholds: np.ndarray, index: int) -> float:
+def _near_top(values: np.ndarray, ulps: float) -> np.ndarray:
+    """Where ``values`` is within ``ulps`` ulps (of its largest finite magnitude)
+    of its maximum; exactly at the maximum when ``ulps`` is 0."""
+    top = values.max()
+    if ulps == 0 or not np.isfinite(top):
+        return values == top
+    magnitude = np.abs(values[np.isfinite(values)]).max()
+    return values >= top - ulps * np.finfo(float).eps * magnitude
+
+
+def cut_point(thresholds: np.ndarray, index: int, dtype=np.float64) -> float:
     """A threshold that reproduces candidate ``index`` on the scores it came from.
 
     Every value in ``(thresholds[index + 1], thresholds[index]]`` gives the same
     decisions on those scores. The rule is the midpoint of that gap, so new
     scores falling in it are split evenly; at the ends, the lowest score (every
     sample positive) and the next float above the highest score (none positive).
+
+    ``dtype`` is the floating type of the scores as the estimator returns them
+    (float16, float32 or float64; anything else is compared in float64). The
+    cut is a value of that type, so that comparing scores of that type with it,
+    which rounds it to that type, keeps exactly the decisions searched.
     """
+    dtype = np.dtype(dtype)
+    kind = dtype.type if dtype in (np.float16, np.float32) else np.float64
     if index == 0:
-        return float(np.nextafter(thresholds[1], np.inf))
+        return float(np.nextafter(kind(thresholds[1]), kind(np.inf)))
     upper = thresholds[index]
     if index + 1 == thresholds.size:
         return float(upper)
     lower = thresholds[index + 1]
-    midpoint = lower / 2 + upper / 2  # halves first: no overflow near the float max
-    # Adjacent floats have no midpoint; the inclusive upper end is always exact.
+    # Halves first: no overflow near the float max. Rounded to the scores' type.
+    midpoint = float(kind(lower / 2 + upper / 2))
+    # Adjacent values have no midpoint; the inclusive upper end is always exact.
     return float(midpoint if lower < midpoint <= upper else upper)
 
 
@@ -290,16 +406,35 @@ def run_search(
         y, y_score, sample_weight = y[kept], y_score[kept], sample_weight[kept]
         X = None if X is None else _safe_indexing(X, kept)
         alternative = None if alternative is None else alternative[kept]
-    curve = confusion_curve(y == pos_label, y_score, sample_weight)
+    y_positive = y == pos_label
+    curve = confusion_curve(y_positive, y_score, sample_weight)
+    n_weighted = 0 if sample_weight is None else y_score.shape[0]
+    squared, weight_scale = None, 1.0
+    if sample_weight is not None and objective.needs_sample_sizes:
+        # Scaled by a power of two first, so that the squares cannot overflow.
+        weight_scale = _power_of_two(sample_weight.max())
+        squared = confusion_curve(
+            y_positive, y_score, np.square(sample_weight * weight_scale)
+        )
+    counts = evaluation_counts(objective, curve, squared, weight_scale)
     if not isinstance(objective, ScorerObjective):
-        score = objective.score(*curve.counts)
-        return curve, score, best_candidate(objective, curve, score)
+        score = objective.score(*counts)
+        best = best_candidate(
+            objective, curve, score, counts=counts, n_weighted=n_weighted
+        )
+        return curve, score, best
     subset = objective.candidate_indices(curve.thresholds.size).astype(int)
     sub_curve = ThresholdCurve(*(values[subset] for values in curve))
     score = objective.score_curve(
         sub_curve, X, y, y_score, sample_weight, classes, pos_label, alternative
     )
-    best = best_candidate(objective, sub_curve, score)
+    best = best_candidate(
+        objective,
+        sub_curve,
+        score,
+        counts=tuple(c[subset] for c in counts),
+        n_weighted=n_weighted,
+    )
     full_score = np.full(curve.thresholds.size, np.nan)
     full_score[subset] = score
     return curve, full_score, int(subset[best])

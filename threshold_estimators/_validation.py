@@ -4,10 +4,10 @@ import warnings
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 
-def check_target(y, pos_label):
+def check_target(y, pos_label, owner: str = "ThresholdTunedClassifier"):
     """The classes of ``y`` and the index of the class to tune.
 
     A binary target tunes ``pos_label``; ``None`` means ``classes[1]``, with a
@@ -15,6 +15,12 @@ def check_target(y, pos_label):
     the convention. On a multiclass target ``pos_label`` is tuned against the
     rest, and ``None`` tunes every class (the index returned is then None).
     """
+    if len(y) == 0:
+        raise ValueError(
+            f"{owner} needs samples of two classes to place a threshold between; "
+            "got 0 samples."
+        )
+    _check_one_label_type(y)
     check_classification_targets(y)
     y_type = type_of_target(y, input_name="y")
     classes = np.unique(y)
@@ -22,8 +28,8 @@ def check_target(y, pos_label):
         return classes, None
     if classes.size < 2:
         raise ValueError(
-            "ThresholdTunedClassifier needs two classes to place a threshold "
-            f"between; y has 1 class: {classes.tolist()}."
+            f"{owner} needs two classes to place a threshold between; y has 1 "
+            f"class: {[plain(c) for c in classes]}."
         )
     if y_type not in ("binary", "multiclass"):
         raise ValueError(
@@ -48,6 +54,34 @@ def check_target(y, pos_label):
     return classes, 1
 
 
+def check_target_shape(y):
+    """``y`` as a 1-D array, or an error naming the kind of target it is."""
+    y = np.asarray(y) if not hasattr(y, "shape") else y
+    if y.ndim == 2 and y.shape[1] > 1:
+        raise ValueError(
+            "Only binary and multiclass targets are supported (one label per "
+            f"sample); got a {type_of_target(y, input_name='y')!r} target of shape "
+            f"{y.shape}. Tune one column at a time."
+        )
+    return column_or_1d(y, warn=True)
+
+
+def _check_one_label_type(y):
+    """Labels of several Python types (e.g. 1 and "1") cannot be ordered."""
+    if np.asarray(y).dtype != object:
+        return
+    kinds = {
+        "number" if isinstance(label, (int, float, np.number)) else type(label).__name__
+        for label in y
+    }
+    if len(kinds) > 1:
+        raise ValueError(
+            "y mixes labels of different types "
+            f"({', '.join(sorted(kinds))}), which have no order; use labels of one "
+            "type, e.g. y.astype(str)."
+        )
+
+
 def check_weights(sample_weight, X, y, classes):
     """Validated ``sample_weight``: finite, non-negative, positive in each class."""
     sample_weight = _check_sample_weight(sample_weight, X)
@@ -56,6 +90,14 @@ def check_weights(sample_weight, X, y, classes):
             "sample_weight must be finite and non-negative; got "
             f"min={float(np.min(sample_weight))}, "
             f"max={float(np.max(sample_weight))}."
+        )
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum()
+    if not np.isfinite(total):
+        raise ValueError(
+            "sample_weight sums to infinity in float64 (max "
+            f"{float(np.max(sample_weight)):g}); divide it by a constant, e.g. its "
+            "maximum: the threshold depends only on the ratios of the weights."
         )
     for label in classes:
         if not sample_weight[y == label].sum() > 0:
@@ -72,7 +114,8 @@ def check_fold_scores(fold_scores, response_method):
     Non-finite scores, or scores constant within every fold, raise; a single
     constant fold warns.
     """
-    scores = np.concatenate([np.asarray(s, dtype=float) for s in fold_scores])
+    fold_scores = [_numeric_scores(s, response_method) for s in fold_scores]
+    scores = np.concatenate(fold_scores)
     if not np.all(np.isfinite(scores)):
         raise ValueError(
             f"The estimator's {response_method} returned non-finite "
@@ -102,6 +145,17 @@ def check_fold_scores(fold_scores, response_method):
     return scores
 
 
+def _numeric_scores(scores, response_method) -> np.ndarray:
+    """One fold's scores as float64, or an error naming what they were."""
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in "iuf":
+        raise ValueError(
+            f"The estimator's {response_method} returned scores of dtype "
+            f"{scores.dtype}; a threshold needs real numbers (integers or floats)."
+        )
+    return scores.astype(np.float64)
+
+
 def plain(value):
     """A numpy scalar as the Python value it holds, for readable messages."""
     return value.item() if isinstance(value, np.generic) else value
@@ -119,3 +173,82 @@ def check_both_classes_scored(y_oof, weight_oof, classes):
                 "tuned on them; use a cv whose test folds cover every class, "
                 "e.g. an int (stratified folds)."
             )
+
+
+def check_split_pairs(cv) -> list:
+    """An iterable ``cv`` as a list of ``(train, test)`` pairs, or a clear error."""
+    splits = list(cv)
+    for number, split in enumerate(splits):
+        if isinstance(split, (str, bytes)) or getattr(split, "__len__", None) is None:
+            size = None
+        else:
+            size = len(split)
+        if size != 2:
+            raise ValueError(
+                f"cv must yield (train, test) pairs of index arrays; split {number} "
+                f"is {split!r:.80}."
+            )
+    return splits
+
+
+def check_splits(splits, y, classes):
+    """The ``(train, test)`` index arrays of ``cv``, checked, as integer indices.
+
+    Boolean masks of length ``n_samples`` become the indices they select.
+    Indices must be integers in ``[0, n_samples)``, every set non-empty, and
+    every training set must hold each class: a fold model that never saw a
+    class cannot score it.
+    """
+    n_samples = len(y)
+    checked = []
+    for number, split in enumerate(splits):
+        try:
+            train, test = split
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"cv must yield (train, test) pairs of index arrays; split {number} "
+                f"is {split!r:.80}."
+            ) from None
+        train = _split_indices(train, n_samples, f"split {number}'s train set")
+        test = _split_indices(test, n_samples, f"split {number}'s test set")
+        missing = [plain(c) for c in classes if not np.any(y[train] == c)]
+        if missing:
+            counts = {plain(c): int(np.count_nonzero(y == c)) for c in missing}
+            hint = (
+                "a class needs at least two samples, one to train on and one to "
+                "score, in every split: drop or merge it"
+                if min(counts.values()) < 2
+                else "use fewer folds, or a cv whose training sets hold every class"
+            )
+            raise ValueError(
+                f"cv split {number} trains on no sample of class(es) {missing} "
+                f"(samples in y: {counts}), so the model fitted on it cannot score "
+                f"them; {hint}."
+            )
+        checked.append((train, test))
+    return checked
+
+
+def _split_indices(indices, n_samples: int, name: str) -> np.ndarray:
+    indices = np.asarray(indices)
+    if indices.dtype == bool:
+        if indices.shape != (n_samples,):
+            raise ValueError(
+                f"cv {name} is a boolean mask of shape {indices.shape}; a mask "
+                f"needs one entry per sample, ({n_samples},)."
+            )
+        indices = np.flatnonzero(indices)
+    if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
+        raise ValueError(
+            f"cv {name} must be a 1-D array of integer indices (or a boolean "
+            f"mask); got dtype {indices.dtype} and shape {indices.shape}."
+        )
+    if indices.size == 0:
+        raise ValueError(f"cv {name} is empty; every set needs at least one sample.")
+    low, high = int(indices.min()), int(indices.max())
+    if low < 0 or high >= n_samples:
+        raise ValueError(
+            f"cv {name} holds indices from {low} to {high}; they must lie in "
+            f"[0, {n_samples}), the rows of X."
+        )
+    return indices.astype(np.intp, copy=False)

@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
     0 on success, 1 for a problem with the data or files (a one-line message
-    on stderr), 2 for a usage error (argparse's message and usage).
+    on stderr), 2 for a usage error (argparse's message and usage, or a
+    one-line message for arguments that contradict each other, such as an
+    output that would overwrite an input).
     """
     try:
         args = _parser().parse_args(argv)

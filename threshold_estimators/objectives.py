@@ -41,6 +41,7 @@ __all__ = [
 # Relative tolerance used when comparing a ratio of float counts with a target,
 # so that e.g. 19 / 20 >= 0.95 holds despite rounding in weighted cumulative sums.
 _RATIO_TOL = 1e-12
+_EPSILON = np.finfo(float).eps
 
 
 class InfeasibleTargetError(ValueError):
@@ -57,6 +58,44 @@ def _ratio(numerator, denominator, *, undefined=0.0):
         np.divide(numerator, denominator, out=out)
     out[np.broadcast_to(~(denominator > 0), out.shape)] = undefined
     return out
+
+
+def _power_of_two(magnitude: float) -> float:
+    """A power of two bringing ``magnitude`` into [0.5, 1): an exact rescaling."""
+    if not np.isfinite(magnitude) or magnitude <= 0:
+        return 1.0
+    # Capped at 2**1023, the largest power of two: a subnormal magnitude then
+    # comes up to at least 2**-52 rather than to an infinite factor.
+    return float(np.ldexp(1.0, min(-int(np.frexp(magnitude)[1]), 1023)))
+
+
+def cost_array(matrix) -> np.ndarray:
+    """A cost matrix as a 2-D float array, or a ValueError saying why it is not.
+
+    Its largest entry must be a normal float (at least about 2.2e-308 in
+    magnitude): below that, costs lose their relative precision and equal
+    decisions could no longer be told apart from better ones.
+    """
+    try:
+        array = np.asarray(matrix, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "CostMatrix needs a square matrix of numbers, as equal-length rows "
+            f"(rows: true class, columns: predicted class); got {matrix!r}."
+        ) from None
+    if array.ndim != 2:
+        raise ValueError(
+            "CostMatrix needs a 2-D matrix (rows: true class, columns: predicted "
+            f"class); got an array of shape {array.shape}."
+        )
+    largest = np.abs(array).max(initial=0.0)
+    if 0 < largest < np.finfo(float).tiny:
+        raise ValueError(
+            "CostMatrix entries are all below the smallest normal float, "
+            f"{np.finfo(float).tiny:.3g}, in magnitude (largest {largest:.3g}); "
+            "multiply them all by the same factor: only their ratios matter."
+        )
+    return array
 
 
 def precision_recall(tp, fp, tn, fn):
@@ -83,6 +122,12 @@ class Objective(BaseEstimator):
 
     _parameter_constraints: dict = {}
 
+    # Scores this many ulps (of the largest score) apart are ties on exact
+    # counts. Ratios of integer counts are compared exactly; an objective whose
+    # scores are rounded products of parameters the user may rescale (costs)
+    # needs a tolerance, or rescaling could move the cut between equal costs.
+    tie_ulps: int = 0
+
     def score(self, tp, fp, tn, fn) -> np.ndarray:
         """Objective value of each candidate (greater is better)."""
         raise NotImplementedError
@@ -102,6 +147,27 @@ class Objective(BaseEstimator):
     def fallback(self, tp, fp, tn, fn) -> int:
         """Index to use when no candidate is feasible, or raise ``ValueError``."""
         raise InfeasibleTargetError(f"No threshold satisfies {self!r}.")
+
+    @property
+    def needs_sample_sizes(self) -> bool:
+        """Whether weighted counts must become effective sample sizes first.
+
+        Ratios of counts do not depend on the scale of the weights; a
+        confidence bound does, so it reads :meth:`effective_counts`.
+        """
+        return False
+
+    def effective_counts(self, counts, squared_counts):
+        """The counts to evaluate, from weighted counts and squared-weight counts.
+
+        Parameters
+        ----------
+        counts : tuple of 4 ndarrays
+            ``tp, fp, tn, fn`` as sums of the weights.
+        squared_counts : tuple of 4 ndarrays
+            The same sums of the squared weights.
+        """
+        return counts
 
     def _validate(self) -> Objective:
         self._validate_params()
@@ -150,9 +216,36 @@ class FBeta(Objective):
     def __init__(self, beta: float = 1.0):
         self.beta = beta
 
+    # Above this beta**2, (1 + beta**2) * tp could overflow: the score is then
+    # computed divided through by 1 + beta**2 (the same value, other roundings).
+    _LARGE_BETA2 = 1e100
+
     def score(self, tp, fp, tn, fn):
-        beta2 = self.beta**2
-        return _ratio((1 + beta2) * tp, (1 + beta2) * tp + beta2 * fn + fp)
+        beta = float(self.beta)
+        if beta * beta <= self._LARGE_BETA2:
+            beta2 = beta**2
+            return _ratio((1 + beta2) * tp, (1 + beta2) * tp + beta2 * fn + fp)
+        # tp / (tp + w fn + (1 - w) fp) with w = beta² / (1 + beta²), which
+        # rounds to 1 here (the score is the recall, up to fp / beta²).
+        inverse2 = (1 / beta) ** 2
+        tp = np.asarray(tp, dtype=float)
+        return _ratio(tp, tp + fn / (1 + inverse2) + fp * inverse2 / (1 + inverse2))
+
+    def tiebreak(self, tp, fp, tn, fn):
+        """Among equal scores, what exact arithmetic would still tell apart.
+
+        When ``beta²`` is below the float resolution (or its inverse is), the
+        score rounds to the precision (or the recall) and equal values hide a
+        second-order term: at equal precision a smaller ``beta`` still prefers
+        the higher recall, and at equal recall a larger one the higher
+        precision. Moderate betas keep the default (fewest positive calls).
+        """
+        beta2 = float(self.beta) ** 2 if self.beta < 1e150 else np.inf
+        if beta2 < _EPSILON:
+            return _ratio(tp, np.asarray(tp) + fn)
+        if beta2 > 1 / _EPSILON:
+            return _ratio(tp, np.asarray(tp) + fp)
+        return super().tiebreak(tp, fp, tn, fn)
 
 
 class _RateTarget(Objective):
@@ -167,7 +260,8 @@ class _RateTarget(Objective):
     """
 
     _parameter_constraints: dict = {
-        "confidence": [Interval(Real, 0, 1, closed="neither"), None],
+        # Below 0.5 the "lower" bound would sit above the estimate.
+        "confidence": [Interval(Real, 0.5, 1, closed="left"), None],
         "selection": [StrOptions({"pointwise", "fixed_sequence", "bonferroni"})],
         "on_infeasible": [StrOptions({"raise", "warn"})],
     }
@@ -189,13 +283,37 @@ class _RateTarget(Objective):
         tp = np.asarray(tp, dtype=float)
         return tp + (fp if self._constrained == "precision" else fn)
 
+    @property
+    def needs_sample_sizes(self) -> bool:
+        return self.confidence is not None
+
+    def effective_counts(self, counts, squared_counts):
+        """Counts rescaled to Kish's effective sample size of the bounded rate.
+
+        The rows behind the bounded rate's denominator (the positive calls for
+        precision, the positives for recall) hold ``n_eff = (Σw)² / Σw²`` rows'
+        worth of information, so all four counts are multiplied by
+        ``Σw / Σw²`` of those rows: every rate is unchanged, the bound's number
+        of trials becomes ``n_eff``, the bound no longer depends on the scale
+        of the weights, and unit weights give the plain counts.
+        """
+        tp, fp, tn, fn = (np.asarray(c, dtype=float) for c in counts)
+        tp2, fp2, _, fn2 = (np.asarray(c, dtype=float) for c in squared_counts)
+        if self._constrained == "precision":
+            weight, squared = tp + fp, tp2 + fp2
+        else:
+            weight, squared = tp + fn, tp2 + fn2
+        scale = _ratio(weight, squared)
+        return tp * scale, fp * scale, tn * scale, fn * scale
+
     def lower_bound(self, tp, fp, tn, fn, *, alpha=None) -> np.ndarray:
         """One-sided Clopper–Pearson lower bound of the constrained rate.
 
         ``beta.ppf(alpha, k, n - k + 1)`` with ``k = tp`` successes out of
         ``n`` trials (``tp + fp`` for precision, ``tp + fn`` for recall), and 0
-        where ``k = 0``. Weighted counts are used as they are, i.e. sample
-        weights are read as frequencies.
+        where ``k = 0``. The search passes weighted counts through
+        :meth:`effective_counts` first (Kish's effective sample size), so that
+        the bound does not depend on the scale of the weights.
 
         Parameters
         ----------
@@ -323,8 +441,8 @@ class _RateTarget(Objective):
             constrained = self.lower_bound(tp, fp, tn, fn)
         best = constrained.max()
         # Among the candidates with the best reachable constrained rate (or
-        # bound), the one with the most of the maximized rate.
-        on_best = np.flatnonzero(constrained == best)
+        # bound), to rounding, the one with the most of the maximized rate.
+        on_best = np.flatnonzero(constrained >= best - abs(best) * _RATIO_TOL)
         index = int(on_best[np.argmax(np.nan_to_num(maximized[on_best], nan=-1.0))])
         other = "recall" if self._constrained == "precision" else "precision"
         target = getattr(self, self._target_param)
@@ -384,7 +502,7 @@ class PrecisionTarget(_RateTarget):
     ----------
     min_precision : float in (0, 1]
         The precision the decision must reach.
-    confidence : float in (0, 1), default=None
+    confidence : float in [0.5, 1), default=None
         If given, ``1 - alpha``: a threshold is feasible only when the one-sided
         Clopper–Pearson lower bound of its pooled out-of-fold precision (see
         :meth:`lower_bound`) reaches ``min_precision``, so that the precision
@@ -468,7 +586,7 @@ class RecallTarget(_RateTarget):
     ----------
     min_recall : float in (0, 1]
         The recall the decision must reach.
-    confidence : float in (0, 1), default=None
+    confidence : float in [0.5, 1), default=None
         If given, ``1 - alpha``: a threshold is feasible only when the one-sided
         Clopper–Pearson lower bound of its out-of-fold recall reaches
         ``min_recall`` (see :class:`PrecisionTarget`). With few positives even
@@ -543,6 +661,10 @@ class CostMatrix(Objective):
 
     _parameter_constraints: dict = {"matrix": ["array-like"]}
 
+    # Each mean cost is a sum of rounded products cost x count: equal costs in
+    # exact arithmetic may differ by a few ulps once the matrix is rescaled.
+    tie_ulps = 16
+
     def __init__(self, matrix):
         self.matrix = matrix
 
@@ -553,7 +675,7 @@ class CostMatrix(Objective):
 
     def _binary_costs(self):
         """Costs of (tn, fp, fn, tp), the positive class being ``classes_[1]``."""
-        matrix = np.asarray(self.matrix, dtype=float)
+        matrix = cost_array(self.matrix)
         if matrix.shape != (2, 2):
             raise ValueError(
                 "CostMatrix needs a 2x2 matrix for a binary target (rows: true "
@@ -575,10 +697,18 @@ class CostMatrix(Objective):
         return costs
 
     def score(self, tp, fp, tn, fn):
-        cost_tn, cost_fp, cost_fn, cost_tp = self._binary_costs()
+        costs = np.array(self._binary_costs())
+        # Costs are brought below 1 by a power of two (exact) and the mean cost
+        # scaled back: no product or sum overflows, even at the float maximum.
+        scale = _power_of_two(np.abs(costs).max())
+        cost_tn, cost_fp, cost_fn, cost_tp = costs * scale
         total = tp + fp + tn + fn
         cost = cost_tn * tn + cost_fp * fp + cost_fn * fn + cost_tp * tp
-        return -_ratio(cost, total)
+        return -_ratio(cost, total) / scale
+
+
+def _is_number(value) -> bool:
+    return np.asarray(value).dtype.kind in "iuf"
 
 
 def _accepts_sample_weight(scorer) -> bool:
@@ -663,12 +793,38 @@ class ScorerObjective(Objective):
         y_score = np.asarray(y_score)
         if alternative is None:  # binary: the other class
             alternative = classes[classes != pos_label][0]
-        values = []
-        for threshold in curve.thresholds:
+        values = np.empty(curve.thresholds.size)
+        for k, threshold in enumerate(curve.thresholds):
             predictions = np.where(y_score >= threshold, pos_label, alternative)
             stand_in = _ThresholdedPredictions(classes, predictions)
-            values.append(self.scorer(stand_in, X, y, **kwargs))
-        return np.asarray(values, dtype=float)
+            values[k] = self._call(stand_in, X, y, kwargs)
+        if not np.any(np.isfinite(values)):
+            raise ValueError(
+                f"The objective {self.scorer!r} returned no finite value at any "
+                f"candidate threshold (values from {np.nanmin(values, initial=np.inf)}"
+                f" to {np.nanmax(values, initial=-np.inf)}, NaN left out); it must "
+                "return a finite number for some of them."
+            )
+        return values
+
+    def _call(self, stand_in, X, y, kwargs) -> float:
+        """One scorer value, or an error saying what a scorer must be."""
+        try:
+            value = self.scorer(stand_in, X, y, **kwargs)
+        except TypeError as exc:
+            raise TypeError(
+                f"The objective {self.scorer!r} must be a scorer, callable as "
+                "scorer(estimator, X, y) (a metric f(y_true, y_pred) becomes one "
+                f"with sklearn.metrics.make_scorer(f)); calling it raised: {exc}"
+            ) from exc
+        if isinstance(value, (bool, np.bool_)) or not (
+            isinstance(value, Real) or (np.ndim(value) == 0 and _is_number(value))
+        ):
+            raise ValueError(
+                f"The objective {self.scorer!r} must return one number per call; "
+                f"it returned {type(value).__name__} {value!r:.80}."
+            )
+        return float(value)
 
     def score(self, tp, fp, tn, fn):
         raise TypeError(

@@ -12,6 +12,8 @@ from .._validation import plain
 from ..objectives import CostMatrix
 from .common import (
     DataError,
+    check_output,
+    emit,
     labelled_csv_parser,
     output_file,
     positive_label,
@@ -21,6 +23,7 @@ from .common import (
     rates_text,
     read_csv,
     report_errors,
+    writing,
 )
 from .objective import GRAMMAR, parse_objective
 
@@ -97,7 +100,10 @@ def add_parsers(commands) -> None:
         help="recalibrate the probabilities so that the threshold reads 0.5",
     )
     tune.add_argument(
-        "--output", required=True, metavar="MODEL.joblib", help="where to save it"
+        "--output",
+        required=True,
+        metavar="MODEL.joblib",
+        help="where to save it (not over FILE.csv)",
     )
     tune.add_argument(
         "--json",
@@ -112,9 +118,13 @@ def add_parsers(commands) -> None:
         description=PREDICT_DESCRIPTION,
     )
     predict.add_argument("model", metavar="MODEL.joblib", help="saved by tune")
-    predict.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
     predict.add_argument(
-        "--output", metavar="OUT.csv", help="where to write (default: stdout)"
+        "file", metavar="FILE.csv", help="CSV file with a header row (-: stdin)"
+    )
+    predict.add_argument(
+        "--output",
+        metavar="OUT.csv",
+        help="where to write (default, or -: stdout); never over an input",
     )
     predict.add_argument(
         "--proba", action="store_true", help="add the probability of each class"
@@ -128,7 +138,9 @@ def run_tune(args: argparse.Namespace) -> int:
 
     from .. import ThresholdTunedClassifier
 
-    objective = parse_objective(args.objective)  # fail before reading the data
+    # Fail before reading the data, let alone fitting.
+    objective = parse_objective(args.objective)
+    check_output(args.output, args.file)
     start = time.perf_counter()
     progress(args, f"reading {args.file} ...")
     table = read_csv(args.file)
@@ -136,6 +148,8 @@ def run_tune(args: argparse.Namespace) -> int:
     pos_label = positive_label(y, args.label, "tune")
     features = [name for name in table.header if name != args.label]
     X = _features(table, features, allow_missing=args.model == "hgb")
+    if args.model == "logistic":
+        _check_scale(table, features, X)
     progress(
         args,
         f"{table.n_rows} rows, {len(features)} features, positive label "
@@ -153,7 +167,8 @@ def run_tune(args: argparse.Namespace) -> int:
     ).fit(X, y)
     # The columns the model reads, by name, so that predict can select them.
     model.feature_names_in_ = np.asarray(features, dtype=object)
-    joblib.dump(model, args.output)
+    with writing(args.output) as name:
+        joblib.dump(model, name)
     progress(args, f"saved {args.output} ({time.perf_counter() - start:.1f} s)")
 
     results = model.cv_results_
@@ -179,19 +194,19 @@ def run_tune(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    print(
+    emit(
         f"threshold {model.threshold_!r} on P({args.label} = {plain(pos_label)!r}), "
         f"objective {args.objective}, {args.model} tuned by {args.cv}-fold CV"
     )
-    print("out of fold at the threshold:")
-    print(rates_text(report))
+    emit("out of fold at the threshold:")
+    emit(rates_text(report))
     folds = " ".join(f"{t:.4g}" for t in results["fold_thresholds"])
-    print(
+    emit(
         f"each fold's best threshold: {folds} (std {results['fold_threshold_std']:.3g})"
     )
     if args.recalibrate:
-        print("predict_proba is recalibrated: the threshold reads 0.5")
-    print(
+        emit("predict_proba is recalibrated: the threshold reads 0.5")
+    emit(
         f"saved to {args.output}; predict with: threshold-estimators predict "
         f"{args.output} FILE.csv"
     )
@@ -200,6 +215,7 @@ def run_tune(args: argparse.Namespace) -> int:
 
 @report_errors
 def run_predict(args: argparse.Namespace) -> int:
+    check_output(args.output, args.model, args.file)
     model = _load(args.model)
     table = read_csv(args.file)
     names = getattr(model, "feature_names_in_", None)
@@ -222,10 +238,10 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.proba and not hasattr(model, "predict_proba"):
         raise DataError(f"{type(model).__name__} has no predict_proba: drop --proba.")
     X = _features(table, features, allow_missing=True)
-    predictions = model.predict(X)
+    predictions = _predict(model, X, table, features, "predict")
     header, columns = ["prediction"], [[str(plain(p)) for p in predictions]]
     if args.proba:
-        proba = model.predict_proba(X)
+        proba = _predict(model, X, table, features, "predict_proba")
         header += [f"proba_{plain(label)}" for label in model.classes_]
         columns += [[repr(float(p)) for p in column] for column in proba.T]
     with output_file(args.output) as file:
@@ -261,6 +277,43 @@ def _features(table, names: list[str], *, allow_missing: bool) -> np.ndarray:
             "refuses; fill them in, or use --model hgb."
         )
     return X
+
+
+# Beyond this magnitude the squares in StandardScaler's variance overflow (to
+# inf, then NaN), and LogisticRegression fails with "Input X contains NaN".
+_MAX_LOGISTIC_FEATURE = 1e150
+
+
+def _check_scale(table, names: list[str], X: np.ndarray) -> None:
+    with np.errstate(invalid="ignore"):
+        largest = np.nanmax(np.abs(X), axis=0, initial=0.0)
+    huge = [
+        name
+        for name, m in zip(names, largest, strict=True)
+        if m > _MAX_LOGISTIC_FEATURE
+    ]
+    if huge:
+        raise DataError(
+            f"feature columns {huge} of {table.path} hold values beyond "
+            f"{_MAX_LOGISTIC_FEATURE:g} (up to {largest.max():.3g}), too large for "
+            "logistic's standardisation; rescale them (e.g. take logs), or use "
+            "--model hgb."
+        )
+
+
+def _predict(model, X, table, features, method):
+    """``model.method(X)``; a model refusing missing values says which columns."""
+    try:
+        return getattr(model, method)(X)
+    except ValueError as exc:
+        gaps = [f for f, col in zip(features, X.T, strict=True) if np.isnan(col).any()]
+        if not gaps or "NaN" not in str(exc):
+            raise
+        raise DataError(
+            f"{type(model).__name__} refuses missing values, and the feature "
+            f"columns {gaps} of {table.path} have some; fill them in (or tune "
+            "with --model hgb)."
+        ) from None
 
 
 def _load(path: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 
 from .._scoring import resolve_objective
 from ..objectives import F1, CostMatrix, FBeta, Objective, PrecisionTarget, RecallTarget
@@ -24,6 +25,10 @@ Quote the objective in a shell: --objective 'precision>=0.9'."""
 _TARGETS = {"precision": PrecisionTarget, "recall": RecallTarget}
 
 
+# The objectives in one line, for a malformed --objective (--help shows GRAMMAR).
+_FORMS = "f1, fbeta:B, precision>=P[@C], recall>=R[@C] or cost:fp=A,fn=B (see --help)"
+
+
 def _number(text: str, what: str, spec: str) -> float:
     try:
         value = float(text)
@@ -31,9 +36,72 @@ def _number(text: str, what: str, spec: str) -> float:
         value = math.nan
     if not math.isfinite(value):
         raise DataError(
-            f"malformed objective {spec!r}: {what} must be a number, got {text!r}."
+            f"malformed objective {spec!r}: {what} must be a finite number, got "
+            f"{text!r}."
         )
     return value
+
+
+def _check(spec: str, what: str, value: float, valid: bool, rule: str) -> float:
+    """``value``, or a message in the grammar's terms (not the estimator's)."""
+    if not valid:
+        raise DataError(f"objective {spec!r}: {what} must be {rule}; got {value!r}.")
+    return value
+
+
+def _target(spec: str, name: str, target: str, confidence: str | None):
+    letter = name[0].upper()
+    value = _number(target, letter, spec)
+    _check(spec, f"the target {letter}", value, 0 < value <= 1, f"a {name} in (0, 1]")
+    kwargs = {}
+    if confidence is not None:
+        level = _number(confidence, "the confidence C", spec)
+        kwargs["confidence"] = _check(
+            spec,
+            "the confidence C",
+            level,
+            0.5 <= level < 1,
+            f"in [0.5, 1) (the probability that the {name} reaches {letter} on "
+            "new data, e.g. 0.9 or 0.95)",
+        )
+    try:
+        return _TARGETS[name](value, **kwargs)
+    except TypeError:  # an install whose targets predate ``confidence``
+        raise DataError(
+            f"objective {spec!r}: this version of threshold_estimators has no "
+            "confidence option; drop the '@C' part."
+        ) from None
+
+
+def _cost(spec: str, text: str) -> CostMatrix:
+    costs = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if name not in ("fp", "fn") or name in costs or not value:
+            raise DataError(
+                f"malformed objective {spec!r}: a cost objective is "
+                "cost:fp=A,fn=B, each of fp and fn given once."
+            )
+        costs[name] = _number(value, name, spec)
+    if set(costs) != {"fp", "fn"}:
+        raise DataError(
+            f"malformed objective {spec!r}: a cost objective needs both costs, "
+            "cost:fp=A,fn=B."
+        )
+    for name, value in costs.items():
+        # A right call costs 0: a wrong one must cost more, or no cut is better.
+        _check(spec, f"the cost {name}", value, value > 0, "> 0")
+    largest = max(costs.values())
+    # Only the ratio of the costs moves the cut; below the smallest normal
+    # float, CostMatrix's rescaling by 1 / largest overflows.
+    _check(
+        spec,
+        "the larger cost",
+        largest,
+        largest >= sys.float_info.min,
+        f">= {sys.float_info.min!r} (multiply both costs by a power of ten)",
+    )
+    return CostMatrix([[0.0, costs["fp"]], [costs["fn"], 0.0]])
 
 
 def parse_objective(spec: str) -> Objective:
@@ -54,37 +122,14 @@ def parse_objective(spec: str) -> Objective:
     if text == "f1":
         objective = F1()
     elif match := re.fullmatch(r"fbeta:(.*)", text):
-        objective = FBeta(beta=_number(match[1], "B", spec))
+        beta = _number(match[1], "B", spec)
+        objective = FBeta(beta=_check(spec, "B", beta, beta > 0, "> 0"))
     elif match := re.fullmatch(r"(precision|recall)>=([^@]*)(?:@(.*))?", text):
-        target = _number(match[2], match[1][0].upper(), spec)
-        kwargs = {}
-        if match[3] is not None:
-            kwargs["confidence"] = _number(match[3], "the confidence C", spec)
-        try:
-            objective = _TARGETS[match[1]](target, **kwargs)
-        except TypeError:  # an install whose targets predate ``confidence``
-            raise DataError(
-                f"objective {spec!r}: this version of threshold_estimators has no "
-                "confidence option; drop the '@C' part."
-            ) from None
+        objective = _target(spec, match[1], match[2], match[3])
     elif match := re.fullmatch(r"cost:(.*)", text):
-        costs = {}
-        for part in match[1].split(","):
-            name, _, value = part.partition("=")
-            if name not in ("fp", "fn") or name in costs or not value:
-                raise DataError(
-                    f"malformed objective {spec!r}: a cost objective is "
-                    "cost:fp=A,fn=B, each of fp and fn given once."
-                )
-            costs[name] = _number(value, name, spec)
-        if set(costs) != {"fp", "fn"}:
-            raise DataError(
-                f"malformed objective {spec!r}: a cost objective needs both costs, "
-                "cost:fp=A,fn=B."
-            )
-        objective = CostMatrix([[0.0, costs["fp"]], [costs["fn"], 0.0]])
+        objective = _cost(spec, match[1])
     else:
-        raise DataError(f"malformed objective {spec!r}; expected one of\n{GRAMMAR}")
+        raise DataError(f"malformed objective {spec!r}; expected {_FORMS}.")
     try:
         return resolve_objective(objective, None, 1)
     except ValueError as exc:

@@ -10,6 +10,9 @@ from .._search import cut_point, run_search
 from .._validation import plain
 from ..objectives import CostMatrix
 from .common import (
+    UsageError,
+    check_output,
+    emit,
     labelled_csv_parser,
     positive_label,
     print_json,
@@ -18,6 +21,7 @@ from .common import (
     rates_text,
     read_csv,
     report_errors,
+    writing,
 )
 from .objective import GRAMMAR, parse_objective
 
@@ -72,7 +76,11 @@ def add_parser(commands) -> None:
 
 @report_errors
 def run(args: argparse.Namespace) -> int:
-    objective = parse_objective(args.objective)  # fail before reading the data
+    if args.label == args.score:
+        raise UsageError(f"--label and --score name the same column, {args.label!r}.")
+    # Fail before reading the data.
+    objective = parse_objective(args.objective)
+    check_output(args.plot, args.file, option="--plot")
     table = read_csv(args.file, keep=[args.label, args.score])
     y = table.labels(args.label)
     score = table.numeric(args.score, allow_missing=False)
@@ -101,25 +109,25 @@ def run(args: argparse.Namespace) -> int:
         "n_candidates": curve.thresholds.size - 1,
     }
     if args.plot:
-        _save_plot(args, curve, values, objective, threshold, pos_label)
+        _save_plot(args, table.path, curve, values, objective, threshold, pos_label)
         report["plot"] = args.plot
     if args.json:
         print_json(report)
         return 0
-    print(
-        f"{args.file}: {report['n']} rows, {report['n_positive']} with label "
+    emit(
+        f"{table.path}: {report['n']} rows, {report['n_positive']} with label "
         f"{report['pos_label']!r} (the positive class), "
         f"{report['n_candidates']} distinct scores"
     )
-    print(
+    emit(
         f"objective {args.objective}: predict {report['pos_label']!r} when "
         f"{args.score} >= {threshold!r}"
     )
-    print(rates_text(report))
+    emit(rates_text(report))
     return 0
 
 
-def _save_plot(args, curve, values, objective, threshold, pos_label) -> None:
+def _save_plot(args, source, curve, values, objective, threshold, pos_label) -> None:
     from .._plot_data import display_params
     from ..plotting import ThresholdCurveDisplay, _check_matplotlib
 
@@ -136,9 +144,10 @@ def _save_plot(args, curve, values, objective, threshold, pos_label) -> None:
             objective,
             threshold=threshold,
             pos_label=pos_label,
-            name=f"{args.file}: {args.score}, objective {args.objective}",
+            name=f"{source}: {args.score}, objective {args.objective}",
         )
     )
     display.plot(ax=figure.subplots())
-    figure.savefig(args.plot)
+    with writing(args.plot) as name:
+        figure.savefig(name)
     progress(args, f"saved the curves to {args.plot}")
