@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from threshold_estimators import ThresholdTunedClassifier
-from threshold_estimators._cli.common import MAX_LINE
+from threshold_estimators._cli.files import MAX_LINE
 from threshold_estimators._cli.objective import parse_objective
 from threshold_estimators.cli import main
 from threshold_estimators.objectives import (
@@ -705,7 +705,7 @@ def test_long_lines_and_fields_are_refused(capsys, monkeypatch, tmp_path):
     assert code == 1
     assert f"huge.csv, line 1: longer than {MAX_LINE} characters" in err
     # A later line, with a small limit to keep the file small.
-    monkeypatch.setattr("threshold_estimators._cli.common.MAX_LINE", 100)
+    monkeypatch.setattr("threshold_estimators._cli.files.MAX_LINE", 100)
     path = write_csv(tmp_path / "s.csv", ["y", "s"], [[0, 0.1], [1, "9" * 200]])
     code, _, err = run(capsys, "pick", path, "--label", "y", "--score", "s")
     assert code == 1 and "s.csv, line 3: longer than 100 characters" in err

@@ -26,6 +26,7 @@ from sklearn.metrics import (
     balanced_accuracy_score,
     f1_score,
     make_scorer,
+    matthews_corrcoef,
     recall_score,
 )
 
@@ -309,7 +310,7 @@ MUST_RAISE = [
             _BoolDecision(), response_method="decision_function", cv=3
         ).fit(X60, Y60),
         ValueError,
-        r"returned scores of dtype bool; a threshold needs real numbers",
+        r"decision_function returned scores of dtype bool; a threshold needs real",
     ),
     (
         "costs below the smallest normal float",
@@ -815,6 +816,59 @@ def test_multiclass_one_class_metric_is_the_metric_of_the_predictions(name, metr
     )
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "name, metric",
+    [("accuracy", accuracy_score), ("balanced_accuracy", balanced_accuracy_score)],
+)
+def test_multiclass_one_class_metric_is_searched_exactly(name, metric, weighted):
+    # Brute force over every cut: the tuned class above it, each row's best
+    # other class below it, scored by sklearn's own function.
+    X, y = make_classification(
+        n_samples=2_500, n_classes=3, n_informative=4, random_state=4
+    )
+    frozen = LogisticRegression().fit(X[:500], y[:500])
+    X, y = X[500:], y[500:]
+    weight = np.random.default_rng(4).uniform(0.2, 3, len(y)) if weighted else None
+    model = ThresholdTunedClassifier(
+        frozen, cv="prefit", objective=name, pos_label=2
+    ).fit(X, y, sample_weight=weight)
+    proba = frozen.predict_proba(X)
+    score, others = proba[:, 2], proba.copy()
+    others[:, 2] = -np.inf
+    cuts = np.concatenate(([np.inf], np.unique(score)))
+    best = max(
+        metric(
+            y, np.where(score >= cut, 2, others.argmax(axis=1)), sample_weight=weight
+        )
+        for cut in cuts
+    )
+    assert model.best_score_ == pytest.approx(best, abs=1e-12)
+    assert metric(y, model.predict(X), sample_weight=weight) == pytest.approx(
+        best, abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", ["accuracy", "balanced_accuracy", "matthews_corrcoef"])
+def test_every_class_label_metric_is_the_metric_of_the_predictions(name):
+    X, y = make_classification(
+        n_samples=900, n_classes=3, n_informative=4, random_state=3
+    )
+    frozen = LogisticRegression().fit(X[:300], y[:300])
+    for recalibrate in (False, True):
+        model = ThresholdTunedClassifier(
+            frozen, cv="prefit", objective=name, recalibrate=recalibrate
+        ).fit(X[300:], y[300:])
+        metric = {
+            "accuracy": accuracy_score,
+            "balanced_accuracy": balanced_accuracy_score,
+            "matthews_corrcoef": matthews_corrcoef,
+        }[name]
+        assert model.best_score_ == pytest.approx(
+            metric(y[300:], model.predict(X[300:])), abs=1e-15
+        )
+
+
 def test_multiclass_recall_scorer_is_one_class_recall():
     # "recall" of the tuned class is a count metric: exact and one-vs-rest.
     X, y = make_classification(
@@ -877,3 +931,86 @@ def test_cost_rule_decides_in_float64_whatever_the_score_dtype():
         ).fit(rows, y)
         cost = matrix[y, model.predict(rows)].mean()
         assert cost == pytest.approx(-model.best_score_, rel=1e-12)
+
+
+# --- found by review: each once gave a wrong answer or refused a valid input ---
+
+
+def test_unit_weights_choose_exactly_what_no_weights_choose():
+    # Two cuts whose F1 differ by 1.3e-12 (about 5,900 ulps): integer weights
+    # sum exactly, so no tolerance may merge them.
+    scores = np.repeat([0.7, 0.3, 0.1], [400_000, 400_000, 400_001])
+    y = np.zeros(scores.size, dtype=int)
+    y[:300_000] = 1
+    y[400_000 : 400_000 + 99_999] = 1
+    y[800_000 : 800_000 + 2] = 1
+    plain = _search_and_cut(F1(), y, scores)[1:]
+    ones = _search_and_cut(F1(), y, scores, np.ones(scores.size))[1:]
+    twos = _search_and_cut(F1(), y, scores, np.full(scores.size, 2.0))[1:]
+    assert plain == ones == twos
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint64"])
+@pytest.mark.parametrize("pos_label", [0, 1])
+def test_unsigned_decision_scores_are_negated_without_wrapping(dtype, pos_label):
+    class Votes(ScoreTable):
+        def decision_function(self, X):
+            rows = np.asarray(X)[:, 0].astype(int)
+            return np.asarray(self.scores)[rows].astype(self.dtype)
+
+    rng = np.random.default_rng(1)
+    votes = rng.integers(0, 11, 120)
+    y = (votes + rng.integers(-3, 4, 120) > 5).astype(int)
+    rows = np.arange(120)[:, None]
+    model = ThresholdTunedClassifier(
+        Votes(votes, dtype=dtype).fit(None, None),
+        cv="prefit",
+        response_method="decision_function",
+        pos_label=pos_label,
+    ).fit(rows, y)
+    tuned = votes if pos_label == 1 else -votes.astype(float)
+    truth = y == pos_label
+    cuts = np.concatenate(([np.inf], np.unique(tuned)))
+    best = max(f1_score(truth, tuned >= cut, zero_division=0.0) for cut in cuts)
+    assert model.best_score_ == pytest.approx(best, abs=1e-15)
+    assert f1_score(truth, model.predict(rows) == pos_label) == model.best_score_
+
+
+def test_cv_none_is_the_default_stratified_split():
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=None).fit(X60, Y60)
+    default = ThresholdTunedClassifier(LogisticRegression()).fit(X60, Y60)
+    assert model.threshold_ == default.threshold_
+
+
+def test_labels_of_one_kind_from_python_and_numpy_are_accepted():
+    y = np.array(["neg", "pos"] * 30, dtype=object)
+    y[::4] = np.str_("neg")
+    model = ThresholdTunedClassifier(LogisticRegression(), pos_label="pos", cv=3)
+    assert model.fit(X60, y).classes_.tolist() == ["neg", "pos"]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_no_positive_call_above_the_largest_value_of_the_dtype(dtype):
+    class Margins(ScoreTable):
+        def decision_function(self, X):
+            rows = np.asarray(X)[:, 0].astype(int)
+            return np.asarray(self.scores)[rows].astype(self.dtype)
+
+    top = np.finfo(dtype).max
+    scores = np.array([top, top, 0.5, -2.0], dtype=dtype)
+    y = np.array([0, 0, 1, 1])
+    rows = np.arange(4)[:, None]
+    # Calling nothing positive is best for this cost: the cut lies above the
+    # dtype's largest value, and is still finite.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ThresholdTunedClassifier(
+            Margins(scores, dtype=dtype).fit(None, None),
+            cv="prefit",
+            response_method="decision_function",
+            objective=CostMatrix([[0, 100], [1, 0]]),
+            recalibrate=True,
+        ).fit(rows, y)
+    assert np.isfinite(model.threshold_)
+    assert not np.any(model.predict(rows) == 1)
+    assert model.best_score_ == -0.5

@@ -82,8 +82,11 @@ def effective_size(weight: np.ndarray) -> float:
     return float(scaled.sum() ** 2 / (scaled @ scaled))
 
 
-# How far (in probability) the weights read as counts may move a smoothed target
-# from where the effective number of rows would put it before a warning says so.
+# The weights read as counts warn when a class's total weight is below this share
+# of its effective number of rows (weights an order of magnitude below counts,
+# e.g. normalized to sum 1; class-balancing weights keep at least half) and its
+# smoothed target moves by more than this probability.
+_COUNT_SHARE_WARNING = 0.1
 _TARGET_SHIFT_WARNING = 0.01
 
 
@@ -111,11 +114,12 @@ def _platt_targets(positive: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def _warn_if_weights_are_not_counts(n_positive, n_negative, eff_positive, eff_negative):
-    shift = max(
-        1 / (n_positive + 2) - 1 / (eff_positive + 2),
-        1 / (n_negative + 2) - 1 / (eff_negative + 2),
-    )
-    if shift > _TARGET_SHIFT_WARNING:
+    far_below = [
+        total < _COUNT_SHARE_WARNING * rows
+        and 1 / (total + 2) - 1 / (rows + 2) > _TARGET_SHIFT_WARNING
+        for total, rows in ((n_positive, eff_positive), (n_negative, eff_negative))
+    ]
+    if any(far_below):
         warnings.warn(
             "PiecewiseLogisticCalibrator reads sample_weight as counts of rows, "
             f"as scikit-learn does; these class totals ({n_negative:.3g} and "

@@ -47,11 +47,11 @@ from ._folds import (
 )
 from ._multiclass import (
     cost_decision,
-    margins,
+    every_class_decision,
     per_class_thresholds,
     select_cost_rule,
 )
-from ._scoring import resolve_objective
+from ._scoring import label_metric_of, resolve_objective
 from ._search import cut_point, run_search
 from ._validation import (
     check_both_classes_scored,
@@ -228,7 +228,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         The objective at ``threshold_`` on the pooled out-of-fold data (for a
         :class:`~threshold_estimators.objectives.CostMatrix`, the negative mean
         cost per unit of sample weight); when every class is tuned by a
-        per-class objective, the mean over classes of each one-vs-rest value.
+        per-class objective, the mean over classes of each one-vs-rest value,
+        except for "accuracy", "balanced_accuracy" and "matthews_corrcoef",
+        which are the metric of the combined out-of-fold predictions.
 
     cost_rule_ : {"bayes", "offsets"} or None
         With a k x k cost matrix, the rule kept (see ``threshold_``); else None.
@@ -438,6 +440,16 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                     ).fit(oof.score[:, column], y_oof == label, weight_oof)
                     for column, label in enumerate(classes)
                 ]
+            label_metric = label_metric_of(objective)
+            if label_metric is not None:
+                # Accuracy-like metrics are defined on the combined labels: the
+                # mean of one-vs-rest values would contradict the metric itself.
+                decision = every_class_decision(
+                    oof.score, threshold, probability, calibrator
+                )
+                best_score = float(
+                    label_metric(y_oof, classes[decision], sample_weight=weight_oof)
+                )
             fold_thresholds = fold_class_thresholds(
                 objective, y_oof, oof, weight_oof, classes, X_oof
             )
@@ -558,7 +570,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 self.cv, shuffle=True, random_state=self.random_state
             )
         cv = self.cv
-        if not isinstance(cv, Integral) and not hasattr(cv, "split"):
+        if cv is not None and not isinstance(cv, Integral) and not hasattr(cv, "split"):
             cv = check_split_pairs(cv)
         return check_cv(cv, y, classifier=True)
 
@@ -575,7 +587,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         if self.calibrator_ is not None:
             return np.argmax(self._every_class_proba(raw, "predict_proba"), axis=1)
         probability = self._response_method_used == "predict_proba"
-        return np.argmax(margins(raw, self.threshold_, probability), axis=1)
+        return every_class_decision(raw, self.threshold_, probability, None)
 
     def _scores_and_alternative(self, X):
         check_is_fitted(self)

@@ -30,6 +30,15 @@ class OutOfFold(NamedTuple):
     dtype: np.dtype = np.dtype(np.float64)
 
 
+def negated(scores: np.ndarray) -> np.ndarray:
+    """``-scores`` in a type that holds it: unsigned integers would wrap around,
+    so they become signed integers, or floats for 64 bits."""
+    scores = np.asarray(scores)
+    if scores.dtype.kind == "u":
+        scores = scores.astype(np.int64 if scores.dtype.itemsize < 8 else np.float64)
+    return -scores
+
+
 def in_sorted_order(output, classes):
     """An estimator's per-class ``output`` with its columns in sorted class order.
 
@@ -44,7 +53,7 @@ def in_sorted_order(output, classes):
         return output
     output = np.asarray(output)
     if classes.size == 2 and (output.ndim == 1 or output.shape[1] == 1):
-        return -output
+        return negated(output)
     if output.ndim == 2 and output.shape[1] == classes.size:
         return output[:, order]
     return output
@@ -107,6 +116,11 @@ def response(estimator, X, response_method: str, pos_label):
             f"{'a scalar' if raw.ndim == 0 else f'{raw.shape[0]} rows'} for "
             f"{_num_samples(X)} samples; it must return one row per sample."
         )
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{type(estimator).__name__}.{response_method} returned scores of dtype "
+            f"{raw.dtype}; a threshold needs real numbers (integers or floats)."
+        )
     raw = in_sorted_order(raw, estimator.classes_)
     one_score = len(classes) == 2 and (raw.ndim == 1 or raw.shape[1:] == (1,))
     if not one_score and (raw.ndim != 2 or raw.shape[1] != len(classes)):
@@ -140,9 +154,9 @@ def oriented_score(raw, column, classes):
     if column is None:
         return raw, None
     if raw.ndim == 1:  # a binary decision_function scores classes_[1]
-        return (raw if column == 1 else -raw), None
+        return (raw if column == 1 else negated(raw)), None
     if raw.shape[1] == 1:
-        return raw[:, 0] * (2 * column - 1), None
+        return (raw[:, 0] if column == 1 else negated(raw[:, 0])), None
     if raw.shape[1] == 2:
         return raw[:, column], None
     return raw[:, column], best_other(raw, column, classes)

@@ -78,6 +78,19 @@ def margins(scores, thresholds, probability: bool) -> np.ndarray:
     return logits(scores, probability) - logits(thresholds, probability)
 
 
+def every_class_decision(scores, thresholds, probability: bool, calibrators):
+    """Index of each row's class when every class is tuned: the largest margin
+    over its threshold, or with calibrators the largest operating log-odds
+    (the argmax of the renormalized operating probabilities)."""
+    if calibrators is None:
+        return np.argmax(margins(scores, thresholds, probability), axis=1)
+    log_odds = [
+        calibrator.decision_function(scores[:, column])
+        for column, calibrator in enumerate(calibrators)
+    ]
+    return np.argmax(np.column_stack(log_odds), axis=1)
+
+
 def check_cost_matrix(matrix, n_classes: int) -> np.ndarray:
     """A k x k cost matrix as floats, or a ValueError stating the rule broken."""
     matrix = cost_array(matrix)

@@ -24,6 +24,7 @@ from sklearn.metrics import (
 )
 
 from ._multiclass import check_cost_matrix
+from ._search import confusion_curve
 from .objectives import F1, CostMatrix, FBeta, Objective, ScorerObjective, _ratio
 
 
@@ -51,6 +52,47 @@ class _CountMetric(Objective):
         raise ValueError(f"Unknown count metric {self.metric!r}.")
 
 
+class _OneClassLabelMetric(Objective):
+    """Multiclass accuracy or balanced accuracy with one class tuned, exactly.
+
+    Rows at or above the cut are called the tuned class; the others get their
+    best other class, which is right for some of them. The metric of those
+    labels is the tuned class's counts plus, below each cut, the weight of the
+    rows whose best other class is their class: one more cumulative sum over
+    the same sorted scores, so the search stays exact over every candidate.
+    """
+
+    def __init__(self, metric: str):
+        self.metric = metric
+
+    def for_rows(self, y, y_score, sample_weight, alternative, pos_label):
+        weight = np.ones(len(y)) if sample_weight is None else sample_weight
+        classes, y_index = np.unique(y, return_inverse=True)
+        right_below = (alternative == y) & (y != pos_label)
+        bound = clone(self)
+        bound.n_classes_ = classes.size
+        if self.metric == "accuracy":
+            # Below each cut, the weight of the rows that their best other class
+            # labels right (the curve's "fn"), as a share of all: exact sums for
+            # integer weights, divided once.
+            below = confusion_curve(right_below, y_score, weight).fn
+            bound.right_below_ = below / weight.sum()
+            return bound
+        # Each row weighs its share of its class, so that the sums are the other
+        # classes' recalls. Those shares are rounded: ties within the rounding of
+        # their running sums (an ulp per row at most) are ties.
+        share = weight / np.bincount(y_index, weights=weight)[y_index]
+        bound.right_below_ = confusion_curve(right_below, y_score, share).fn
+        bound.tie_ulps = 4 * len(y)
+        return bound
+
+    def score(self, tp, fp, tn, fn):
+        if self.metric == "accuracy":
+            return _ratio(tp, tp + fp + tn + fn) + self.right_below_
+        # The tuned class's recall and the other classes' (summed), averaged.
+        return (_ratio(tp, tp + fn) + self.right_below_) / self.n_classes_
+
+
 _COUNT_METRICS = {
     accuracy_score: "accuracy",
     balanced_accuracy_score: "balanced_accuracy",
@@ -66,6 +108,24 @@ _COUNT_METRICS = {
 _MULTICLASS_METRICS = frozenset(
     {accuracy_score, balanced_accuracy_score, matthews_corrcoef}
 )
+
+
+_LABEL_METRICS = {
+    "accuracy": accuracy_score,
+    "balanced_accuracy": balanced_accuracy_score,
+    "matthews_corrcoef": matthews_corrcoef,
+}
+
+
+def label_metric_of(objective):
+    """The scikit-learn function of an accuracy-like count metric, else None.
+
+    With every class tuned, these are reported as the metric of the combined
+    out-of-fold labels (each class's cut still maximizes its one-vs-rest value).
+    """
+    if isinstance(objective, _CountMetric):
+        return _LABEL_METRICS.get(objective.metric)
+    return None
 
 
 def resolve_objective(
@@ -131,8 +191,11 @@ def resolve_objective(
             if one_class and metric in _MULTICLASS_METRICS:
                 # With one class tuned against the rest, the rows below the cut
                 # go to their best other class, right or wrong: the one-vs-rest
-                # count would not be the metric of those labels. The scorer
-                # itself is evaluated on them instead.
-                return ScorerObjective(scorer)
+                # count would not be the metric of those labels.
+                if metric is matthews_corrcoef:
+                    # A function of the whole k x k confusion matrix: the
+                    # scorer itself, at a bounded set of cuts.
+                    return ScorerObjective(scorer)
+                return _OneClassLabelMetric(_COUNT_METRICS[metric])
             return _CountMetric(_COUNT_METRICS[metric])
     return ScorerObjective(scorer)

@@ -258,15 +258,40 @@ def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
 
 
 # Scores (and tie-break keys) within rounding of the best are ties. Unweighted
-# counts are exact integers, so a ratio objective on them is compared exactly
-# (two distinct F1 values of 10^7 rows can differ by less than 16 ulps). What is
-# rounded gets a tolerance: an objective with real parameters scaled by the user
-# (costs) declares its own ``tie_ulps``, and weighted counts, running sums whose
-# rounding grows with the rows, add a base plus four ulps per row. Without it,
+# counts (and integer weights, which sum exactly) are exact integers, so a ratio
+# objective on them is compared exactly (two distinct F1 values of 10^7 rows can
+# differ by less than 16 ulps). What is rounded gets a tolerance: an objective
+# with real parameters scaled by the user (costs) declares its own ``tie_ulps``,
+# and real-valued weights add a base plus four ulps per row: their counts are
+# running sums, each off by at most about one ulp of the total per term added,
+# so the rounding of a ratio of them grows at worst linearly with the rows. Without it,
 # multiplying every weight or every cost by a constant (which rounds each
 # product) could move the cut between candidates equal in exact arithmetic.
 _WEIGHTED_TIE_ULPS = 16
 _TIE_ULPS_PER_WEIGHTED_ROW = 4
+
+
+# Weighted totals in this range are rescaled by no power of two: products such as
+# ``(1 + beta**2) * tp`` (beta**2 up to 1e100, see FBeta) stay far from overflow,
+# and the few subnormal products of extreme betas do not change a score.
+_SAFE_TOTALS = (2.0**-50, 2.0**50)
+
+
+def _sums_exactly(sample_weight) -> bool:
+    """Whether every running sum of the weights is exact in float64.
+
+    Integer-valued weights (unit weights, frequency weights) whose total stays
+    below 2**53 sum without rounding: their counts are compared exactly, as
+    unweighted counts are, so ``sample_weight=np.ones(n)`` chooses exactly what
+    no weights choose.
+    """
+    if sample_weight is None:
+        return True
+    with np.errstate(over="ignore"):
+        return bool(
+            np.all(sample_weight == np.round(sample_weight))
+            and sample_weight.sum() < 2.0**53
+        )
 
 
 def evaluation_counts(
@@ -285,10 +310,10 @@ def evaluation_counts(
     if squared is not None:
         scaled = tuple(np.asarray(c) * weight_scale for c in counts)
         return objective.effective_counts(scaled, squared.counts)
-    if curve.tp.dtype.kind == "f":
-        scale = _power_of_two(curve.tp[-1] + curve.fp[-1])
-        if scale != 1.0:
-            counts = tuple(c * scale for c in counts)
+    total = curve.tp[-1] + curve.fp[-1]
+    if curve.tp.dtype.kind == "f" and not _SAFE_TOTALS[0] < total < _SAFE_TOTALS[1]:
+        scale = _power_of_two(total)
+        counts = tuple(c * scale for c in counts)
     return counts
 
 
@@ -364,7 +389,12 @@ def cut_point(thresholds: np.ndarray, index: int, dtype=np.float64) -> float:
     dtype = np.dtype(dtype)
     kind = dtype.type if dtype in (np.float16, np.float32) else np.float64
     if index == 0:
-        return float(np.nextafter(kind(thresholds[1]), kind(np.inf)))
+        with np.errstate(over="ignore"):
+            above = np.nextafter(kind(thresholds[1]), kind(np.inf))
+        # Above the largest value of the type only float64 has room left.
+        if not np.isfinite(above):
+            above = np.nextafter(thresholds[1], np.inf)
+        return float(above)
     upper = thresholds[index]
     if index + 1 == thresholds.size:
         return float(upper)
@@ -408,7 +438,8 @@ def run_search(
         alternative = None if alternative is None else alternative[kept]
     y_positive = y == pos_label
     curve = confusion_curve(y_positive, y_score, sample_weight)
-    n_weighted = 0 if sample_weight is None else y_score.shape[0]
+    objective = objective.for_rows(y, y_score, sample_weight, alternative, pos_label)
+    n_weighted = 0 if _sums_exactly(sample_weight) else y_score.shape[0]
     squared, weight_scale = None, 1.0
     if sample_weight is not None and objective.needs_sample_sizes:
         # Scaled by a power of two first, so that the squares cannot overflow.

@@ -1,6 +1,7 @@
 """Checks of what ``fit`` receives and of what the folds return."""
 
 import warnings
+from numbers import Number
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -70,16 +71,24 @@ def _check_one_label_type(y):
     """Labels of several Python types (e.g. 1 and "1") cannot be ordered."""
     if np.asarray(y).dtype != object:
         return
-    kinds = {
-        "number" if isinstance(label, (int, float, np.number)) else type(label).__name__
-        for label in y
-    }
+    kinds = {_label_kind(label) for label in y}
     if len(kinds) > 1:
         raise ValueError(
             "y mixes labels of different types "
             f"({', '.join(sorted(kinds))}), which have no order; use labels of one "
             "type, e.g. y.astype(str)."
         )
+
+
+def _label_kind(label) -> str:
+    """Labels of one kind can be ordered together (str with numpy's str_, ...)."""
+    if isinstance(label, (str, np.str_)):
+        return "str"
+    if isinstance(label, (bytes, np.bytes_)):
+        return "bytes"
+    if isinstance(label, (Number, np.number, np.bool_)):
+        return "number"
+    return type(label).__name__
 
 
 def check_weights(sample_weight, X, y, classes):
@@ -114,7 +123,8 @@ def check_fold_scores(fold_scores, response_method):
     Non-finite scores, or scores constant within every fold, raise; a single
     constant fold warns.
     """
-    fold_scores = [_numeric_scores(s, response_method) for s in fold_scores]
+    # Real numbers (``response`` checked the dtype), compared in float64.
+    fold_scores = [np.asarray(s, dtype=np.float64) for s in fold_scores]
     scores = np.concatenate(fold_scores)
     if not np.all(np.isfinite(scores)):
         raise ValueError(
@@ -145,17 +155,6 @@ def check_fold_scores(fold_scores, response_method):
     return scores
 
 
-def _numeric_scores(scores, response_method) -> np.ndarray:
-    """One fold's scores as float64, or an error naming what they were."""
-    scores = np.asarray(scores)
-    if scores.dtype.kind not in "iuf":
-        raise ValueError(
-            f"The estimator's {response_method} returned scores of dtype "
-            f"{scores.dtype}; a threshold needs real numbers (integers or floats)."
-        )
-    return scores.astype(np.float64)
-
-
 def plain(value):
     """A numpy scalar as the Python value it holds, for readable messages."""
     return value.item() if isinstance(value, np.generic) else value
@@ -179,16 +178,23 @@ def check_split_pairs(cv) -> list:
     """An iterable ``cv`` as a list of ``(train, test)`` pairs, or a clear error."""
     splits = list(cv)
     for number, split in enumerate(splits):
-        if isinstance(split, (str, bytes)) or getattr(split, "__len__", None) is None:
-            size = None
-        else:
-            size = len(split)
-        if size != 2:
-            raise ValueError(
-                f"cv must yield (train, test) pairs of index arrays; split {number} "
-                f"is {split!r:.80}."
-            )
+        _as_pair(split, number)
     return splits
+
+
+def _as_pair(split, number: int):
+    """``split`` as ``(train, test)``, or an error saying what it is instead."""
+    if isinstance(split, (str, bytes)) or getattr(split, "__len__", None) is None:
+        size = None
+    else:
+        size = len(split)
+    if size != 2:
+        what = f"of {size} items" if size is not None else "not a sequence"
+        raise ValueError(
+            "cv must yield (train, test) pairs of index arrays; split "
+            f"{number} is a {type(split).__name__} {what}."
+        )
+    return split
 
 
 def check_splits(splits, y, classes):
@@ -202,13 +208,7 @@ def check_splits(splits, y, classes):
     n_samples = len(y)
     checked = []
     for number, split in enumerate(splits):
-        try:
-            train, test = split
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"cv must yield (train, test) pairs of index arrays; split {number} "
-                f"is {split!r:.80}."
-            ) from None
+        train, test = _as_pair(split, number)
         train = _split_indices(train, n_samples, f"split {number}'s train set")
         test = _split_indices(test, n_samples, f"split {number}'s test set")
         missing = [plain(c) for c in classes if not np.any(y[train] == c)]

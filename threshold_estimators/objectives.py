@@ -169,6 +169,15 @@ class Objective(BaseEstimator):
         """
         return counts
 
+    def for_rows(self, y, y_score, sample_weight, alternative, pos_label):
+        """The objective as evaluated on these rows; itself by default.
+
+        An objective whose value depends on more than the tuned class's counts
+        (the labels that rows below the cut receive) returns a copy that holds
+        what it needs of the rows, aligned with the candidates of their curve.
+        """
+        return self
+
     def _validate(self) -> Objective:
         self._validate_params()
         return self

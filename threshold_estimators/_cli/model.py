@@ -12,19 +12,16 @@ from .._validation import plain
 from ..objectives import CostMatrix
 from .common import (
     DataError,
-    check_output,
     emit,
     labelled_csv_parser,
-    output_file,
     positive_label,
     print_json,
     progress,
     rates,
     rates_text,
-    read_csv,
     report_errors,
-    writing,
 )
+from .files import check_output, output_file, read_csv, writing
 from .objective import GRAMMAR, parse_objective
 
 TUNE_DESCRIPTION = """\

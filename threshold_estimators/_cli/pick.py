@@ -11,7 +11,6 @@ from .._validation import plain
 from ..objectives import CostMatrix
 from .common import (
     UsageError,
-    check_output,
     emit,
     labelled_csv_parser,
     positive_label,
@@ -19,10 +18,9 @@ from .common import (
     progress,
     rates,
     rates_text,
-    read_csv,
     report_errors,
-    writing,
 )
+from .files import check_output, read_csv, writing
 from .objective import GRAMMAR, parse_objective
 
 DESCRIPTION = """\
