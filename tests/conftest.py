@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from sklearn.datasets import make_classification
 
 # Keras reads KERAS_BACKEND once, at its first import: JAX (what the [keras] extra
@@ -14,6 +15,12 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 # Tests of optional parts skip on a developer machine without their extra; in
 # CI (CI=true) the [test] extra installs them all, so a missing one is an error.
 OPTIONAL_MODULES = ("keras", "jax", "matplotlib", "skops", "distributed", "sphinx")
+
+# CI replays the same hypothesis examples on every run (a failure there is a
+# change's, not a new draw's); developers' runs keep drawing new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    settings.load_profile("ci")
 
 
 def pytest_sessionstart(session):

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import _safe_indexing
 
+from ._validation import check_weight_values
 from .objectives import Objective, ScorerObjective, _power_of_two
 
 
@@ -91,7 +92,7 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
                 f"{y_score.shape}."
             )
     if sample_weight is not None:
-        _check_curve_weights(sample_weight)
+        check_weight_values(sample_weight)
     if sample_weight is None:
         thresholds, tp, fp = _unweighted_counts(y_positive, y_score)
         total_positive, total_negative = tp[-1], fp[-1]
@@ -123,25 +124,6 @@ def as_float_array(values, name: str) -> np.ndarray:
         return np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be an array of numbers; {exc}.") from None
-
-
-def _check_curve_weights(sample_weight: np.ndarray) -> None:
-    """Weights must be finite and non-negative, and their sum finite."""
-    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
-        raise ValueError(
-            "sample_weight must be finite and non-negative; got "
-            f"{np.count_nonzero(np.isnan(sample_weight))} NaN, "
-            f"{np.count_nonzero(np.isinf(sample_weight))} infinite and "
-            f"{np.count_nonzero(sample_weight < 0)} negative values."
-        )
-    with np.errstate(over="ignore"):
-        total = sample_weight.sum()
-    if not np.isfinite(total):
-        raise ValueError(
-            "sample_weight sums to infinity in float64; rescale it (e.g. divide "
-            f"by its maximum, {sample_weight.max():g}): only ratios of weights "
-            "matter to the threshold."
-        )
 
 
 # The helpers below return as soon as their temporaries are no longer needed and
@@ -439,7 +421,6 @@ def run_search(
     y_positive = y == pos_label
     curve = confusion_curve(y_positive, y_score, sample_weight)
     objective = objective.for_rows(y, y_score, sample_weight, alternative, pos_label)
-    n_weighted = 0 if _sums_exactly(sample_weight) else y_score.shape[0]
     squared, weight_scale = None, 1.0
     if sample_weight is not None and objective.needs_sample_sizes:
         # Scaled by a power of two first, so that the squares cannot overflow.
@@ -448,6 +429,10 @@ def run_search(
             y_positive, y_score, np.square(sample_weight * weight_scale)
         )
     counts = evaluation_counts(objective, curve, squared, weight_scale)
+    # Exact counts are compared exactly; effective (Kish) counts are rescaled,
+    # hence rounded, even for integer weights.
+    exact = squared is None and _sums_exactly(sample_weight)
+    n_weighted = 0 if exact else y_score.shape[0]
     if not isinstance(objective, ScorerObjective):
         score = objective.score(*counts)
         best = best_candidate(

@@ -91,14 +91,16 @@ def _label_kind(label) -> str:
     return type(label).__name__
 
 
-def check_weights(sample_weight, X, y, classes):
-    """Validated ``sample_weight``: finite, non-negative, positive in each class."""
-    sample_weight = _check_sample_weight(sample_weight, X)
-    if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
+def check_weight_values(sample_weight: np.ndarray) -> None:
+    """Weights must be finite and non-negative, and their sum finite."""
+    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
         raise ValueError(
             "sample_weight must be finite and non-negative; got "
             f"min={float(np.min(sample_weight))}, "
-            f"max={float(np.max(sample_weight))}."
+            f"max={float(np.max(sample_weight))} "
+            f"({np.count_nonzero(np.isnan(sample_weight))} NaN, "
+            f"{np.count_nonzero(np.isinf(sample_weight))} infinite and "
+            f"{np.count_nonzero(sample_weight < 0)} negative values)."
         )
     with np.errstate(over="ignore"):
         total = sample_weight.sum()
@@ -108,6 +110,12 @@ def check_weights(sample_weight, X, y, classes):
             f"{float(np.max(sample_weight)):g}); divide it by a constant, e.g. its "
             "maximum: the threshold depends only on the ratios of the weights."
         )
+
+
+def check_weights(sample_weight, X, y, classes):
+    """Validated ``sample_weight``: finite, non-negative, positive in each class."""
+    sample_weight = _check_sample_weight(sample_weight, X)
+    check_weight_values(sample_weight)
     for label in classes:
         if not sample_weight[y == label].sum() > 0:
             raise ValueError(

@@ -240,21 +240,67 @@ class FBeta(Objective):
         tp = np.asarray(tp, dtype=float)
         return _ratio(tp, tp + fn / (1 + inverse2) + fp * inverse2 / (1 + inverse2))
 
-    def tiebreak(self, tp, fp, tn, fn):
-        """Among equal scores, what exact arithmetic would still tell apart.
+    # The score takes a few roundings, in which an extreme beta's second-order
+    # term can vanish: scores this close are re-ranked by the exact key below.
+    tie_ulps = 4
 
-        When ``beta²`` is below the float resolution (or its inverse is), the
-        score rounds to the precision (or the recall) and equal values hide a
-        second-order term: at equal precision a smaller ``beta`` still prefers
-        the higher recall, and at equal recall a larger one the higher
-        precision. Moderate betas keep the default (fewest positive calls).
+    def tiebreak(self, tp, fp, tn, fn):
+        """The exact order among scores equal to rounding.
+
+        F-beta is ``1 / (1 + Q)`` with ``Q = (beta² fn + fp) / ((1 + beta²) tp)``.
+        Against the best-scoring candidate ``r``, ``Q_r - Q_i`` is computed from
+        the cross products ``fp_r tp_i - fp_i tp_r`` and ``fn_r tp_i - fn_i tp_r``,
+        exact for integer counts: a key accurate to its own last digit, where
+        the score loses ``beta²``'s term below the float resolution (e.g. at
+        equal precision a tiny beta still prefers the higher recall).
         """
-        beta2 = float(self.beta) ** 2 if self.beta < 1e150 else np.inf
-        if beta2 < _EPSILON:
-            return _ratio(tp, np.asarray(tp) + fn)
-        if beta2 > 1 / _EPSILON:
-            return _ratio(tp, np.asarray(tp) + fp)
-        return super().tiebreak(tp, fp, tn, fn)
+        tp, fp, fn = (np.asarray(c, dtype=float) for c in (tp, fp, fn))
+        score = self.score(tp, fp, tn, fn)
+        r = int(np.argmax(score))
+        if not tp[r] > 0:
+            return super().tiebreak(tp, fp, tn, fn)
+        beta = float(self.beta)
+        # Q_r - Q_i, times tp_i tp_r, is major + weight * minor (major: the false
+        # positives' cross product for beta <= 1; divided through by beta² else).
+        positives = (fp[r] * tp, fp * tp[r])
+        negatives = (fn[r] * tp, fn * tp[r])
+        if beta <= 1:
+            (major_terms, minor_terms), weight = (positives, negatives), beta * beta
+        else:
+            (major_terms, minor_terms), weight = (negatives, positives), 1 / beta / beta
+        major = major_terms[0] - major_terms[1]
+        minor = minor_terms[0] - minor_terms[1]
+        if not all(np.array_equal(c, np.round(c)) for c in (tp, fp, fn)):
+            # Weighted counts: the cross products are rounded, so differences
+            # within their rounding are ties, as for the scores themselves.
+            for difference, terms in ((major, major_terms), (minor, minor_terms)):
+                rounding = 8 * _EPSILON * (np.abs(terms[0]) + np.abs(terms[1]))
+                difference[np.abs(difference) <= rounding] = 0.0
+        scale = tp * tp[r]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            major, minor = major / scale, minor / scale
+        scored = tp > 0
+        major[~scored] = -np.inf
+        nonzero = np.abs(major[scored & (major != 0)])
+        gap = nonzero.min() if nonzero.size else np.inf
+        if weight * np.abs(minor[scored]).max(initial=0.0) < gap / 4:
+            # The weighted minor term can never outweigh a major difference (and
+            # may underflow): order by the major term, then the minor one.
+            return _lexicographic_rank(major, minor)
+        key = major + weight * minor
+        key[~scored] = -np.inf
+        return key
+
+
+def _lexicographic_rank(major, minor):
+    """Dense ranks of the pairs (major, minor), greater pairs ranking higher."""
+    order = np.lexsort((minor, major))
+    pairs = np.stack([major[order], minor[order]])
+    new = np.concatenate(([True], np.any(pairs[:, 1:] != pairs[:, :-1], axis=0)))
+    rank = np.empty(major.size)
+    rank[order] = np.cumsum(new)
+    rank[~np.isfinite(major)] = -np.inf
+    return rank
 
 
 class _RateTarget(Objective):
