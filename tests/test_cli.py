@@ -1027,3 +1027,54 @@ def test_hostile_files(capsys, tmp_path, scores, model_file, table):
     )
     assert code == 1 and "too large for logistic" in err.splitlines()[-1]
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_an_input_redirected_to_standard_input_is_never_overwritten(tmp_path, table):
+    # `tune - --output data.csv < data.csv` once replaced the training data.
+    X, y = table
+    train = table_csv(tmp_path / "train.csv", X, y)
+    before = Path(train).read_bytes()
+    model = tmp_path / "m.joblib"
+    subprocess.run(
+        [*CLI, "tune", train, "--label", "target", "--output", str(model)],
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    commands = [
+        ["tune", "-", "--label", "target", "--output", train],
+        ["predict", str(model), "-", "--output", train],
+        ["predict", str(model), "-", "--output", "/dev/stdin"],
+    ]
+    for command in commands:
+        with open(train, "rb") as stdin:
+            result = subprocess.run(
+                [*CLI, *command], stdin=stdin, capture_output=True, timeout=300
+            )
+        assert result.returncode == 2, result.stderr
+        assert b"read on standard input: refusing to overwrite" in result.stderr
+        assert Path(train).read_bytes() == before
+
+
+def test_integer_labels_above_2_53_pick_the_named_class(capsys, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "label,score\n9007199254740992,0.1\n9007199254740993,0.9\n"
+        "9007199254740992,0.2\n9007199254740993,0.8\n9007199254740993,0.3\n"
+    )
+    for label in ("9007199254740993", "9007199254740992"):
+        code, out, err = run(
+            capsys,
+            "pick",
+            path,
+            "--label",
+            "label",
+            "--score",
+            "score",
+            "--pos-label",
+            label,
+            "--json",
+        )
+        assert code == 0, err
+        assert json.loads(out)["pos_label"] == int(label)

@@ -288,6 +288,12 @@ class FBeta(Objective):
             # may underflow): order by the major term, then the minor one.
             return _lexicographic_rank(major, minor)
         key = major + weight * minor
+        # A tie in exact arithmetic (the two terms cancel) leaves the rounding
+        # of the weighted term: within it, the candidates tie.
+        cancelled = np.abs(key) <= 8 * _EPSILON * (
+            np.abs(major) + weight * np.abs(minor)
+        )
+        key[cancelled] = 0.0
         key[~scored] = -np.inf
         return key
 

@@ -147,9 +147,15 @@ def positive_label(y: np.ndarray, column: str, command: str, given: str | None =
         return classes[1]
     if classes.dtype.kind in "iuf":
         try:
-            matches = classes[classes == float(given)]
+            # Integers compared as integers: float(given) would merge labels
+            # above 2**53 (9007199254740992 and ...993).
+            value = int(given) if classes.dtype.kind in "iu" else float(given)
         except ValueError:
-            matches = classes[:0]
+            try:
+                value = float(given)
+            except ValueError:
+                value = None
+        matches = classes[:0] if value is None else classes[classes == value]
     else:
         matches = classes[classes == given.strip()]
     if not matches.size:

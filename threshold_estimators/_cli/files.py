@@ -10,6 +10,7 @@ import math
 import os
 import secrets
 import shutil
+import stat
 import sys
 
 import numpy as np
@@ -222,9 +223,11 @@ def check_output(path: str | None, *inputs: str, option: str = "--output") -> No
     if not path:
         raise DataError("cannot write '': the path is empty.")
     for source in inputs:
-        if source != STDIN and _same_file(source, path):
+        same = _is_standard_input_file(path) if source == STDIN else None
+        if same or (source != STDIN and _same_file(source, path)):
+            shown = "read on standard input" if source == STDIN else source
             raise UsageError(
-                f"{option} {path} is the input file {source}: refusing to "
+                f"{option} {path} is the input file {shown}: refusing to "
                 "overwrite an input; write to another path."
             )
     if os.path.isdir(path) or path.endswith(os.sep):
@@ -238,6 +241,20 @@ def check_output(path: str | None, *inputs: str, option: str = "--output") -> No
             pass
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}.") from None
+
+
+def _is_standard_input_file(path: str) -> bool:
+    """Whether ``path`` is the regular file redirected to standard input
+    (``< data.csv``), whatever it is called (``/dev/stdin`` included)."""
+    try:
+        stdin = os.fstat(sys.stdin.fileno())
+        target = os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(stdin.st_mode) and (stdin.st_dev, stdin.st_ino) == (
+        target.st_dev,
+        target.st_ino,
+    )
 
 
 def _same_file(source: str, path: str) -> bool:
