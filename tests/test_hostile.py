@@ -483,7 +483,7 @@ def test_the_cut_keeps_the_searched_counts_in_every_score_dtype(data, objective)
         assert np.count_nonzero(called & (y == 0)) == curve.fp[best]
 
 
-@settings(max_examples=1_500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(data=dense_scores())
 def test_predict_reproduces_the_search_for_every_score_dtype(data):
     scores, y = data
