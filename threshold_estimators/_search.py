@@ -284,9 +284,10 @@ def evaluation_counts(
     Weighted counts whose total lies outside ``_SAFE_TOTALS`` are divided by a
     power of two that brings it near 1: exact, so every ratio of counts is
     unchanged to the bit, and no objective overflows however large the weights
-    (``(1 + beta**2) * tp`` with weights near the float maximum). ``squared``, the curve of the squared weights times
-    ``weight_scale``, lets an objective that needs sample sizes read effective
-    (Kish) counts instead, which do not depend on the weights' scale.
+    (``(1 + beta**2) * tp`` with weights near the float maximum). ``squared``,
+    the curve of the squared weights times ``weight_scale``, lets an objective
+    that needs sample sizes read effective (Kish) counts instead, which do not
+    depend on the weights' scale.
     """
     counts = curve.counts
     if squared is not None:
