@@ -87,16 +87,14 @@ PATH`` to change, ``--no-figure`` to skip).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import sklearn
+from _common import environment, render_table
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
@@ -359,24 +357,12 @@ def format_row(row: Row) -> list[str]:
     ]
 
 
-def render_table(rows: list[Row]) -> str:
-    """Rows as a plain-text table; a blank line between dataset x model cells."""
-    cells = [list(HEADER)] + [format_row(row) for row in rows]
-    widths = [max(len(cell[i]) for cell in cells) for i in range(len(HEADER))]
-    left = {0, 1, 2, len(HEADER) - 1}
-
-    def join(cell: list[str]) -> str:
-        return "  ".join(
-            text.ljust(width) if i in left else text.rjust(width)
-            for i, (text, width) in enumerate(zip(cell, widths, strict=True))
-        ).rstrip()
-
-    lines = [join(cells[0]), join(["-" * width for width in widths])]
-    for index, (row, cell) in enumerate(zip(rows, cells[1:], strict=True)):
+def table_cells(rows: list[Row]) -> Iterator[list[str] | None]:
+    """The cells of every row; ``None`` (a blank line) between dataset x model."""
+    for index, row in enumerate(rows):
         if index and row.method == METHODS[0]:
-            lines.append("")
-        lines.append(join(cell))
-    return "\n".join(lines)
+            yield None
+        yield format_row(row)
 
 
 def summary(rows: list[Row]) -> str:
@@ -397,12 +383,9 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def environment(datasets: list[Dataset], n_jobs: int, seed: int) -> list[str]:
-    lines = [
-        f"python {platform.python_version()}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}, {os.cpu_count()} CPUs, "
-        f"n_jobs={n_jobs}, seed={seed}, test_size={TEST_SIZE}"
-    ]
+def describe(datasets: list[Dataset], n_jobs: int, seed: int) -> list[str]:
+    """The environment, the settings, and the size of every dataset."""
+    lines = environment(f"n_jobs={n_jobs}, seed={seed}, test_size={TEST_SIZE}")
     for data in datasets:
         n_train, n_test = len(data.y_train), len(data.y_test)
         lines.append(
@@ -488,7 +471,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     datasets = load_datasets(args.quick, args.seed)
     print(
-        "\n".join(environment(datasets, args.n_jobs, args.seed)),
+        "\n".join(describe(datasets, args.n_jobs, args.seed)),
         end="\n\n",
         flush=True,
     )
@@ -503,7 +486,7 @@ def main(argv: list[str] | None = None) -> None:
                 rows += cell_rows
                 if (data.name, model) == FIGURE_CELL:
                     figure_proba = (data.y_test, proba)
-    print(render_table(rows))
+    print(render_table(HEADER, table_cells(rows), left={0, 1, 2, len(HEADER) - 1}))
     print()
     print(summary(rows))
     if not args.no_figure and figure_proba is not None:

@@ -54,6 +54,7 @@ import argparse
 import time
 
 import numpy as np
+from _common import render_table  # benchmarks/ is on sys.path as a script
 from joblib import Parallel, delayed
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression
@@ -67,7 +68,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from threshold_estimators import ThresholdCurve, ThresholdTunedClassifier
-from threshold_estimators._search import best_candidate, cut_point
+from threshold_estimators._search import cut_point
+from threshold_estimators._selection import best_candidate
 from threshold_estimators.objectives import InfeasibleTargetError, PrecisionTarget
 
 TARGETS = (0.8, 0.9, 0.95)
@@ -77,6 +79,7 @@ METHODS = ("point", *RULES, "sklearn")
 PREVALENCE, SHIFT = 0.15, 2.0
 FRESH_ROWS = 2_000_000
 DEFAULT_RULE = PrecisionTarget(0.5).selection
+HEADER = tuple("problem n_train target method cover infeas prec recall/oracle".split())
 
 
 def draw(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -263,25 +266,6 @@ def table_row(problem, n_train, target, method, cover, infeasible, precision, ra
     )
 
 
-def print_table(title, rows):
-    header = (
-        "problem",
-        "n_train",
-        "target",
-        "method",
-        "cover",
-        "infeas",
-        "prec",
-        "recall/oracle",
-    )
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    print("  ".join(str(h).rjust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeats", type=int, default=200)
@@ -311,28 +295,17 @@ def main(argv=None) -> None:
         for target in TARGETS:
             oracle = fresh.oracle_recall(target)
             for method in METHODS:
-                cover, infeasible, precision, ratio = summarize(
-                    results, target, method, oracle
-                )
-                rows.append(
-                    table_row(
-                        "gauss",
-                        n_train,
-                        target,
-                        method,
-                        cover,
-                        infeasible,
-                        precision,
-                        ratio,
-                    )
-                )
+                summary = summarize(results, target, method, oracle)
+                rows.append(table_row("gauss", n_train, target, method, *summary))
                 if n_train == 5_000 and method == DEFAULT_RULE:
+                    cover, _, _, ratio = summary
                     checks.append((target, cover, ratio))
     print(
         f"bench_guarantee: {repeats} repetitions per row, confidence {CONFIDENCE}, "
         f"fresh sample of {FRESH_ROWS:,} rows; default rule: {DEFAULT_RULE}"
     )
-    print_table("Synthetic: true precision on the fresh sample", rows)
+    print("\nSynthetic: true precision on the fresh sample")
+    print(render_table(HEADER, rows))
     rows = []
     for name in () if args.no_embedded else ("cancer", "digits"):
         results = Parallel(n_jobs=args.n_jobs)(
@@ -341,21 +314,11 @@ def main(argv=None) -> None:
         n_train = embedded(name)[1].size // 2
         for target in TARGETS:
             for method in METHODS:
-                cover, infeasible, precision, ratio = summarize(results, target, method)
-                rows.append(
-                    table_row(
-                        name,
-                        n_train,
-                        target,
-                        method,
-                        cover,
-                        infeasible,
-                        precision,
-                        ratio,
-                    )
-                )
+                summary = summarize(results, target, method)
+                rows.append(table_row(name, n_train, target, method, *summary))
     if rows:
-        print_table("Embedded data: held-out precision (repeated 50/50 splits)", rows)
+        print("\nEmbedded data: held-out precision (repeated 50/50 splits)")
+        print(render_table(HEADER, rows))
     print("\nSummary (gauss, n_train = 5,000, default rule)")
     needed = {0.8: 0.85, 0.9: 0.70}
     for target, cover, ratio in checks:

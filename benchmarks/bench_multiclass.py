@@ -90,8 +90,6 @@ Bayes``; ``PASS`` when all cells hold, with each cell's mean difference shown.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 import warnings
 from collections import Counter
@@ -99,17 +97,18 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-import sklearn
-from sklearn.base import clone
+from _common import (  # benchmarks/ is on sys.path when run as a script
+    N_FOLDS,
+    bare_fits,
+    environment,
+    median_times,
+    render_table,
+)
 from sklearn.datasets import load_digits, make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score
-from sklearn.model_selection import (
-    StratifiedKFold,
-    cross_val_predict,
-    train_test_split,
-)
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -121,7 +120,6 @@ from threshold_estimators.objectives import (
 )
 
 TEST_SIZE = 0.5
-N_FOLDS = 5
 
 
 class Problem(NamedTuple):
@@ -267,19 +265,16 @@ def time_fits(
 ) -> tuple[float, float]:
     """Median seconds of (bare cross-fit + refit, ours), alternating."""
     X, y = data.X_train, data.y_train
-    bare, ours = [], []
-    for _ in range(repeats):
-        model = make_model()
-        start = time.perf_counter()
-        cross_val_predict(
-            model, X, y, cv=StratifiedKFold(N_FOLDS), method="predict_proba"
-        )
-        clone(model).fit(X, y)
-        bare.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        ThresholdTunedClassifier(make_model(), objective="f1", cv=N_FOLDS).fit(X, y)
-        ours.append(time.perf_counter() - start)
-    return float(np.median(bare)), float(np.median(ours))
+    timed = median_times(
+        {
+            "bare": lambda: bare_fits(make_model, X, y, method="predict_proba"),
+            "ours": lambda: ThresholdTunedClassifier(
+                make_model(), objective="f1", cv=N_FOLDS
+            ).fit(X, y),
+        },
+        repeats,
+    )
+    return timed["bare"][0], timed["ours"][0]
 
 
 # ------------------------------------------------------------------ formatting
@@ -301,27 +296,8 @@ def fraction(flags) -> str:
 
 
 def print_table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
-    """Left-aligned text columns, right-aligned everything else."""
-    cells = [tuple(str(cell) for cell in row) for row in rows]
-    widths = [
-        max(len(header[i]), *(len(row[i]) for row in cells)) for i in range(len(header))
-    ]
-    text_columns = {
-        i for i, cell in enumerate(rows[0]) if i < 2 and isinstance(cell, str)
-    }
-
-    def line(row):
-        return "  ".join(
-            cell.ljust(width) if i in text_columns else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-
-    print(title)
-    print(line(header))
-    print("  ".join("-" * width for width in widths))
-    for row in cells:
-        print(line(row))
-    print()
+    """The title, the table (dataset and model left-aligned) and a blank line."""
+    print(title, render_table(header, rows, left=(0, 1)), "", sep="\n")
 
 
 # ------------------------------------------------------------------------ main
@@ -373,11 +349,7 @@ def main(argv=None) -> None:
         f"{args.repeats} splits ({args.hgb_repeats} for hgb), "
         f"{args.timing_repeats} timing run(s)"
     )
-    print(
-        f"python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
-        f"numpy {np.__version__}, {os.cpu_count()} cores"
-    )
-    print()
+    print("\n".join(environment()), end="\n\n")
 
     caught: Counter = Counter()
     results = []  # (problem, model name, list of per-split dicts)

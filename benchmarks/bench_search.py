@@ -64,16 +64,18 @@ every fit alike, ours, scikit-learn's and the bare ones:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
-import time
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-import scipy
-import sklearn
+from _common import (  # benchmarks/ is on sys.path when run as a script
+    N_FOLDS,
+    bare_fits,
+    environment,
+    load_average,
+    median_times,
+    render_table,
+)
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
@@ -86,19 +88,19 @@ from sklearn.model_selection import (
 )
 from threadpoolctl import threadpool_limits
 
-import threshold_estimators
 from threshold_estimators import ThresholdTunedClassifier
-from threshold_estimators._search import best_candidate, confusion_curve, cut_point
+from threshold_estimators._search import confusion_curve, cut_point
+from threshold_estimators._selection import best_candidate
 from threshold_estimators.objectives import F1
 
 DEFAULT_N = 1_000_000
 QUICK_N = 100_000
 SEED = 0
-N_FOLDS = 5
 REPEATS_OURS = 5
 REPEATS_SKLEARN = 3
 # End-to-end fits, interleaved; the median of 3 damps a one-off slow run.
 REPEATS_FIT = 3
+HEADER = ("row", "measured", "reference", "ratio", "target", "pass")
 
 
 class Row(NamedTuple):
@@ -109,24 +111,6 @@ class Row(NamedTuple):
     reference: float | None
     unit: str
     target: tuple[str, float] | None
-
-
-def median_times(
-    funcs: dict[str, Callable[[], object]], repeats: int
-) -> dict[str, tuple[float, object]]:
-    """Median wall time of ``repeats`` calls of each function, and its last result.
-
-    The calls are interleaved (``a b a b ...``), so that a load spike from another
-    process on the machine hits the compared functions alike.
-    """
-    times = {name: [] for name in funcs}
-    results = {}
-    for _ in range(repeats):
-        for name, func in funcs.items():
-            start = time.perf_counter()
-            results[name] = func()
-            times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(times[name]), results[name]) for name in funcs}
 
 
 def f1_at(y: np.ndarray, scores: np.ndarray, threshold: float) -> float:
@@ -224,13 +208,6 @@ def part_search(n: int) -> list[Row]:
 # --------------------------------------------------------------------------- part 2
 
 
-def bare_fits(X: np.ndarray, y: np.ndarray) -> None:
-    """Five fold fits and one refit of ``LogisticRegression``, nothing else."""
-    for train, _ in StratifiedKFold(N_FOLDS).split(X, y):
-        LogisticRegression().fit(X[train], y[train])
-    LogisticRegression().fit(X, y)
-
-
 def part_end_to_end(n: int) -> list[Row]:
     """Rows 2a-2f: both tuners fitted end to end on ``n`` samples."""
     X, y = make_classification(
@@ -258,7 +235,7 @@ def part_end_to_end(n: int) -> list[Row]:
         {
             "ours": lambda: ours.fit(X, y),
             "sklearn": lambda: theirs.fit(X, y),
-            "bare": lambda: bare_fits(X, y),
+            "bare": lambda: bare_fits(LogisticRegression, X, y),
             "ours_2": lambda: ours_2.fit(X, y),
             "sklearn_2": lambda: theirs_2.fit(X, y),
         },
@@ -293,36 +270,6 @@ def part_end_to_end(n: int) -> list[Row]:
 # --------------------------------------------------------------------------- output
 
 
-def environment(n: int) -> list[str]:
-    """Lines describing the versions, the size and the BLAS thread pools."""
-    lines = [
-        f"python {platform.python_version()} on {platform.platform()}",
-        f"numpy {np.__version__}, scipy {scipy.__version__}, "
-        f"scikit-learn {sklearn.__version__}, "
-        f"threshold_estimators {threshold_estimators.__version__}",
-        f"n = {n:_}, os.cpu_count() = {os.cpu_count()}",
-        load_average("at start"),
-    ]
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return [*lines, "threadpoolctl not installed: BLAS unknown"]
-    for pool in threadpool_info():
-        lines.append(
-            f"{pool.get('user_api')}: {pool.get('internal_api')} "
-            f"{pool.get('version')}, {pool.get('num_threads')} threads "
-            f"({os.path.basename(pool.get('filepath', ''))})"
-        )
-    return lines
-
-
-def load_average(when: str) -> str:
-    """The 1-minute load average: other processes on the machine skew timings."""
-    if not hasattr(os, "getloadavg"):
-        return f"load average {when}: unknown"
-    return f"load average {when}: {os.getloadavg()[0]:.2f}"
-
-
 def _number(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
@@ -350,20 +297,13 @@ def format_row(row: Row) -> list[str]:
     ]
 
 
-def render_table(
+def search_table(
     rows: list[Row], row_cells: Callable[[Row], list[str]] = format_row
 ) -> str:
-    """A plain-text table with a header and aligned columns."""
-    header = ["row", "measured", "reference", "ratio", "target", "pass"]
-    cells = [header, *(row_cells(row) for row in rows)]
-    widths = [max(len(line[col]) for line in cells) for col in range(len(header))]
-
-    def join(line):
-        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        return " | ".join(padded).rstrip()
-
-    rule = "-+-".join("-" * width for width in widths)
-    return "\n".join([join(header), rule, *(join(line) for line in cells[1:])])
+    """The cells of ``rows`` in the table layout of this script and ``run_all``."""
+    return render_table(
+        HEADER, map(row_cells, rows), left=range(len(HEADER)), sep=" | "
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -383,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     n = QUICK_N if args.quick else args.n
 
-    print("\n".join(environment(n)), end="\n\n", flush=True)
+    print("\n".join(environment(f"n = {n:_}")), end="\n\n", flush=True)
     rows = part_search(n)
     # LogisticRegression's lbfgs fits are about 3x faster on one BLAS/OpenMP
     # thread than on two here (the two pools oversubscribe the two cores), so
@@ -391,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     with threadpool_limits(limits=args.blas_threads):
         rows += part_end_to_end(n)
     print(f"part 2 ran with threadpool_limits({args.blas_threads})")
-    print(render_table(rows))
+    print(search_table(rows))
     print(f"\n{load_average('at end')}")
 
 

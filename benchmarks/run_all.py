@@ -71,26 +71,25 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_search import (  # benchmarks/ is on sys.path when run as a script
+from _common import (  # benchmarks/ is on sys.path when run as a script
     N_FOLDS,
-    Row,
-    format_row,
+    bare_fits,
+    environment,
     load_average,
     median_times,
+)
+from bench_search import (
+    Row,
+    format_row,
     our_search,
     part_search,
-    render_table,
+    search_table,
     synthetic_scores,
 )
-from bench_search import environment as search_environment
 from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import (
-    StratifiedKFold,
-    TunedThresholdClassifierCV,
-    cross_val_predict,
-)
+from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 from threadpoolctl import threadpool_limits
 
 from threshold_estimators import ThresholdTunedClassifier
@@ -142,13 +141,6 @@ def part_p1(n: int) -> list[Row]:
     ]
 
 
-def bare_fits(model: str, X: np.ndarray, y: np.ndarray) -> None:
-    """Five fold fits and one refit, nothing else."""
-    for train, _ in StratifiedKFold(N_FOLDS).split(X, y):
-        MODELS[model]().fit(X[train], y[train])
-    MODELS[model]().fit(X, y)
-
-
 def part_p2(model: str, n: int, letters: str, repeats: int) -> list[Row]:
     """Ours, scikit-learn's tuner and the bare fits, end to end."""
     X, y = dataset(n)
@@ -160,7 +152,7 @@ def part_p2(model: str, n: int, letters: str, repeats: int) -> list[Row]:
         {
             "ours": lambda: ours.fit(X, y),
             "sklearn": lambda: theirs.fit(X, y),
-            "bare": lambda: bare_fits(model, X, y),
+            "bare": lambda: bare_fits(MODELS[model], X, y),
         },
         repeats,
     )
@@ -298,14 +290,7 @@ def child(spec: dict) -> dict:
             def run(X=X, y=y):
                 if spec["task"] == "ours":
                     return tuner(model).fit(X, y)
-                cross_val_predict(
-                    MODELS[model](),
-                    X,
-                    y,
-                    cv=StratifiedKFold(N_FOLDS),
-                    method="predict_proba",
-                )
-                return MODELS[model]().fit(X, y)
+                bare_fits(MODELS[model], X, y, method="predict_proba")
 
             run(X[:500], y[:500])
         baseline = _status_kib("VmRSS")
@@ -407,10 +392,10 @@ def cells(row: Row) -> list[str]:
 
 
 def render(rows: list[Row]) -> str:
-    """``bench_search.render_table`` of ``cells``, and a PASS/FAIL count."""
+    """``bench_search.search_table`` of ``cells``, and a PASS/FAIL count."""
     verdicts = [cells(row)[-1] for row in rows]
     summary = f"{verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL"
-    return f"{render_table(rows, cells)}\n{summary}"
+    return f"{search_table(rows, cells)}\n{summary}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -437,9 +422,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sizes = QUICK if args.quick else FULL
     parts = set(args.only or ["P1", "P2", "P3", "P4", "P5"])
-    lines = [
-        line for line in search_environment(sizes["search"]) if "cpu_count" not in line
-    ]
+    lines = [line for line in environment() if "cpu_count" not in line]
     print("\n".join(lines), flush=True)
     print(
         f"sizes: {', '.join(f'{key} {value:_}' for key, value in sizes.items())}; "

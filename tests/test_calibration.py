@@ -405,7 +405,7 @@ def check_agreement(tuned, X):
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     np.testing.assert_array_equal(
         predictions == tuned.pos_label_,
-        tuned._positive_scores(X) >= tuned.threshold_,
+        tuned.rule_.scores(tuned.estimator_, X)[0] >= tuned.threshold_,
     )
 
 
@@ -437,7 +437,7 @@ def test_agreement_on_rows_tied_with_the_threshold(pos_label):
         recalibrate=True,
         pos_label=pos_label,
     ).fit(X, y)
-    at_threshold = tuned._positive_scores(X) == tuned.threshold_
+    at_threshold = tuned.rule_.scores(tuned.estimator_, X)[0] == tuned.threshold_
     assert at_threshold.sum() > 100
     check_agreement(tuned, X)
 

@@ -37,6 +37,7 @@ from threshold_estimators.cli import main
 from threshold_estimators.objectives import (
     F1,
     FBeta,
+    FixedThreshold,
     PrecisionTarget,
     RecallTarget,
 )
@@ -275,6 +276,8 @@ def test_parse_objective_grammar():
     )
     for spec in ("cost:fp=1,fn=20", "cost:fn=20,fp=1"):
         np.testing.assert_array_equal(parse_objective(spec).matrix, [[0, 1], [20, 0]])
+    for spec, cut in [("threshold:0.25", 0.25), ("Threshold: -1.5e3", -1500.0)]:
+        assert parse_objective(spec).get_params() == FixedThreshold(cut).get_params()
 
 
 def test_parse_objective_confidence():
@@ -450,8 +453,12 @@ def test_every_command_has_help(capsys):
     for command in ([], ["demo"], ["pick"], ["tune"], ["predict"]):
         assert main([*command, "--help"]) == 0
         assert "usage: threshold-estimators" in capsys.readouterr().out
-    main(["pick", "--help"])
-    assert "precision>=P" in capsys.readouterr().out  # the objective grammar
+    for command in ("pick", "tune"):
+        main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "precision>=P" in out and "threshold:T" in out  # the grammar
+    main(["tune", "--help"])
+    assert "--store-cv-results" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -556,7 +563,7 @@ def test_data_errors_exit_1(capsys, tmp_path, scores, table):
         ),
         (
             [*pick, files["scores"], "--objective", "cost:fp=0,fn=0"],
-            "cost fp must be > 0",
+            "the costs fp=0 and fn=0 are refused",
         ),
         (
             [*pick, files["infeasible"], "--objective", "precision>=0.9"],
@@ -947,7 +954,9 @@ def test_huge_costs_choose_like_unit_costs(capsys, scores_csv):
     assert "cost beyond the float range (" in out
     # Costs below the smallest normal float cannot be rescaled.
     code, _, err = run(capsys, *pick, "cost:fp=1e-310,fn=1e-310")
-    assert code == 1 and "the larger cost must be >=" in one_error(err, "pick")
+    line = one_error(err, "pick")
+    assert code == 1 and "the costs fp=1e-310 and fn=1e-310 are refused" in line
+    assert "multiply them all by the same factor" in line
 
 
 def test_hostile_files(capsys, tmp_path, scores, model_file, table):
@@ -1078,3 +1087,177 @@ def test_integer_labels_above_2_53_pick_the_named_class(capsys, tmp_path):
         )
         assert code == 0, err
         assert json.loads(out)["pos_label"] == int(label)
+
+
+# threshold:T, a cut given by the user; lean saved models
+
+
+def read_scores(path):
+    """Labels and scores as the CSV file holds them (not the fixture's arrays)."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return np.array([int(r["y"]) for r in rows]), np.array(
+        [float(r["s"]) for r in rows]
+    )
+
+
+def counted(y, called):
+    """tp, fp, tn, fn of the calls ``called``, counted one by one."""
+    tp = fp = tn = fn = 0
+    for label, call in zip(y.tolist(), called.tolist(), strict=True):
+        tp += bool(call and label == 1)
+        fp += bool(call and label == 0)
+        tn += bool(not call and label == 0)
+        fn += bool(not call and label == 1)
+    return tp, fp, tn, fn
+
+
+@pytest.mark.parametrize("cut", ["0.25", "0.5", "-3", "2"])
+def test_pick_fixed_threshold_reports_that_cut(capsys, scores_csv, cut):
+    y, score = read_scores(scores_csv)
+    assert 0.25 in score and 0.5 in score  # cuts on a score: ">=" decides ties
+    argv = ["pick", scores_csv, "--label", "y", "--score", "s"]
+    code, out, err = run(capsys, *argv, "--objective", f"threshold:{cut}", "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert report["threshold"] == float(cut)  # exactly the cut, no search
+    called = np.array([value >= float(cut) for value in score.tolist()])
+    tp, fp, tn, fn = counted(y, called)
+    assert (report["tp"], report["fp"], report["tn"], report["fn"]) == (tp, fp, tn, fn)
+    assert report["recall"] == pytest.approx(tp / (tp + fn))
+    if tp + fp:
+        assert report["precision"] == pytest.approx(tp / (tp + fp))
+    else:  # no positive call: precision undefined
+        assert report["precision"] is None
+    assert report["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert report["objective_value"] == pytest.approx(report["f1"])
+    code, out, _ = run(capsys, *argv, "--objective", f"threshold:{cut}")
+    assert code == 0
+    assert f"predict 1 when s >= {float(cut)!r}" in out
+    assert f"tp {tp}  fp {fp}  tn {tn}  fn {fn}" in out
+
+
+def test_tune_fixed_threshold_then_predict(capsys, tmp_path, table):
+    X, y = table
+    train = table_csv(tmp_path / "train.csv", X, y)
+    model_file = tmp_path / "fixed.joblib"
+    code, out, err = run(
+        capsys,
+        "tune",
+        train,
+        "--label",
+        "target",
+        "--objective",
+        "threshold:0.25",
+        "--output",
+        model_file,
+        "--json",
+    )
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert report["threshold"] == 0.25
+    assert report["fold_thresholds"] == [0.25] * 5
+    assert report["fold_threshold_std"] == 0
+    # The out-of-fold counts of the cut, against scores rebuilt with the same folds.
+    oof = cross_val_predict(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        X,
+        y,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+        method="predict_proba",
+    )[:, 1]
+    counts = counted(y, oof >= 0.25)
+    assert (report["tp"], report["fp"], report["tn"], report["fn"]) == counts
+    assert report["f1"] == pytest.approx(f1_score(y, oof >= 0.25))
+    # The saved model calls 1 exactly where its probability reaches the cut.
+    code, out, _ = run(capsys, "predict", model_file, train, "--proba")
+    assert code == 0
+    header, rows = read_predictions(out)
+    assert header == ["prediction", "proba_0", "proba_1"]
+    predicted = np.array([int(r[0]) for r in rows])
+    proba = np.array([float(r[2]) for r in rows])  # repr: the exact floats
+    np.testing.assert_array_equal(predicted, (proba >= 0.25).astype(int))
+    assert 0 < np.count_nonzero(proba < 0.5) - np.count_nonzero(proba < 0.25)
+    model = joblib.load(model_file)
+    np.testing.assert_array_equal(predicted, model.predict(X))
+    again = ["--objective", "threshold:0.25", "--output", tmp_path / "again.joblib"]
+    code, out, _ = run(capsys, "tune", train, "--label", "target", *again)
+    assert code == 0
+    assert "F1 at the fixed cut 0.25" in out and "best threshold" not in out
+
+
+@pytest.mark.parametrize(
+    "spec, got",
+    [
+        ("threshold:abc", "'abc'"),
+        ("threshold:inf", "'inf'"),
+        ("threshold:-inf", "'-inf'"),
+        ("threshold:nan", "'nan'"),
+        ("threshold:", "''"),
+        ("threshold:0.25@0.9", "'0.25@0.9'"),
+    ],
+)
+def test_malformed_fixed_threshold(capsys, tmp_path, scores_csv, spec, got):
+    commands = {
+        "pick": ["pick", scores_csv, "--label", "y", "--score", "s"],
+        # Refused before the (absent) file is read.
+        "tune": ["tune", tmp_path / "absent.csv", "--label", "y", "--output", "m"],
+    }
+    for command, argv in commands.items():
+        code, out, err = run(capsys, *argv, "--objective", spec)
+        assert code == 1 and out == ""
+        line = one_error(err, command)
+        assert f"malformed objective {spec!r}: T must be a finite number, got " in line
+        assert line.endswith(f"got {got}.")
+    assert not (tmp_path / "m").exists()
+
+
+def test_refused_costs_in_the_grammars_terms(capsys, scores_csv):
+    argv = ["pick", scores_csv, "--label", "y", "--score", "s", "--objective"]
+    code, _, err = run(capsys, *argv, "cost:fp=-1,fn=2")
+    assert code == 1
+    line = one_error(err, "pick")
+    assert "the costs fp=-1 and fn=2 are refused" in line
+    assert "cost matrix [[0, A], [B, 0]]" in line and "cost more" in line
+
+
+def tune_size(capsys, tmp_path, n_rows, *options):
+    """The saved model's size in bytes, and the model, for ``n_rows`` rows."""
+    X, y = make_classification(n_samples=n_rows, n_features=4, random_state=0)
+    train = table_csv(tmp_path / f"train{n_rows}.csv", X, y)
+    model = tmp_path / f"model{n_rows}{''.join(options)}.joblib"
+    code, _, err = run(
+        capsys,
+        "tune",
+        train,
+        "--label",
+        "target",
+        "--output",
+        model,
+        "--json",
+        *options,
+    )
+    assert code == 0, err
+    return model.stat().st_size, joblib.load(model)
+
+
+def test_tune_saves_a_lean_model(capsys, tmp_path):
+    small, small_model = tune_size(capsys, tmp_path, 2_000)
+    large, large_model = tune_size(capsys, tmp_path, 20_000)
+    # Ten times the rows, the same model: the out-of-fold curves are not kept.
+    assert large < 1.1 * small and large < 10_000
+    for model in (small_model, large_model):
+        assert not hasattr(model, "cv_results_")
+        assert model.threshold_std_ >= 0 and len(model.rule_.fold_thresholds_) == 5
+
+
+def test_tune_store_cv_results_keeps_the_curves(capsys, tmp_path):
+    lean, _ = tune_size(capsys, tmp_path, 2_000)
+    size, model = tune_size(capsys, tmp_path, 2_000, "--store-cv-results")
+    results = model.cv_results_
+    assert size > 10 * lean  # a curve of about one point per row
+    assert {"thresholds", "tp", "fp", "tn", "fn", "fold_thresholds"} <= set(results)
+    # The stored curve holds the decision: at the threshold, the rule's counts.
+    index = np.count_nonzero(results["thresholds"] >= model.threshold_) - 1
+    stored = {key: int(results[key][index]) for key in ("tp", "fp", "tn", "fn")}
+    assert stored == model.rule_.counts_

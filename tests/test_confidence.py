@@ -12,7 +12,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from threshold_estimators import ThresholdTunedClassifier, confusion_curve
 from threshold_estimators._fold_stats import spread
-from threshold_estimators._search import run_search
+from threshold_estimators._selection import run_search
 from threshold_estimators.objectives import (
     InfeasibleTargetError,
     PrecisionTarget,

@@ -31,7 +31,8 @@ from sklearn.metrics import (
 )
 
 from threshold_estimators import ThresholdTunedClassifier, confusion_curve
-from threshold_estimators._search import cut_point, run_search
+from threshold_estimators._search import cut_point
+from threshold_estimators._selection import run_search
 from threshold_estimators.objectives import (
     F1,
     CostMatrix,

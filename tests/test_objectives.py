@@ -16,7 +16,8 @@ from sklearn.metrics import (
 )
 
 from threshold_estimators._scoring import ScorerObjective, resolve_objective
-from threshold_estimators._search import best_candidate, confusion_curve
+from threshold_estimators._search import confusion_curve
+from threshold_estimators._selection import best_candidate
 from threshold_estimators.objectives import (
     F1,
     CostMatrix,

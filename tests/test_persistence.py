@@ -19,6 +19,7 @@ from threshold_estimators.objectives import (
     F1,
     CostMatrix,
     FBeta,
+    FixedThreshold,
     PrecisionTarget,
     RecallTarget,
 )
@@ -88,6 +89,30 @@ MODELS = {
         binary,
         lambda: ThresholdTunedClassifier(
             LogisticRegression(), objective=make_scorer(fbeta_score, beta=2)
+        ),
+    ),
+    "binary, fixed threshold, recalibrated": (
+        binary,
+        lambda: ThresholdTunedClassifier(
+            LogisticRegression(), objective=FixedThreshold(0.3), recalibrate=True
+        ),
+    ),
+    "binary, count scorer name": (
+        binary,
+        lambda: ThresholdTunedClassifier(
+            LogisticRegression(), objective="balanced_accuracy"
+        ),
+    ),
+    "multiclass, one class, accuracy": (
+        multiclass,
+        lambda: ThresholdTunedClassifier(
+            LogisticRegression(), objective="accuracy", pos_label=1
+        ),
+    ),
+    "multiclass, one class, matthews_corrcoef": (
+        multiclass,
+        lambda: ThresholdTunedClassifier(
+            LogisticRegression(), objective="matthews_corrcoef", pos_label=1
         ),
     ),
     "multiclass, every class, recalibrated": (

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix, fbeta_score, precision_score, recall_score
 
-from threshold_estimators._search import best_candidate, confusion_curve, cut_point
+from threshold_estimators._search import confusion_curve, cut_point
+from threshold_estimators._selection import best_candidate
 from threshold_estimators.objectives import (
     F1,
     CostMatrix,

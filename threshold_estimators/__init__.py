@@ -2,12 +2,15 @@
 
 from ._calibration import PiecewiseLogisticCalibrator
 from ._classifier import ThresholdTunedClassifier
+from ._pick import ThresholdPick, pick_threshold
 from ._search import ThresholdCurve, confusion_curve
 
 __all__ = [
     "PiecewiseLogisticCalibrator",
     "ThresholdCurve",
+    "ThresholdPick",
     "ThresholdTunedClassifier",
     "confusion_curve",
+    "pick_threshold",
 ]
 __version__ = "0.1.0.dev0"

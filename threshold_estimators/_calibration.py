@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from .objectives import _power_of_two
+from .objectives._base import _power_of_two
 
 # Probabilities are clipped to [_EPS, 1 - _EPS] before the logit when fitting, so
 # that scores of exactly 0 or 1 have a finite likelihood (logit(1e-15) ≈ -34.5).
@@ -186,6 +186,14 @@ def _at_stationary_point(result, bounds) -> bool:
     return bool(np.all(np.isfinite(gradient))) and (
         np.abs(gradient).max() < _STATIONARY_GRADIENT
     )
+
+
+def _as_columns(proba: np.ndarray) -> np.ndarray:
+    """(1 - q, q) as columns, from a (2, n) array holding ``q`` in its second row;
+    returned transposed, as scikit-learn's linear models return theirs, so that
+    each column is contiguous."""
+    np.subtract(1.0, proba[1], out=proba[0])
+    return proba.T
 
 
 class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
@@ -453,13 +461,18 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         (np.maximum if a < b else np.minimum)(eta, above, out=eta)
         return eta, scores
 
-    def _two_columns(self, positive_proba):
-        """(1 - q, q) as columns; a transposed (2, n) array, as scikit-learn's
-        linear models return theirs, so that each column is contiguous."""
-        out = np.empty((2, positive_proba.shape[0]))
-        out[1] = positive_proba
-        np.subtract(1.0, positive_proba, out=out[0])
-        return out.T
+    def _logit_rows(self, scores, *, clip: bool, validate: bool):
+        """A new (2, n) array holding the operating logit in its second row (the
+        first is scratch), and the scores: the probabilities are built in place in
+        it, so that :func:`_as_columns` allocates nothing but the result."""
+        check_is_fitted(self)
+        if validate:
+            scores = self._validate_scores(scores, reset=False)
+        rows = np.empty((2, scores.shape[0]))
+        self._operating_logit(
+            scores, clip=clip, validate=False, out=rows[1], scratch=rows[0]
+        )
+        return rows, scores
 
     def predict_proba(self, scores):
         """Operating probabilities, 0.5 at the threshold.
@@ -476,16 +489,8 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         return self._predict_proba(scores, validate=True)
 
     def _predict_proba(self, scores, *, validate: bool):
-        check_is_fitted(self)
-        if validate:
-            scores = self._validate_scores(scores, reset=False)
-        # Built in place in the rows of a (2, n) array returned transposed (as
-        # scikit-learn's linear models do): no allocation but the result's.
-        proba = np.empty((2, scores.shape[0]))
-        q, _ = self._operating_logit(
-            scores, validate=False, out=proba[1], scratch=proba[0]
-        )
-        expit(q, out=q)
+        proba, scores = self._logit_rows(scores, clip=False, validate=validate)
+        q = expit(proba[1], out=proba[1])
         # The decision is the comparison of raw scores; the logit's rounding must
         # not let the probability disagree with it. At the threshold itself q is
         # one ulp above 0.5, so that both argmax and ">= 0.5" pick the tuned side.
@@ -499,8 +504,7 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         q[rows] = np.where(
             scores[rows] >= self.threshold, np.nextafter(0.5, 1), np.nextafter(0.5, 0)
         )
-        np.subtract(1.0, q, out=proba[0])
-        return proba.T
+        return _as_columns(proba)
 
     def predict_log_proba(self, scores):
         """Logarithm of :meth:`predict_proba` (``-inf`` where it is exactly 0).
@@ -565,8 +569,10 @@ class PiecewiseLogisticCalibrator(ClassifierMixin, BaseEstimator):
         """
         # Clipped as in fit: the posterior of a score of exactly 0 or 1 is what
         # the fit learnt at the clipped logit, not an extrapolation to 0 or 1.
-        eta, _ = self._operating_logit(scores, clip=True)
-        return self._two_columns(expit(self.intercept_ + eta))
+        proba, _ = self._logit_rows(scores, clip=True, validate=True)
+        eta = np.add(self.intercept_, proba[1], out=proba[1])
+        expit(eta, out=eta)
+        return _as_columns(proba)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,13 +1,15 @@
-"""ThresholdTunedClassifier: a classifier whose decision threshold is tuned by CV."""
+"""ThresholdTunedClassifier: a classifier whose decision threshold is tuned by CV.
+
+The estimator is a coordinator: it validates its parameters and data, routes
+metadata, produces the out-of-fold scores, chooses a decision rule
+(``_rules.choose_rule``) and delegates the decision to it.
+"""
 
 from __future__ import annotations
 
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
-import numpy as np
-from scipy.special import log_expit, log_softmax, softmax
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -35,24 +37,9 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._calibration import PiecewiseLogisticCalibrator
-from ._fold_stats import fold_class_thresholds, fold_searches, spread
-from ._folds import (
-    cross_fitted_scores,
-    in_sorted_order,
-    oriented_score,
-    positive_score,
-    prefit_scores,
-    response,
-)
-from ._multiclass import (
-    cost_decision,
-    every_class_decision,
-    per_class_thresholds,
-    select_cost_rule,
-)
-from ._scoring import label_metric_of, resolve_objective
-from ._search import cut_point, run_search
+from ._folds import check_ovo, cross_fitted_scores, prefit_scores
+from ._rules import choose_rule, is_binary_only
+from ._scoring import resolve_objective
 from ._validation import (
     check_both_classes_scored,
     check_split_pairs,
@@ -61,12 +48,7 @@ from ._validation import (
     check_target_shape,
     check_weights,
 )
-from .objectives import (
-    CostMatrix,
-    Objective,
-    ScorerObjective,
-    precision_recall,
-)
+from .objectives import Objective
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
 
@@ -96,6 +78,30 @@ def _recalibrates_or_estimator_has(method):
     return check
 
 
+def _from_rule(name: str, doc: str) -> property:
+    """A fitted attribute read from the rule (``AttributeError`` when unfitted,
+    or when the rule does not keep it, as ``cv_results_`` without storing).
+
+    Setting it sets the rule's, which the decision reads: moving ``threshold_``
+    by hand moves the cut, as it did before rules.
+    """
+
+    def get(self):
+        check_is_fitted(self)
+        value = getattr(self.rule_, name)
+        if value is None and name == "cv_results_":
+            raise AttributeError(
+                "cv_results_ is kept only when fitting with store_cv_results=True."
+            )
+        return value
+
+    def set(self, value):
+        check_is_fitted(self)
+        setattr(self.rule_, name, value)
+
+    return property(get, set, doc=doc)
+
+
 class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Classifier whose decision threshold is tuned by cross-validation.
 
@@ -123,7 +129,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
           :class:`~threshold_estimators.objectives.FBeta`,
           :class:`~threshold_estimators.objectives.PrecisionTarget`,
           :class:`~threshold_estimators.objectives.RecallTarget`,
-          :class:`~threshold_estimators.objectives.CostMatrix`;
+          :class:`~threshold_estimators.objectives.CostMatrix`, or
+          :class:`~threshold_estimators.objectives.FixedThreshold` to give the
+          cut yourself (no search);
         - a scikit-learn scorer name or ``make_scorer`` scorer. Those whose
           metric is a function of the confusion counts ("f1", "precision",
           "recall", "accuracy", "balanced_accuracy", "jaccard",
@@ -193,6 +201,21 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     ----------
     estimator_ : estimator instance
         The fitted estimator used by :meth:`predict`.
+
+    objective_ : Objective
+        The resolved objective the decision was fitted for (a scorer name
+        becomes its count objective; a 2 x 2
+        :class:`~threshold_estimators.objectives.CostMatrix` is reordered so
+        that ``pos_label_`` comes second). Displays and the command line read
+        it, never the ``objective`` parameter, which may have been changed
+        since.
+
+    rule_ : DecisionRule
+        The fitted decision: one cut (``SingleCut``, or ``FixedCut`` at a
+        user's cut), a cut per class (``PerClassCuts``) or the k x k cost rule
+        (``CostRule``). It owns the decision, the probabilities, the
+        calibrators and ``cv_results_``; the attributes below are read from
+        it.
 
     classes_ : ndarray of shape (n_classes,)
         The class labels.
@@ -371,158 +394,59 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         X, y = indexable(X, y)
         y = check_target_shape(y)
         classes, positive_index = check_target(y, self.pos_label)
-        every_class = positive_index is None
-        pos_label = None if every_class else classes[positive_index]
+        pos_label = None if positive_index is None else classes[positive_index]
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X, y, classes)
         objective = resolve_objective(
             self.objective, self.estimator, positive_index, n_classes=len(classes)
         )
         routed = self._route(sample_weight, fit_params)
-        response_method = self._response_method(self.estimator)
-        if every_class and isinstance(objective, CostMatrix):
-            response_method = self._cost_rule_method(response_method)
-            if self.recalibrate:
-                raise ValueError(
-                    "recalibrate=True is not available with the k x k cost rule, "
-                    "whose decision is not a threshold per class."
-                )
-        if self.cv == "prefit":
-            oof = prefit_scores(self.estimator, X, response_method, pos_label, classes)
-        else:
-            oof = cross_fitted_scores(
-                self.estimator,
-                X,
-                y,
-                splits=check_splits(
-                    self._check_cv(y).split(X, y, **routed.splitter.split),
-                    y,
-                    classes,
-                ),
-                refit=self.refit,
-                fit_params=routed.estimator.fit,
-                response_method=response_method,
-                pos_label=pos_label,
-                classes=classes,
-                n_jobs=self.n_jobs,
-            )
+        rule = choose_rule(
+            objective,
+            classes=classes,
+            pos_label=pos_label,
+            response_method=self._response_method(self.estimator),
+            recalibrate=self.recalibrate,
+            store_cv_results=self.store_cv_results,
+            estimator_name=type(self.estimator).__name__,
+        )
+        oof = self._out_of_fold(X, y, rule, routed)
         y_oof = y[oof.index]
         weight_oof = None if sample_weight is None else sample_weight[oof.index]
         check_both_classes_scored(y_oof, weight_oof, classes)
-        X_oof = None
-        if isinstance(objective, ScorerObjective):
-            X_oof = _safe_indexing(X, oof.index)
-        probability = response_method == "predict_proba"
-        score_kind = "probability" if probability else "decision"
-
-        cost_rule, threshold_std, temperature = None, None, None
-        if every_class and isinstance(objective, CostMatrix):
-            y_index = np.searchsorted(classes, y_oof)
-            cost_rule, threshold, temperature, cost = select_cost_rule(
-                objective.matrix, y_index, oof.score, weight_oof, oof.fold
-            )
-            best_score, calibrator = -cost, None
-            cv_results = {
-                "class_offsets": threshold,
-                "cost": cost,
-                "rule": cost_rule,
-                "temperature": temperature,
-            }
-        elif every_class:
-            threshold, class_scores = per_class_thresholds(
-                objective, y_oof, oof.score, weight_oof, classes, X_oof, oof.dtype
-            )
-            best_score, calibrator = float(np.mean(class_scores)), None
-            if self.recalibrate:
-                calibrator = [
-                    PiecewiseLogisticCalibrator(
-                        threshold=threshold[column], score_kind=score_kind
-                    ).fit(oof.score[:, column], y_oof == label, weight_oof)
-                    for column, label in enumerate(classes)
-                ]
-            label_metric = label_metric_of(objective)
-            if label_metric is not None:
-                # Accuracy-like metrics are defined on the combined labels: the
-                # mean of one-vs-rest values would contradict the metric itself.
-                decision = every_class_decision(
-                    oof.score, threshold, probability, calibrator
-                )
-                best_score = float(
-                    label_metric(y_oof, classes[decision], sample_weight=weight_oof)
-                )
-            fold_thresholds = fold_class_thresholds(
-                objective, y_oof, oof, weight_oof, classes, X_oof
-            )
-            cv_results = {
-                "class_thresholds": threshold,
-                "class_scores": class_scores,
-                "fold_thresholds": fold_thresholds,
-            }
-        else:
-            search = partial(
-                run_search, objective, pos_label=pos_label, classes=classes
-            )
-            curve, objective_values, best = search(
-                y_oof, oof.score, weight_oof, X=X_oof, alternative=oof.alternative
-            )
-            threshold = cut_point(curve.thresholds, best, oof.dtype)
-            best_score = float(objective_values[best])
-            calibrator = None
-            if self.recalibrate:
-                calibrator = PiecewiseLogisticCalibrator(
-                    threshold=threshold, score_kind=score_kind
-                ).fit(oof.score, y_oof == pos_label, sample_weight=weight_oof)
-            fold_thresholds, fold_curves = fold_searches(
-                search,
-                y_oof,
-                oof,
-                weight_oof,
-                X_oof,
-                keep_curves=self.store_cv_results,
-            )
-            precision, recall = precision_recall(*curve.counts)
-            cv_results = {
-                "thresholds": curve.thresholds,
-                "objective": objective_values,
-                "precision": precision,
-                "recall": recall,
-                **dict(zip(("tp", "fp", "tn", "fn"), curve.counts, strict=True)),
-                "fold_thresholds": fold_thresholds,
-                "fold_curves": fold_curves,
-            }
-        if "fold_thresholds" in cv_results:
-            threshold_std = spread(cv_results["fold_thresholds"])
-            threshold_std = threshold_std if every_class else float(threshold_std)
-            cv_results["fold_threshold_std"] = threshold_std
-        if self.store_cv_results:
-            self.cv_results_ = cv_results
+        # Only row objectives (scorers) read the rows.
+        X_oof = _safe_indexing(X, oof.index) if objective.reads_rows else None
+        rule.fit(oof, y_oof, weight_oof, X_oof)
 
         # Fitted attributes are set together, once nothing can fail any more.
         self.estimator_ = oof.estimator
         self.classes_, self.pos_label_ = classes, pos_label
-        self._response_method_used = response_method
-        self.threshold_ = threshold
-        self.best_score_ = best_score
-        self.threshold_std_ = threshold_std
-        self.calibrator_ = calibrator
-        uses_costs = every_class and isinstance(objective, CostMatrix)
-        self._cost_matrix = objective.matrix if uses_costs else None
-        self.cost_rule_ = cost_rule if uses_costs else None
-        self.cost_temperature_ = temperature
+        self.objective_, self.rule_ = objective, rule
         for attribute in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attribute):
                 setattr(self, attribute, getattr(self.estimator_, attribute))
         return self
 
-    def _cost_rule_method(self, response_method):
-        """The k x k cost rule weighs costs by probabilities: it needs them."""
-        if response_method != "predict_proba":
-            raise ValueError(
-                "The k x k cost rule needs predict_proba (expected costs are "
-                f"probability-weighted); {type(self.estimator).__name__} gives "
-                f"{response_method}. Wrap it in CalibratedClassifierCV first."
+    def _out_of_fold(self, X, y, rule, routed):
+        """The pooled out-of-fold scores the rule is fitted on."""
+        check_ovo(self.estimator, rule.response_method, len(rule.classes))
+        if self.cv == "prefit":
+            return prefit_scores(
+                self.estimator, X, rule.response_method, rule.pos_label, rule.classes
             )
-        return response_method
+        splits = self._check_cv(y).split(X, y, **routed.splitter.split)
+        return cross_fitted_scores(
+            self.estimator,
+            X,
+            y,
+            splits=check_splits(splits, y, rule.classes),
+            refit=self.refit,
+            fit_params=routed.estimator.fit,
+            response_method=rule.response_method,
+            pos_label=rule.pos_label,
+            classes=rule.classes,
+            n_jobs=self.n_jobs,
+        )
 
     def _route(self, sample_weight, fit_params):
         if _routing_enabled():
@@ -574,106 +498,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             cv = check_split_pairs(cv)
         return check_cv(cv, y, classifier=True)
 
-    def _positive_scores(self, X):
-        return self._scores_and_alternative(X)[0]
-
-    def _every_class_decision(self, X):
-        """Index of the class each sample goes to, when every class is tuned."""
-        raw, _ = response(self.estimator_, X, self._response_method_used, None)
-        if self._cost_matrix is not None:
-            return cost_decision(
-                self._cost_matrix, raw, self.cost_temperature_, self.threshold_
-            )
-        if self.calibrator_ is not None:
-            return np.argmax(self._every_class_proba(raw, "predict_proba"), axis=1)
-        probability = self._response_method_used == "predict_proba"
-        return every_class_decision(raw, self.threshold_, probability, None)
-
-    def _scores_and_alternative(self, X):
-        check_is_fitted(self)
-        return positive_score(
-            self.estimator_, X, self._response_method_used, self.pos_label_
-        )
-
-    @property
-    def _positive_index(self):
-        return int(np.flatnonzero(self.classes_ == self.pos_label_)[0])
-
-    def _every_class_proba(self, raw, method):
-        """Each class's operating probability, renormalized over the classes.
-
-        Computed as a softmax of the log operating probabilities, so that rows
-        far from the training data (probabilities that round to 0 or 1) give
-        neither NaN nor artificial ties.
-        """
-        if method == "predict_posterior_proba":  # clipped, as the binary posterior
-            log_odds = [
-                calibrator.intercept_
-                + calibrator._operating_logit(raw[:, column], clip=True)[0]
-                for column, calibrator in enumerate(self.calibrator_)
-            ]
-        else:
-            log_odds = [
-                calibrator.decision_function(raw[:, column])
-                for column, calibrator in enumerate(self.calibrator_)
-            ]
-        log_q = log_expit(np.column_stack(log_odds))
-        if method in ("predict_log_proba", "decision_function"):
-            return log_softmax(log_q, axis=1)
-        return softmax(log_q, axis=1)
-
-    def _calibrated_or_inner(self, method, X):
-        """The calibrator's ``method`` on the tuned class's scores, if recalibrated.
-
-        The calibrator gives (other, tuned class) columns. For a binary target
-        they are reordered as ``classes_``. For a multiclass target the other
-        classes share the first column in proportion to the estimator's
-        probabilities (or the softmax of its decision function). Without
-        calibrator, the inner estimator's ``method``.
-        """
-        check_is_fitted(self)
-        if self.calibrator_ is None:
-            return in_sorted_order(
-                getattr(self.estimator_, method)(X), self.estimator_.classes_
-            )
-        raw, column = response(
-            self.estimator_, X, self._response_method_used, self.pos_label_
-        )
-        if self.pos_label_ is None:
-            return self._every_class_proba(raw, method)
-        if len(self.classes_) == 2:
-            score = oriented_score(raw, column, self.classes_)[0]
-            if method == "predict_proba":
-                # The scores come straight from estimator_: no second validation.
-                score = np.ascontiguousarray(score, dtype=float)
-                two_columns = self.calibrator_._predict_proba(score, validate=False)
-            else:
-                two_columns = getattr(self.calibrator_, method)(score)
-            # (other, tuned) reordered as classes_, whatever the estimator's order.
-            return two_columns if self._positive_index == 1 else two_columns[:, ::-1]
-        log = method == "predict_log_proba"
-        two_columns = getattr(self.calibrator_, method.replace("_log", ""))(
-            raw[:, column]
-        )
-        if self._response_method_used == "decision_function":
-            raw = softmax(raw, axis=1)
-        others = raw.astype(float, copy=True)
-        others[:, column] = 0.0
-        total = others.sum(axis=1, keepdims=True)
-        # Rows where the estimator gives the other classes nothing: share evenly.
-        share = np.divide(
-            others,
-            total,
-            out=np.full_like(others, 1 / (others.shape[1] - 1)),
-            where=total > 0,
-        )
-        share[:, column] = 0.0
-        proba = share * two_columns[:, :1]
-        proba[:, column] = two_columns[:, 1]
-        if log:
-            with np.errstate(divide="ignore"):
-                return np.log(proba)
-        return proba
+    threshold_ = _from_rule("threshold_", "The tuned decision (see the class doc).")
+    best_score_ = _from_rule("best_score_", "The objective at the decision.")
+    threshold_std_ = _from_rule("threshold_std_", "Spread of the fold thresholds.")
+    calibrator_ = _from_rule("calibrator_", "The fitted calibrator(s), or None.")
+    cost_rule_ = _from_rule("cost_rule_", "The k x k cost rule kept, or None.")
+    cost_temperature_ = _from_rule("cost_temperature_", "The cost rule's temperature.")
+    cv_results_ = _from_rule("cv_results_", "The out-of-fold curves, when stored.")
 
     def predict(self, X):
         """Predict the class of each sample with the tuned threshold.
@@ -691,27 +522,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             class is tuned, the rule described under ``threshold_``.
         """
         check_is_fitted(self)
-        if self.pos_label_ is None:
-            return self.classes_[self._every_class_decision(X)]
-        score, alternative = self._scores_and_alternative(X)
-        # Compared in float64, where every score type (float16, float32,
-        # integers) is exact and the search took place: a float32 comparison
-        # would round the cut to float32 first.
-        called = np.asarray(score, dtype=np.float64) >= self.threshold_
-        if alternative is None:
-            index = self._positive_index
-            labels = self.classes_[[1 - index, index]]
-            negative, positive = labels
-            if self.classes_.dtype.kind in "biu" and {negative, positive} == {0, 1}:
-                # Labels 0 and 1 are the decision itself: casting it costs a
-                # twentieth of any indexing (a tenth of the estimator's predict).
-                if positive == 0:
-                    np.logical_not(called, out=called)
-                return called.astype(self.classes_.dtype)
-            # Otherwise indexing a two-label table is the cheapest (np.where
-            # with scalars costs about twice as much).
-            return labels.take(called.view(np.uint8))
-        return np.where(called, self.pos_label_, alternative)
+        return self.rule_.predict(self.estimator_, X)
 
     @available_if(_recalibrates_or_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -731,7 +542,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             its columns in the order of ``classes_`` (sorted, whatever the
             estimator's own order).
         """
-        return self._calibrated_or_inner("predict_proba", X)
+        check_is_fitted(self)
+        return self.rule_.probabilities(self.estimator_, X, "predict_proba")
 
     @available_if(_recalibrates_or_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
@@ -745,7 +557,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        return self._calibrated_or_inner("predict_log_proba", X)
+        check_is_fitted(self)
+        return self.rule_.probabilities(self.estimator_, X, "predict_log_proba")
 
     @available_if(_recalibrates_or_estimator_has("decision_function"))
     def decision_function(self, X):
@@ -765,14 +578,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             estimator's ``decision_function``.
         """
         check_is_fitted(self)
-        if self.calibrator_ is None:
-            return in_sorted_order(
-                self.estimator_.decision_function(X), self.estimator_.classes_
-            )
-        if len(self.classes_) > 2:
-            return self._calibrated_or_inner("predict_log_proba", X)
-        log_odds = self.calibrator_.decision_function(self._positive_scores(X))
-        return log_odds if self._positive_index == 1 else -log_odds
+        return self.rule_.decision_function(self.estimator_, X)
 
     @available_if(lambda self: self.recalibrate)
     def predict_posterior_proba(self, X):
@@ -790,7 +596,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return self._calibrated_or_inner("predict_posterior_proba", X)
+        check_is_fitted(self)
+        return self.rule_.probabilities(self.estimator_, X, "predict_posterior_proba")
 
     def get_metadata_routing(self):
         """Get metadata routing of this object.
@@ -820,8 +627,20 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         estimator_tags = get_tags(self.estimator)
         tags.input_tags.sparse = estimator_tags.input_tags.sparse
         tags.input_tags.allow_nan = estimator_tags.input_tags.allow_nan
-        # A 2 x 2 cost matrix makes the tuner binary-only.
-        matrix = getattr(self.objective, "matrix", None)
-        if isinstance(self.objective, CostMatrix) and np.shape(matrix) == (2, 2):
+        if is_binary_only(self.objective):
             tags.classifier_tags.multi_class = False
         return tags
+
+    def __setstate__(self, state):
+        if "threshold_" in state and "rule_" not in state:
+            # Fitted before decision rules (threshold_estimators 0.1.0.dev0 up
+            # to issue 13): its decision lives in attributes this version no
+            # longer reads. Refusing is safer than guessing it back.
+            raise ValueError(
+                "This ThresholdTunedClassifier was fitted and saved by an earlier "
+                "version of threshold_estimators, which stored its decision "
+                "differently; this version cannot use it. Refit it with this "
+                "version (fit on the same data gives the same decision) and save "
+                "it again."
+            )
+        super().__setstate__(state)

@@ -14,8 +14,9 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 
 from ._multiclass import per_class_thresholds
-from ._search import cut_point
-from .objectives import InfeasibleTargetError, precision_recall
+from ._selection import chosen_cut
+from .objectives import InfeasibleTargetError
+from .objectives._base import precision_recall
 
 
 def _fold_rows(oof):
@@ -43,11 +44,11 @@ def _subset(values, rows):
     return None if values is None else _safe_indexing(values, rows)
 
 
-def fold_searches(search, y_oof, oof, weight_oof, X_oof, *, keep_curves):
+def fold_searches(search, objective, y_oof, oof, weight_oof, X_oof, *, keep_curves):
     """Each fold's best threshold (NaN when it has none), and its curve.
 
-    ``search`` is :func:`~threshold_estimators._search.run_search` with the
-    objective bound. The curves (a dict per fold, None for an infeasible fold)
+    ``search`` is :func:`~threshold_estimators._selection.run_search` with
+    ``objective`` bound. The curves (a dict per fold, None for an infeasible fold)
     are only kept when asked for.
     """
     thresholds, curves = [], []
@@ -69,7 +70,7 @@ def fold_searches(search, y_oof, oof, weight_oof, X_oof, *, keep_curves):
             curves.append(None)
             continue
         curve, values, best = found
-        thresholds.append(cut_point(curve.thresholds, best, oof.dtype))
+        thresholds.append(chosen_cut(objective, curve.thresholds, best, oof.dtype))
         if keep_curves:
             precision, recall = precision_recall(*curve.counts)
             curves.append(
@@ -83,9 +84,17 @@ def fold_searches(search, y_oof, oof, weight_oof, X_oof, *, keep_curves):
     return np.asarray(thresholds), (curves if keep_curves else None)
 
 
-def fold_class_thresholds(objective, y_oof, oof, weight_oof, classes, X_oof):
+def fold_class_thresholds(
+    objective, y_oof, oof, weight_oof, classes, X_oof, *, pooled=None
+):
     """Each fold's per-class thresholds, shape (n_folds, n_classes); NaN rows
-    for folds where some class has no feasible threshold."""
+    for folds where some class has no feasible threshold.
+
+    A single fold is the pooled data: its thresholds are ``pooled``, the
+    pooled search's, rather than a repeat of it.
+    """
+    if pooled is not None and np.all(oof.fold == oof.fold[0]):
+        return np.array(pooled, dtype=float)[None, :]
     thresholds = []
     for rows in _fold_rows(oof):
         if _weightless(weight_oof, rows):

@@ -1,5 +1,6 @@
 """Fitting the folds: out-of-fold scores of the class to tune, and the final model."""
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -83,6 +84,23 @@ def check_model_classes(estimator, classes) -> None:
         )
 
 
+def check_ovo(estimator, response_method: str, n_classes: int) -> None:
+    """A one-vs-one ``decision_function`` has no column per class: refused at
+    ``fit`` (once, rather than reading the parameters at every prediction)."""
+    if response_method != "decision_function" or n_classes <= 2:
+        return
+    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
+    if any(
+        name.endswith("decision_function_shape") and value == "ovo"
+        for name, value in params.items()
+    ):
+        raise ValueError(
+            "A one-vs-one decision_function (decision_function_shape='ovo') has "
+            "no column per class; use decision_function_shape='ovr' or "
+            "predict_proba."
+        )
+
+
 def response(estimator, X, response_method: str, pos_label):
     """The raw output of ``response_method`` and the column of ``pos_label``.
 
@@ -96,18 +114,6 @@ def response(estimator, X, response_method: str, pos_label):
             f"The fitted {type(estimator).__name__} knows the classes "
             f"{classes.tolist()}, which lack the class to tune, "
             f"{plain(pos_label)!r}; every training fold needs samples of each class."
-        )
-    params = {}
-    if len(classes) > 2 and hasattr(estimator, "get_params"):
-        params = estimator.get_params(deep=True)
-    if response_method == "decision_function" and any(
-        name.endswith("decision_function_shape") and value == "ovo"
-        for name, value in params.items()
-    ):
-        raise ValueError(
-            "A one-vs-one decision_function (decision_function_shape='ovo') has "
-            "no column per class; use decision_function_shape='ovr' or "
-            "predict_proba."
         )
     raw = np.asarray(getattr(estimator, response_method)(X))
     if raw.ndim == 0 or raw.shape[0] != _num_samples(X):
@@ -162,24 +168,15 @@ def oriented_score(raw, column, classes):
     return raw[:, column], best_other(raw, column, classes)
 
 
-def _fit_and_score(
-    estimator,
-    X,
-    y,
-    fit_params,
-    train,
-    test,
-    response_method,
-    pos_label,
-    classes,
-    return_estimator,
-):
-    """Fit ``estimator`` on ``train`` and score ``test``."""
+def _fit_and_score(estimator, X, y, fit_params, train, test, score, return_estimator):
+    """Fit ``estimator`` on ``train`` and ``score`` it on ``test``.
+
+    ``score(estimator, X_test)`` is :func:`positive_score` with the arguments the
+    folds share (response method, class to tune, classes of the target).
+    """
     fold_fit_params = _check_method_params(X, fit_params, indices=train)
     estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fold_fit_params)
-    scores, alternative = positive_score(
-        estimator, _safe_indexing(X, test), response_method, pos_label, classes
-    )
+    scores, alternative = score(estimator, _safe_indexing(X, test))
     return scores, alternative, (estimator if return_estimator else None)
 
 
@@ -227,18 +224,15 @@ def cross_fitted_scores(
             "refit=False keeps the model of the single training split, but cv "
             f"has {len(splits)} splits; use refit=True or a cv with one split."
         )
+    score = partial(
+        positive_score,
+        response_method=response_method,
+        pos_label=pos_label,
+        classes=classes,
+    )
     jobs = [
         delayed(_fit_and_score)(
-            clone(estimator),
-            X,
-            y,
-            fit_params,
-            train,
-            test,
-            response_method,
-            pos_label,
-            classes,
-            return_estimator=not refit,
+            clone(estimator), X, y, fit_params, train, test, score, not refit
         )
         for train, test in splits
     ]

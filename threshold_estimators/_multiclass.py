@@ -25,8 +25,9 @@ from scipy.special import log_softmax, logit, softmax
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 
-from ._search import cut_point, run_search
-from .objectives import InfeasibleTargetError, _power_of_two, cost_array
+from ._selection import chosen_cut, run_search
+from .objectives import InfeasibleTargetError
+from .objectives._base import _power_of_two
 
 # As in the calibrator: probabilities are clipped before the logit.
 _EPS = 1e-15
@@ -41,11 +42,23 @@ def logits(scores: np.ndarray, probability: bool) -> np.ndarray:
     return logit(np.clip(scores, _EPS, 1 - _EPS))
 
 
-def best_other(scores: np.ndarray, column: int, classes: np.ndarray) -> np.ndarray:
-    """The label of the highest-scored class other than ``column``, per row."""
-    others = np.array(scores, dtype=float, copy=True)
-    others[:, column] = -np.inf
-    return classes[np.argmax(others, axis=1)]
+def top_two(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's highest-scored column and its runner-up (first index on ties).
+
+    One copy of the scores serves every class: the best other class of column
+    ``k`` is the first where it is not ``k``, else the second.
+    """
+    masked = np.array(scores, dtype=float, copy=True)
+    first = np.argmax(masked, axis=1)
+    masked[np.arange(masked.shape[0]), first] = -np.inf
+    return first, np.argmax(masked, axis=1)
+
+
+def best_other(scores: np.ndarray, column: int, classes: np.ndarray, top=None):
+    """The label of the highest-scored class other than ``column``, per row;
+    ``top`` is :func:`top_two` of the scores when already computed."""
+    first, second = top_two(scores) if top is None else top
+    return classes[np.where(first == column, second, first)]
 
 
 def per_class_thresholds(
@@ -54,6 +67,7 @@ def per_class_thresholds(
     """Each class's exact one-vs-rest threshold and its objective there; the cuts
     are values of ``dtype``, the estimator's own score type (see ``cut_point``)."""
     thresholds, best_scores = np.empty(len(classes)), np.empty(len(classes))
+    top = top_two(scores)
     for column, label in enumerate(classes):
         try:
             curve, values, best = run_search(
@@ -64,11 +78,11 @@ def per_class_thresholds(
                 pos_label=label,
                 classes=classes,
                 X=X,
-                alternative=best_other(scores, column, classes),
+                alternative=best_other(scores, column, classes, top),
             )
         except InfeasibleTargetError as error:
             raise InfeasibleTargetError(f"Class {label!r}: {error}") from error
-        thresholds[column] = cut_point(curve.thresholds, best, dtype)
+        thresholds[column] = chosen_cut(objective, curve.thresholds, best, dtype)
         best_scores[column] = values[best]
     return thresholds, best_scores
 
@@ -89,36 +103,6 @@ def every_class_decision(scores, thresholds, probability: bool, calibrators):
         for column, calibrator in enumerate(calibrators)
     ]
     return np.argmax(np.column_stack(log_odds), axis=1)
-
-
-def check_cost_matrix(matrix, n_classes: int) -> np.ndarray:
-    """A k x k cost matrix as floats, or a ValueError stating the rule broken."""
-    matrix = cost_array(matrix)
-    if matrix.shape == (2, 2):
-        raise ValueError(
-            "Only binary classification is supported with a 2x2 CostMatrix; y "
-            f"has {n_classes} classes, so the matrix must be {n_classes}x{n_classes}."
-        )
-    if matrix.shape != (n_classes, n_classes):
-        raise ValueError(
-            f"CostMatrix needs a {n_classes}x{n_classes} matrix for {n_classes} "
-            f"classes (rows: true class, columns: predicted class); got shape "
-            f"{matrix.shape}."
-        )
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError(f"CostMatrix entries must be finite; got {matrix.tolist()}.")
-    diagonal = np.diag(matrix)[:, None]
-    off_diagonal = ~np.eye(n_classes, dtype=bool)
-    if np.any(
-        matrix[off_diagonal] < np.broadcast_to(diagonal, matrix.shape)[off_diagonal]
-    ) or np.all(matrix == diagonal):
-        raise ValueError(
-            "CostMatrix expresses no preference: for each true class i no wrong "
-            "prediction may cost less than the right one (matrix[i][j] >= "
-            "matrix[i][i]), and some must cost more; got "
-            f"{matrix.tolist()}."
-        )
-    return matrix
 
 
 def _weighted_cost(matrix, y_index, decision, weight):

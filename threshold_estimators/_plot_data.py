@@ -15,18 +15,13 @@ from sklearn.utils import check_consistent_length
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._classifier import ThresholdTunedClassifier
+from ._folds import positive_score
+from ._pick import pick_threshold
 from ._scoring import resolve_objective
-from ._search import as_float_array, confusion_curve, cut_point, run_search
+from ._search import as_float_array
+from ._selection import evaluate
 from ._validation import check_target, check_weights, plain
-from .objectives import (
-    F1,
-    CostMatrix,
-    FBeta,
-    PrecisionTarget,
-    RecallTarget,
-    ScorerObjective,
-    precision_recall,
-)
+from .objectives._base import precision_recall
 
 CURVES = ("objective", "precision", "recall")
 
@@ -38,11 +33,7 @@ def display_params(thresholds, counts, values, objective, **params) -> dict:
     (``threshold``, ``pos_label``, ``name``, fold data).
     """
     objective_name, objective_score = objective_line(objective, values)
-    target_metric, target = None, None
-    if isinstance(objective, PrecisionTarget):
-        target_metric, target = "precision", objective.min_precision
-    elif isinstance(objective, RecallTarget):
-        target_metric, target = "recall", objective.min_recall
+    target_metric, target = objective.target_line or (None, None)
     precision, recall = precision_recall(*counts)
     if "pos_label" in params:
         params["pos_label"] = plain(params["pos_label"])
@@ -74,12 +65,9 @@ def estimator_params(estimator, X, y, sample_weight, name) -> dict:
             "with pos_label=k to tune and plot class k."
         )
     classes, pos_label = estimator.classes_, estimator.pos_label_
-    objective = resolve_objective(
-        estimator.objective,
-        estimator.estimator,
-        int(np.flatnonzero(classes == pos_label)[0]),
-        n_classes=len(classes),
-    )
+    # The objective the decision was fitted for: the parameter may have been
+    # changed since (set_params), the fitted state has not.
+    objective = estimator.objective_
     cv_results = getattr(estimator, "cv_results_", None)
     if X is None and y is None:
         if cv_results is None:
@@ -112,7 +100,9 @@ def estimator_params(estimator, X, y, sample_weight, name) -> dict:
             )
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X, y, np.unique(y))
-        score, alternative = estimator._scores_and_alternative(X)
+        score, alternative = positive_score(
+            estimator.estimator_, X, estimator.rule_.response_method, pos_label
+        )
         curve, values = objective_curve(
             objective, y, score, sample_weight, pos_label, classes, X, alternative
         )
@@ -171,18 +161,18 @@ def predictions_params(
     pos_label = classes[positive_index]
     if sample_weight is not None:
         sample_weight = check_weights(sample_weight, y_score, y_true, classes)
-    objective = resolve_objective(objective, None, positive_index)
     if isinstance(threshold, str) and threshold == "auto":
-        curve, values, best = run_search(
-            objective,
+        pick = pick_threshold(
             y_true,
             y_score,
-            sample_weight,
+            objective,
+            sample_weight=sample_weight,
             pos_label=pos_label,
-            classes=classes,
         )
-        threshold = cut_point(curve.thresholds, best)
+        curve, values = pick.curve, pick.objective_values
+        objective, threshold = pick.objective, pick.threshold
     else:
+        objective = resolve_objective(objective, None, positive_index)
         curve, values = objective_curve(
             objective, y_true, y_score, sample_weight, pos_label, classes
         )
@@ -205,39 +195,22 @@ def objective_curve(
     Unlike ``run_search``, an objective that no candidate satisfies does not
     raise: an infeasible target is worth seeing.
     """
-    if isinstance(objective, ScorerObjective):
-        curve, values, _ = run_search(
-            objective,
-            y,
-            score,
-            sample_weight,
-            pos_label=pos_label,
-            classes=classes,
-            X=X,
-            alternative=alternative,
-        )
-        return curve, values
-    if sample_weight is not None and not np.all(sample_weight > 0):
-        kept = sample_weight > 0  # as in run_search: zero weight makes no candidate
-        y, score, sample_weight = y[kept], score[kept], sample_weight[kept]
-    curve = confusion_curve(y == pos_label, score, sample_weight)
-    return curve, objective.score(*curve.counts)
+    found = evaluate(
+        objective,
+        y,
+        score,
+        sample_weight,
+        pos_label=pos_label,
+        classes=classes,
+        X=X,
+        alternative=alternative,
+    )
+    return found.curve, found.values
 
 
 def objective_line(objective, values):
     """Legend label and plotted values of the objective (None: not drawn)."""
-    if isinstance(objective, (PrecisionTarget, RecallTarget)):
-        return None, None  # the objective is the other rate, already drawn
-    values = np.asarray(values, dtype=float)
-    if isinstance(objective, CostMatrix):
-        return "cost per sample", -values
-    if isinstance(objective, FBeta):
-        return f"F-beta (beta={objective.beta:g})", values
-    if isinstance(objective, F1):
-        return "F1", values
-    if isinstance(objective, ScorerObjective):
-        return "scorer", values
-    return getattr(objective, "metric", type(objective).__name__), values
+    return objective.curve_label(values) or (None, None)
 
 
 def fold_curves(raw, thresholds, objective):
@@ -285,7 +258,7 @@ def fold_curves(raw, thresholds, objective):
             precision, recall = precision_recall(*counts)
             fold.setdefault("precision", precision)
             fold.setdefault("recall", recall)
-            if not isinstance(objective, ScorerObjective):
+            if not objective.reads_rows:
                 fold.setdefault("objective", objective.score(*counts))
         curve = {"thresholds": np.asarray(fold["thresholds"], dtype=float)}
         curve.update(

@@ -23,9 +23,9 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from ._multiclass import check_cost_matrix
 from ._search import confusion_curve
-from .objectives import F1, CostMatrix, FBeta, Objective, ScorerObjective, _ratio
+from .objectives import F1, FBeta, Objective, ScorerObjective
+from .objectives._base import _ratio
 
 
 class _CountMetric(Objective):
@@ -33,6 +33,17 @@ class _CountMetric(Objective):
 
     def __init__(self, metric: str):
         self.metric = metric
+
+    @property
+    def display_name(self) -> str:
+        return self.metric
+
+    @property
+    def label_metric(self):
+        # With every class tuned, accuracy-like metrics are reported on the
+        # combined out-of-fold labels (each class's cut still maximizes its
+        # one-vs-rest value).
+        return _LABEL_METRICS.get(self.metric)
 
     def score(self, tp, fp, tn, fn):
         if self.metric == "precision":
@@ -64,6 +75,10 @@ class _OneClassLabelMetric(Objective):
 
     def __init__(self, metric: str):
         self.metric = metric
+
+    @property
+    def display_name(self) -> str:
+        return self.metric
 
     def for_rows(self, y, y_score, sample_weight, alternative, pos_label):
         weight = np.ones(len(y)) if sample_weight is None else sample_weight
@@ -117,17 +132,6 @@ _LABEL_METRICS = {
 }
 
 
-def label_metric_of(objective):
-    """The scikit-learn function of an accuracy-like count metric, else None.
-
-    With every class tuned, these are reported as the metric of the combined
-    out-of-fold labels (each class's cut still maximizes its one-vs-rest value).
-    """
-    if isinstance(objective, _CountMetric):
-        return _LABEL_METRICS.get(objective.metric)
-    return None
-
-
 def resolve_objective(
     objective, estimator, positive_index: int, *, n_classes: int = 2
 ) -> Objective:
@@ -151,23 +155,8 @@ def resolve_objective(
             "objective must be an instance or a scorer, e.g. F1() or 'f1'; got the "
             f"class {objective.__name__}."
         )
-    if isinstance(objective, CostMatrix):
-        if n_classes > 2 and positive_index is not None:
-            raise ValueError(
-                f"A CostMatrix on a {n_classes}-class target applies to every "
-                "class: leave pos_label=None for the k x k cost rule, or tune one "
-                "class with F1, FBeta, PrecisionTarget, RecallTarget or a scorer."
-            )
-        if n_classes > 2:
-            objective = clone(objective)
-            objective.matrix = check_cost_matrix(objective.matrix, n_classes)
-            return objective
-        objective = clone(objective)._validate()
-        if positive_index == 0:
-            objective.matrix = np.asarray(objective.matrix, dtype=float)[::-1, ::-1]
-        return objective
     if isinstance(objective, Objective):
-        return clone(objective)._validate()
+        return objective._resolve(positive_index, n_classes)
 
     scorer = check_scoring(estimator, scoring=objective)
     metric = getattr(scorer, "_score_func", None)

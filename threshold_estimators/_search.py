@@ -1,4 +1,4 @@
-"""Exact threshold search: confusion counts at every distinct score, then an argmax.
+"""Exact threshold search, part one: confusion counts at every distinct score.
 
 One sort of the scores and a few cumulative sums give the weighted confusion
 counts of every possible cut (the approach of scikit-learn's
@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils import _safe_indexing
 
 from ._validation import check_weight_values
-from .objectives import Objective, ScorerObjective, _power_of_two
 
 
 class ThresholdCurve(NamedTuple):
@@ -239,123 +237,6 @@ def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(is_start)
 
 
-# Scores (and tie-break keys) within rounding of the best are ties. Unweighted
-# counts (and integer weights, which sum exactly) are exact integers, so a ratio
-# objective on them is compared exactly (two distinct F1 values of 10^7 rows can
-# differ by less than 16 ulps). What is rounded gets a tolerance: an objective
-# with real parameters scaled by the user (costs) declares its own ``tie_ulps``,
-# and real-valued weights add a base plus four ulps per row: their counts are
-# running sums, each off by at most about one ulp of the total per term added,
-# so the rounding of a ratio of them grows at worst linearly with the rows. Without it,
-# multiplying every weight or every cost by a constant (which rounds each
-# product) could move the cut between candidates equal in exact arithmetic.
-_WEIGHTED_TIE_ULPS = 16
-_TIE_ULPS_PER_WEIGHTED_ROW = 4
-
-
-# Weighted totals in this range are rescaled by no power of two: products such as
-# ``(1 + beta**2) * tp`` (beta**2 up to 1e100, see FBeta) stay far from overflow,
-# and the few subnormal products of extreme betas do not change a score.
-_SAFE_TOTALS = (2.0**-50, 2.0**50)
-
-
-def _sums_exactly(sample_weight) -> bool:
-    """Whether every running sum of the weights is exact in float64.
-
-    Integer-valued weights (unit weights, frequency weights) whose total stays
-    below 2**53 sum without rounding: their counts are compared exactly, as
-    unweighted counts are, so ``sample_weight=np.ones(n)`` chooses exactly what
-    no weights choose.
-    """
-    if sample_weight is None:
-        return True
-    with np.errstate(over="ignore"):
-        return bool(
-            np.all(sample_weight == np.round(sample_weight))
-            and sample_weight.sum() < 2.0**53
-        )
-
-
-def evaluation_counts(
-    objective: Objective, curve: ThresholdCurve, squared=None, weight_scale=1.0
-):
-    """The counts ``objective`` is evaluated on.
-
-    Weighted counts whose total lies outside ``_SAFE_TOTALS`` are divided by a
-    power of two that brings it near 1: exact, so every ratio of counts is
-    unchanged to the bit, and no objective overflows however large the weights
-    (``(1 + beta**2) * tp`` with weights near the float maximum). ``squared``,
-    the curve of the squared weights times ``weight_scale``, lets an objective
-    that needs sample sizes read effective (Kish) counts instead, which do not
-    depend on the weights' scale.
-    """
-    counts = curve.counts
-    if squared is not None:
-        scaled = tuple(np.asarray(c) * weight_scale for c in counts)
-        return objective.effective_counts(scaled, squared.counts)
-    total = curve.tp[-1] + curve.fp[-1]
-    if curve.tp.dtype.kind == "f" and not _SAFE_TOTALS[0] < total < _SAFE_TOTALS[1]:
-        scale = _power_of_two(total)
-        counts = tuple(c * scale for c in counts)
-    return counts
-
-
-def best_candidate(
-    objective: Objective,
-    curve: ThresholdCurve,
-    score=None,
-    *,
-    counts=None,
-    n_weighted: int = 0,
-) -> int:
-    """Index of the best feasible candidate of ``curve`` for ``objective``.
-
-    Among the feasible candidates, the highest score wins; scores within
-    rounding of it are ties (exact equality on unweighted counts; see
-    ``Objective.tie_ulps`` and ``_WEIGHTED_TIE_ULPS``), which go to the
-    objective's tie-break key, then to the highest threshold (fewest positive
-    calls). With no feasible candidate the
-    objective's ``fallback`` decides (it raises, or warns and returns an index).
-
-    Parameters
-    ----------
-    objective : Objective
-    curve : ThresholdCurve
-    score : ndarray of shape (n_candidates,), default=None
-        The objective's score of each candidate, if already computed.
-    counts : tuple of 4 ndarrays, default=None
-        The counts to evaluate (see :func:`evaluation_counts`); the curve's own
-        by default.
-    n_weighted : int, default=0
-        The number of weighted rows behind the counts (0: exact counts).
-    """
-    if counts is None:
-        counts = evaluation_counts(objective, curve)
-    if score is None:
-        score = objective.score(*counts)
-    feasible = objective.feasible(*counts) & ~np.isnan(score)
-    if not feasible.any():
-        return objective.fallback(*counts)
-    ulps = objective.tie_ulps
-    if n_weighted:
-        ulps += _WEIGHTED_TIE_ULPS + _TIE_ULPS_PER_WEIGHTED_ROW * n_weighted
-    best = _near_top(np.where(feasible, score, -np.inf), ulps)
-    if np.count_nonzero(best) == 1:
-        return int(np.argmax(best))
-    tiebreak = np.where(best, objective.tiebreak(*counts), -np.inf)
-    return int(np.argmax(_near_top(tiebreak, ulps)))
-
-
-def _near_top(values: np.ndarray, ulps: float) -> np.ndarray:
-    """Where ``values`` is within ``ulps`` ulps (of its largest finite magnitude)
-    of its maximum; exactly at the maximum when ``ulps`` is 0."""
-    top = values.max()
-    if ulps == 0 or not np.isfinite(top):
-        return values == top
-    magnitude = np.abs(values[np.isfinite(values)]).max()
-    return values >= top - ulps * np.finfo(float).eps * magnitude
-
-
 def cut_point(thresholds: np.ndarray, index: int, dtype=np.float64) -> float:
     """A threshold that reproduces candidate ``index`` on the scores it came from.
 
@@ -386,72 +267,3 @@ def cut_point(thresholds: np.ndarray, index: int, dtype=np.float64) -> float:
     midpoint = float(kind(lower / 2 + upper / 2))
     # Adjacent values have no midpoint; the inclusive upper end is always exact.
     return float(midpoint if lower < midpoint <= upper else upper)
-
-
-def run_search(
-    objective: Objective,
-    y,
-    y_score,
-    sample_weight,
-    *,
-    pos_label,
-    classes,
-    X=None,
-    alternative=None,
-) -> tuple[ThresholdCurve, np.ndarray, int]:
-    """Search ``objective`` over the scores of labels ``y``.
-
-    Returns the curve of every candidate, the objective on it (NaN where not
-    evaluated), and the index of the best candidate.
-
-    Samples of zero weight are dropped first: they must not create candidates
-    or move the cut, exactly as if they were absent.
-
-    A :class:`~threshold_estimators.objectives.ScorerObjective` needs the rows
-    ``X`` and labels themselves (with, for a multiclass target, the
-    ``alternative`` label each row gets below the threshold) and is evaluated
-    on a subset of the candidates;
-    the index returned still points into the full curve, so that the cut keeps
-    exactly the decisions that were scored.
-    """
-    if sample_weight is not None and not np.all(sample_weight > 0):
-        kept = np.flatnonzero(sample_weight > 0)
-        y, y_score, sample_weight = y[kept], y_score[kept], sample_weight[kept]
-        X = None if X is None else _safe_indexing(X, kept)
-        alternative = None if alternative is None else alternative[kept]
-    y_positive = y == pos_label
-    curve = confusion_curve(y_positive, y_score, sample_weight)
-    objective = objective.for_rows(y, y_score, sample_weight, alternative, pos_label)
-    squared, weight_scale = None, 1.0
-    if sample_weight is not None and objective.needs_sample_sizes:
-        # Scaled by a power of two first, so that the squares cannot overflow.
-        weight_scale = _power_of_two(sample_weight.max())
-        squared = confusion_curve(
-            y_positive, y_score, np.square(sample_weight * weight_scale)
-        )
-    counts = evaluation_counts(objective, curve, squared, weight_scale)
-    # Exact counts are compared exactly; effective (Kish) counts are rescaled,
-    # hence rounded, even for integer weights.
-    exact = squared is None and _sums_exactly(sample_weight)
-    n_weighted = 0 if exact else y_score.shape[0]
-    if not isinstance(objective, ScorerObjective):
-        score = objective.score(*counts)
-        best = best_candidate(
-            objective, curve, score, counts=counts, n_weighted=n_weighted
-        )
-        return curve, score, best
-    subset = objective.candidate_indices(curve.thresholds.size).astype(int)
-    sub_curve = ThresholdCurve(*(values[subset] for values in curve))
-    score = objective.score_curve(
-        sub_curve, X, y, y_score, sample_weight, classes, pos_label, alternative
-    )
-    best = best_candidate(
-        objective,
-        sub_curve,
-        score,
-        counts=tuple(c[subset] for c in counts),
-        n_weighted=n_weighted,
-    )
-    full_score = np.full(curve.thresholds.size, np.nan)
-    full_score[subset] = score
-    return curve, full_score, int(subset[best])

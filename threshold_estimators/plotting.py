@@ -15,6 +15,8 @@ from ._plot_data import CURVES, estimator_params, predictions_params, values_at
 __all__ = ["ThresholdCurveDisplay"]
 
 _INSTALL_HINT = 'pip install "threshold-estimators[plot]"'
+# The color of each curve, its band and a target on its rate.
+_COLORS = {"objective": "C2", "precision": "C0", "recall": "C1"}
 
 
 def _check_matplotlib(caller: str) -> None:
@@ -202,12 +204,11 @@ class ThresholdCurveDisplay:
         order = order[np.argsort(thresholds[order], kind="stable")]
         x = thresholds[order]
         step = {"drawstyle": "steps-pre"}  # a value holds up to its threshold
-        colors = {"objective": "C2", "precision": "C0", "recall": "C1"}
 
         def style(curve, user_kw, label=None):
             return {
                 **step,
-                "color": colors[curve],
+                "color": _COLORS[curve],
                 "label": label or curve,
                 **(user_kw or {}),
             }
@@ -252,7 +253,7 @@ class ThresholdCurveDisplay:
 
         self.target_line_ = None
         if self.target is not None:
-            kw = {"color": colors.get(self.target_metric, "0.5"), "linestyle": ":"}
+            kw = {"color": _COLORS.get(self.target_metric, "0.5"), "linestyle": ":"}
             kw.update(target_kw or {})
             kw.setdefault(
                 "label", f"{self.target_metric or 'target'} >= {self.target:g}"
@@ -299,7 +300,6 @@ class ThresholdCurveDisplay:
                     fold_thresholds.min(), fold_thresholds.max(), **kw
                 )
             return bands
-        colors = {"objective": "C2", "precision": "C0", "recall": "C1"}
         for curve in CURVES:
             if not all(curve in fold for fold in self.fold_curves):
                 continue
@@ -315,7 +315,7 @@ class ThresholdCurveDisplay:
                 # A threshold above every score of a fold has no value there.
                 warnings.simplefilter("ignore", RuntimeWarning)
                 lower, upper = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-            kw = {"color": colors[curve], "alpha": 0.2, "step": "pre"}
+            kw = {"color": _COLORS[curve], "alpha": 0.2, "step": "pre"}
             kw.update(band_kw or {})
             kw.setdefault("label", f"{curve}: range over {len(self.fold_curves)} folds")
             axes = self.objective_ax_ if curve == "objective" else self.ax_

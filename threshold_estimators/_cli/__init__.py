@@ -1,9 +1,10 @@
-"""The ``pick``, ``tune`` and ``predict`` commands of ``threshold-estimators``.
+"""The commands of ``threshold-estimators``: ``demo``, ``pick``, ``tune``, ``predict``.
 
 ``files`` reads CSV files (bounded lines, standard input) and writes outputs
 through a temporary file, never over an input, with the standard library (the
 CLI needs only the core dependencies); ``common`` turns user mistakes into
 one-line messages and formats the reports;
-``objective`` parses the ``--objective`` grammar; ``pick`` and ``model`` hold
-the commands. ``threshold_estimators.cli`` assembles the parser.
+``objective`` parses the ``--objective`` grammar; ``demo``, ``pick`` and
+``model`` (``tune`` and ``predict``) hold the commands.
+``threshold_estimators.cli`` assembles the parser.
 """

@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from .._validation import plain
-from ..objectives import CostMatrix
+from ..objectives import CostMatrix, FixedThreshold
 from .common import (
     DataError,
     emit,
@@ -31,13 +31,16 @@ HistGradientBoostingClassifier) is fitted on K stratified folds (shuffled with
 a fixed seed: the same file gives the same model), the threshold on its
 probability of the positive class (the greater of the two labels, e.g. 1 of
 0/1, "yes" of no/yes) is searched exactly on the out-of-fold predictions, and
-the model is refitted on all rows and saved with joblib.
+the model is refitted on all rows and saved with joblib. With --objective
+threshold:T nothing is searched: the model predicts positive at probability
+>= T, and the report gives that cut's out-of-fold metrics.
 
 Every column except the label is a feature and must be numeric: encode
 categorical columns as numbers (e.g. one-hot) first. Empty cells (or NA, NaN)
 are missing values, which hgb handles and logistic refuses. The report gives
 the out-of-fold precision, recall and F1 at the threshold; progress lines go
-to stderr."""
+to stderr. The saved model keeps the decision, not the out-of-fold curves
+(whose size grows with the rows), unless --store-cv-results asks for them."""
 
 PREDICT_DESCRIPTION = """\
 Predict with a model saved by "tune" (or any fitted scikit-learn classifier
@@ -95,6 +98,12 @@ def add_parsers(commands) -> None:
         "--recalibrate",
         action="store_true",
         help="recalibrate the probabilities so that the threshold reads 0.5",
+    )
+    tune.add_argument(
+        "--store-cv-results",
+        action="store_true",
+        help="keep the out-of-fold curves in the saved model (cv_results_, for "
+        "ThresholdCurveDisplay.from_estimator); they grow with the rows",
     )
     tune.add_argument(
         "--output",
@@ -160,7 +169,7 @@ def run_tune(args: argparse.Namespace) -> int:
         recalibrate=args.recalibrate,
         pos_label=pos_label,
         random_state=0,
-        store_cv_results=True,
+        store_cv_results=args.store_cv_results,
     ).fit(X, y)
     # The columns the model reads, by name, so that predict can select them.
     model.feature_names_in_ = np.asarray(features, dtype=object)
@@ -168,15 +177,16 @@ def run_tune(args: argparse.Namespace) -> int:
         joblib.dump(model, name)
     progress(args, f"saved {args.output} ({time.perf_counter() - start:.1f} s)")
 
-    results = model.cv_results_
-    # The candidate whose decisions the threshold reproduces.
-    index = int(np.count_nonzero(results["thresholds"] >= model.threshold_)) - 1
-    counts = (int(results[key][index]) for key in ("tp", "fp", "tn", "fn"))
-    matrix = objective.matrix if isinstance(objective, CostMatrix) else None
+    # The fitted decision: its out-of-fold counts and each fold's threshold.
+    rule, fitted = model.rule_, model.objective_
+    matrix = fitted.matrix if isinstance(fitted, CostMatrix) else None
+    fixed = isinstance(fitted, FixedThreshold)
+    counts = (int(rule.counts_[key]) for key in ("tp", "fp", "tn", "fn"))
     report = {
         "threshold": model.threshold_,
         **rates(*counts, matrix),
         "objective": args.objective,
+        "objective_name": fitted.display_name,
         "objective_value": model.best_score_,
         "n": table.n_rows,
         "pos_label": plain(pos_label),
@@ -184,23 +194,24 @@ def run_tune(args: argparse.Namespace) -> int:
         "cv": args.cv,
         "recalibrate": args.recalibrate,
         "features": features,
-        "fold_thresholds": results["fold_thresholds"],
-        "fold_threshold_std": results["fold_threshold_std"],
+        "fold_thresholds": rule.fold_thresholds_,
+        "fold_threshold_std": model.threshold_std_,
+        "store_cv_results": args.store_cv_results,
         "output": args.output,
     }
     if args.json:
         print_json(report)
         return 0
+    how = "given" if fixed else f"tuned by {args.cv}-fold CV"
     emit(
         f"threshold {model.threshold_!r} on P({args.label} = {plain(pos_label)!r}), "
-        f"objective {args.objective}, {args.model} tuned by {args.cv}-fold CV"
+        f"objective {args.objective} ({fitted.display_name}), {args.model}, {how}"
     )
-    emit("out of fold at the threshold:")
+    emit(f"out of fold ({args.cv} folds) at the threshold:")
     emit(rates_text(report))
-    folds = " ".join(f"{t:.4g}" for t in results["fold_thresholds"])
-    emit(
-        f"each fold's best threshold: {folds} (std {results['fold_threshold_std']:.3g})"
-    )
+    if not fixed:
+        folds = " ".join(f"{t:.4g}" for t in rule.fold_thresholds_)
+        emit(f"each fold's best threshold: {folds} (std {model.threshold_std_:.3g})")
     if args.recalibrate:
         emit("predict_proba is recalibrated: the threshold reads 0.5")
     emit(

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 
 from .._scoring import resolve_objective
-from ..objectives import F1, CostMatrix, FBeta, Objective, PrecisionTarget, RecallTarget
+from ..objectives import (
+    F1,
+    CostMatrix,
+    FBeta,
+    FixedThreshold,
+    Objective,
+    PrecisionTarget,
+    RecallTarget,
+)
 from .common import DataError
 
 GRAMMAR = """\
@@ -20,13 +27,18 @@ objectives (--objective OBJ):
                       lower confidence bound of precision must reach P
   cost:fp=A,fn=B      lowest cost, a false positive costing A and a false
                       negative B, e.g. cost:fp=1,fn=20
+  threshold:T         no search: the cut T you give (any finite number), e.g.
+                      threshold:0.25, with its precision, recall and F1
 Quote the objective in a shell: --objective 'precision>=0.9'."""
 
 _TARGETS = {"precision": PrecisionTarget, "recall": RecallTarget}
 
 
 # The objectives in one line, for a malformed --objective (--help shows GRAMMAR).
-_FORMS = "f1, fbeta:B, precision>=P[@C], recall>=R[@C] or cost:fp=A,fn=B (see --help)"
+_FORMS = (
+    "f1, fbeta:B, precision>=P[@C], recall>=R[@C], cost:fp=A,fn=B or threshold:T "
+    "(see --help)"
+)
 
 
 def _number(text: str, what: str, spec: str) -> float:
@@ -88,20 +100,21 @@ def _cost(spec: str, text: str) -> CostMatrix:
             f"malformed objective {spec!r}: a cost objective needs both costs, "
             "cost:fp=A,fn=B."
         )
-    for name, value in costs.items():
-        # A right call costs 0: a wrong one must cost more, or no cut is better.
-        _check(spec, f"the cost {name}", value, value > 0, "> 0")
-    largest = max(costs.values())
-    # Only the ratio of the costs moves the cut; below the smallest normal
-    # float, CostMatrix's rescaling by 1 / largest overflows.
-    _check(
-        spec,
-        "the larger cost",
-        largest,
-        largest >= sys.float_info.min,
-        f">= {sys.float_info.min!r} (multiply both costs by a power of ten)",
-    )
+    # Which costs are valid is CostMatrix's rule alone, checked when
+    # parse_objective resolves it; _refused puts its refusal in these terms.
     return CostMatrix([[0.0, costs["fp"]], [costs["fn"], 0.0]])
+
+
+def _refused(spec: str, objective: Objective, error: ValueError) -> DataError:
+    """The estimator's refusal of the objective ``spec``, in the grammar's terms."""
+    if isinstance(objective, CostMatrix):
+        (_, fp), (fn, _) = objective.matrix
+        return DataError(
+            f"objective {spec!r}: the costs fp={fp:g} and fn={fn:g} are refused "
+            "(cost:fp=A,fn=B is the cost matrix [[0, A], [B, 0]], rows the truth "
+            f"and columns the prediction, a right call costing 0): {error}"
+        )
+    return DataError(f"objective {spec!r}: {error}")
 
 
 def parse_objective(spec: str) -> Objective:
@@ -117,6 +130,8 @@ def parse_objective(spec: str) -> Objective:
     RecallTarget(min_recall=0.95)
     >>> parse_objective("cost:fn=20,fp=1").matrix
     [[0.0, 1.0], [20.0, 0.0]]
+    >>> parse_objective("threshold:0.25")
+    FixedThreshold(threshold=0.25)
     """
     text = "".join(spec.split()).lower()
     if text == "f1":
@@ -128,9 +143,11 @@ def parse_objective(spec: str) -> Objective:
         objective = _target(spec, match[1], match[2], match[3])
     elif match := re.fullmatch(r"cost:(.*)", text):
         objective = _cost(spec, match[1])
+    elif match := re.fullmatch(r"threshold:(.*)", text):
+        objective = FixedThreshold(_number(match[1], "T", spec))
     else:
         raise DataError(f"malformed objective {spec!r}; expected {_FORMS}.")
     try:
         return resolve_objective(objective, None, 1)
     except ValueError as exc:
-        raise DataError(f"objective {spec!r}: {exc}") from None
+        raise _refused(spec, objective, exc) from None

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from .._search import cut_point, run_search
+from .._pick import ThresholdPick, pick_threshold
 from .._validation import plain
 from ..objectives import CostMatrix
 from .common import (
@@ -29,7 +29,8 @@ model's validation predictions, a SQL export): the exact optimum of the
 objective over every distinct score, as ThresholdTunedClassifier computes it,
 with its precision, recall and F1 (and cost). A row is predicted positive when
 its score is >= the threshold; the threshold is the midpoint of the best gap
-between two adjacent distinct scores.
+between two adjacent distinct scores. With --objective threshold:T nothing is
+searched: the report gives the precision, recall and F1 of the cut T.
 
 FILE.csv has a header row; the score column must be numeric (probabilities or
 any decision values, greater meaning more likely positive)."""
@@ -84,30 +85,24 @@ def run(args: argparse.Namespace) -> int:
     score = table.numeric(args.score, allow_missing=False)
     pos_label = positive_label(y, args.label, "pick", args.pos_label)
     positive = y == pos_label
-    # The objective is written for (negative, positive) classes: search on
-    # booleans, so that the positive class is classes[1] whatever the labels.
-    curve, values, best = run_search(
-        objective,
-        positive,
-        score,
-        None,
-        pos_label=True,
-        classes=np.array([False, True]),
-    )
-    threshold = cut_point(curve.thresholds, best)
-    matrix = objective.matrix if isinstance(objective, CostMatrix) else None
+    # The objective is written for (negative, positive) classes: picked on
+    # booleans, the positive class is True, the greater, whatever the labels
+    # (a CostMatrix reads its classes in sorted order).
+    pick = pick_threshold(positive, score, objective, pos_label=True)
+    matrix = pick.objective.matrix if isinstance(pick.objective, CostMatrix) else None
+    counts = (int(count) for count in (pick.tp, pick.fp, pick.tn, pick.fn))
     report = {
-        "threshold": threshold,
-        **rates(*(int(c[best]) for c in curve.counts), matrix),
+        "threshold": pick.threshold,
+        **rates(*counts, matrix),
         "objective": args.objective,
-        "objective_value": float(values[best]),
+        "objective_value": pick.score,
         "n": table.n_rows,
         "n_positive": int(np.count_nonzero(positive)),
         "pos_label": plain(pos_label),
-        "n_candidates": curve.thresholds.size - 1,
+        "n_candidates": pick.n_candidates,
     }
     if args.plot:
-        _save_plot(args, table.path, curve, values, objective, threshold, pos_label)
+        _save_plot(args, table.path, pick, pos_label)
         report["plot"] = args.plot
     if args.json:
         print_json(report)
@@ -119,13 +114,13 @@ def run(args: argparse.Namespace) -> int:
     )
     emit(
         f"objective {args.objective}: predict {report['pos_label']!r} when "
-        f"{args.score} >= {threshold!r}"
+        f"{args.score} >= {pick.threshold!r}"
     )
     emit(rates_text(report))
     return 0
 
 
-def _save_plot(args, source, curve, values, objective, threshold, pos_label) -> None:
+def _save_plot(args, source, pick: ThresholdPick, pos_label) -> None:
     from .._plot_data import display_params
     from ..plotting import ThresholdCurveDisplay, _check_matplotlib
 
@@ -136,11 +131,11 @@ def _save_plot(args, source, curve, values, objective, threshold, pos_label) -> 
     figure = Figure(figsize=(7, 4.5), layout="constrained")
     display = ThresholdCurveDisplay(
         **display_params(
-            curve.thresholds,
-            curve.counts,
-            values,
-            objective,
-            threshold=threshold,
+            pick.curve.thresholds,
+            pick.curve.counts,
+            pick.objective_values,
+            pick.objective,
+            threshold=pick.threshold,
             pos_label=pos_label,
             name=f"{source}: {args.score}, objective {args.objective}",
         )

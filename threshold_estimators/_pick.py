@@ -1,0 +1,202 @@
+"""``pick_threshold``: the exact search on scores the user already has.
+
+The estimator's single-cut rule, the command line's ``pick`` and the display's
+``from_predictions`` all choose their cut through :func:`searched_pick`, so a
+threshold never depends on which door it was asked through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.utils.validation import column_or_1d
+
+from ._scoring import resolve_objective
+from ._search import ThresholdCurve, as_float_array
+from ._selection import chosen_cut, run_search
+from ._validation import check_target, check_target_shape, check_weights, plain
+from .objectives import Objective
+from .objectives._base import precision_recall
+
+
+@dataclass(frozen=True)
+class ThresholdPick:
+    """The decision :func:`pick_threshold` chose, and its out-of-sample counts.
+
+    Attributes
+    ----------
+    threshold : float
+        Call a sample positive when its score is ``>= threshold``.
+    score : float
+        The objective at the threshold (a cost objective: the negative mean
+        cost per unit of weight, greater being better).
+    tp, fp, tn, fn : float
+        The (weighted) confusion counts of the decision; integers without
+        weights.
+    precision, recall : float
+        Of the decision; precision is NaN with no positive call.
+    pos_label : object
+        The positive class.
+    objective : Objective
+        The resolved objective.
+    curve : ThresholdCurve
+        The counts at every candidate threshold (not shown in the repr).
+    objective_values : ndarray
+        The objective at every candidate (NaN where not evaluated).
+    index : int
+        The chosen candidate of ``curve``.
+    """
+
+    threshold: float
+    score: float
+    tp: float
+    fp: float
+    tn: float
+    fn: float
+    precision: float
+    recall: float
+    pos_label: object
+    objective: Objective
+    curve: ThresholdCurve = field(repr=False)
+    objective_values: np.ndarray = field(repr=False)
+    index: int = field(repr=False)
+
+    @property
+    def n_candidates(self) -> int:
+        """The number of distinct scores, each a candidate cut."""
+        return self.curve.thresholds.size - 1
+
+
+def searched_pick(
+    objective: Objective, y, y_score, sample_weight, *, dtype=np.float64, **rows
+) -> ThresholdPick:
+    """Search a resolved objective on validated arrays (``rows`` as for
+    ``run_search``); the cut is a value of ``dtype``, the scores' own type (see
+    ``cut_point``)."""
+    curve, values, best = run_search(objective, y, y_score, sample_weight, **rows)
+    tp, fp, tn, fn = (counts[best].item() for counts in curve.counts)
+    precision, recall = precision_recall(
+        *(counts[best : best + 1] for counts in curve.counts)
+    )
+    return ThresholdPick(
+        threshold=chosen_cut(objective, curve.thresholds, best, dtype),
+        score=float(values[best]),
+        tp=tp,
+        fp=fp,
+        tn=tn,
+        fn=fn,
+        precision=float(precision[0]),
+        recall=float(recall[0]),
+        pos_label=plain(rows["pos_label"]),
+        objective=objective,
+        curve=curve,
+        objective_values=values,
+        index=best,
+    )
+
+
+def pick_threshold(
+    y_true,
+    y_score,
+    objective="f1",
+    *,
+    sample_weight=None,
+    pos_label=None,
+    **metadata,
+) -> ThresholdPick:
+    """Choose the decision threshold of scores you already have, exactly.
+
+    Every distinct score is a candidate cut; the confusion counts of all of
+    them come from one sort, and the objective is evaluated on those counts,
+    so the threshold is the exact optimum (the same search as
+    :class:`ThresholdTunedClassifier` runs on its out-of-fold scores).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels. With more than two classes, ``pos_label`` is tuned against
+        all the others.
+    y_score : array-like of shape (n_samples,)
+        Finite scores of ``pos_label``, greater meaning more likely positive
+        (a ``predict_proba`` column, a ``decision_function``, any ranking).
+    objective : Objective or str, default="f1"
+        An objective of :mod:`threshold_estimators.objectives` or a
+        scikit-learn scorer name, as for :class:`ThresholdTunedClassifier`. A
+        binary :class:`~threshold_estimators.objectives.CostMatrix` is written
+        in sorted class order (with more than two classes: ``(rest,
+        pos_label)``).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights.
+    pos_label : int, float, bool or str, default=None
+        The positive class; ``None`` means the greater of two classes (with a
+        warning unless the labels are 0/1, -1/1 or booleans).
+    **metadata : dict
+        Reserved for per-row costs; no objective requests any yet.
+
+    Returns
+    -------
+    pick : ThresholdPick
+        ``threshold``, ``score``, the counts ``tp``, ``fp``, ``tn``, ``fn``,
+        ``precision`` and ``recall`` at the cut, and the whole curve.
+
+    Examples
+    --------
+    >>> from threshold_estimators import pick_threshold
+    >>> from threshold_estimators.objectives import PrecisionTarget
+    >>> y = [0, 0, 1, 1, 0, 1, 1, 0]
+    >>> scores = [0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.6, 0.7]
+    >>> pick = pick_threshold(y, scores, PrecisionTarget(0.75))
+    >>> pick.threshold, pick.tp, pick.fp, pick.recall
+    (0.5, 3, 1, 0.75)
+    """
+    if metadata:
+        raise TypeError(
+            f"pick_threshold got metadata {sorted(metadata)}, which no objective "
+            "requests."
+        )
+    y_true = column_or_1d(check_target_shape(y_true))
+    if np.ndim(y_score) != 1:
+        raise ValueError(
+            "y_score must be 1-D, one score of the positive class per sample (for "
+            "predict_proba output, its positive column); got shape "
+            f"{np.shape(y_score)}."
+        )
+    dtype = np.asarray(y_score).dtype
+    y_score = as_float_array(y_score, "y_score")
+    if y_score.shape != y_true.shape:
+        raise ValueError(
+            "y_true and y_score must have the same length; got "
+            f"{y_true.shape[0]} and {y_score.shape[0]}."
+        )
+    if not np.all(np.isfinite(y_score)):
+        raise ValueError(
+            f"y_score must be finite; got {np.count_nonzero(np.isnan(y_score))} NaN "
+            f"and {np.count_nonzero(np.isinf(y_score))} infinite values."
+        )
+    classes, positive_index = check_target(y_true, pos_label, "pick_threshold")
+    if positive_index is None:
+        raise ValueError(
+            f"pick_threshold tunes one class, and y_true has {len(classes)} "
+            f"classes {[plain(c) for c in classes][:10]}: pass pos_label, the "
+            "class whose scores y_score are."
+        )
+    pos_label = classes[positive_index]
+    if sample_weight is not None:
+        sample_weight = check_weights(sample_weight, y_score, y_true, classes)
+    if len(classes) > 2:
+        positive_index = 1  # (rest, pos_label)
+    objective = resolve_objective(objective, None, positive_index)
+    # Searched on booleans, the positive class True: the objective, resolved
+    # above with the positive class second, reads the same whatever the labels.
+    positive = y_true == pos_label
+    found = searched_pick(
+        objective,
+        positive,
+        y_score,
+        sample_weight,
+        pos_label=True,
+        classes=np.array([False, True]),
+        dtype=dtype,
+    )
+    return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})

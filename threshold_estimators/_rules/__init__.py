@@ -1,0 +1,88 @@
+"""Fitted decision rules: one small object per kind of decision.
+
+``choose_rule`` is the one place that looks at the kind of target and
+objective; everything after it asks the rule.
+
+==================  ============================================  ===============
+rule                decision                                      chosen for
+==================  ============================================  ===============
+``SingleCut``       ``score >= threshold_`` on one class          binary target,
+                                                                  or ``pos_label=k``
+``FixedCut``        the same, at the user's cut                   ``FixedThreshold``
+``PerClassCuts``    the class clearing its own cut by the most    every class tuned
+``CostRule``        least expected cost, with per-class offsets   k x k ``CostMatrix``
+==================  ============================================  ===============
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..objectives import CostMatrix, FixedThreshold, Objective
+from ._base import DecisionRule
+from .cost_rule import CostRule
+from .fixed_cut import FixedCut
+from .per_class import PerClassCuts
+from .single_cut import SingleCut
+
+__all__ = [
+    "CostRule",
+    "DecisionRule",
+    "FixedCut",
+    "PerClassCuts",
+    "SingleCut",
+    "choose_rule",
+    "is_binary_only",
+]
+
+
+def choose_rule(
+    objective: Objective,
+    *,
+    classes: np.ndarray,
+    pos_label,
+    response_method: str,
+    recalibrate: bool,
+    store_cv_results: bool,
+    estimator_name: str = "The estimator",
+) -> DecisionRule:
+    """The unfitted rule for this objective and target (``pos_label=None``:
+    every class of a multiclass target is tuned), or a ValueError saying why
+    none applies."""
+    params = {
+        "classes": classes,
+        "pos_label": pos_label,
+        "response_method": response_method,
+        "recalibrate": recalibrate,
+        "store_cv_results": store_cv_results,
+    }
+    if pos_label is not None:
+        if isinstance(objective, FixedThreshold):
+            return FixedCut(objective, **params)
+        return SingleCut(objective, **params)
+    if isinstance(objective, FixedThreshold):
+        raise ValueError(
+            "FixedThreshold gives the cut of one class: use it on a binary target "
+            f"or with pos_label=k; y has {len(classes)} classes and pos_label=None."
+        )
+    if not isinstance(objective, CostMatrix):
+        return PerClassCuts(objective, label_metric=objective.label_metric, **params)
+    if response_method != "predict_proba":
+        raise ValueError(
+            "The k x k cost rule needs predict_proba (expected costs are "
+            f"probability-weighted); {estimator_name} gives {response_method}. "
+            "Wrap it in CalibratedClassifierCV first."
+        )
+    if recalibrate:
+        raise ValueError(
+            "recalibrate=True is not available with the k x k cost rule, "
+            "whose decision is not a threshold per class."
+        )
+    return CostRule(objective, **params)
+
+
+def is_binary_only(objective) -> bool:
+    """Whether ``objective`` (the constructor parameter) admits only binary
+    targets: a 2 x 2 cost matrix."""
+    matrix = getattr(objective, "matrix", None)
+    return isinstance(objective, CostMatrix) and np.shape(matrix) == (2, 2)

@@ -1,0 +1,245 @@
+"""Exact threshold search, part two: the objective on the counts, and the choice.
+
+``evaluate`` runs an objective on the curve of every candidate (count
+objectives on the counts, row objectives on the rows); ``run_search`` then
+chooses the best feasible candidate with the tie rules below, or the
+candidate of a cut the user fixed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.utils import _safe_indexing
+
+from ._search import ThresholdCurve, confusion_curve, cut_point
+from .objectives import Objective
+from .objectives._base import Rows, _power_of_two
+
+# Scores (and tie-break keys) within rounding of the best are ties. Unweighted
+# counts (and integer weights, which sum exactly) are exact integers, so a ratio
+# objective on them is compared exactly (two distinct F1 values of 10^7 rows can
+# differ by less than 16 ulps). What is rounded gets a tolerance: an objective
+# with real parameters scaled by the user (costs) declares its own ``tie_ulps``,
+# and real-valued weights add a base plus four ulps per row: their counts are
+# running sums, each off by at most about one ulp of the total per term added,
+# so the rounding of a ratio of them grows at worst linearly with the rows. Without it,
+# multiplying every weight or every cost by a constant (which rounds each
+# product) could move the cut between candidates equal in exact arithmetic.
+_WEIGHTED_TIE_ULPS = 16
+_TIE_ULPS_PER_WEIGHTED_ROW = 4
+
+
+# Weighted totals in this range are rescaled by no power of two: products such as
+# ``(1 + beta**2) * tp`` (beta**2 up to 1e100, see FBeta) stay far from overflow,
+# and the few subnormal products of extreme betas do not change a score.
+_SAFE_TOTALS = (2.0**-50, 2.0**50)
+
+
+def _sums_exactly(sample_weight) -> bool:
+    """Whether every running sum of the weights is exact in float64.
+
+    Integer-valued weights (unit weights, frequency weights) whose total stays
+    below 2**53 sum without rounding: their counts are compared exactly, as
+    unweighted counts are, so ``sample_weight=np.ones(n)`` chooses exactly what
+    no weights choose.
+    """
+    if sample_weight is None:
+        return True
+    with np.errstate(over="ignore"):
+        return bool(
+            np.all(sample_weight == np.round(sample_weight))
+            and sample_weight.sum() < 2.0**53
+        )
+
+
+def evaluation_counts(
+    objective: Objective, curve: ThresholdCurve, squared=None, weight_scale=1.0
+):
+    """The counts ``objective`` is evaluated on.
+
+    Weighted counts whose total lies outside ``_SAFE_TOTALS`` are divided by a
+    power of two that brings it near 1: exact, so every ratio of counts is
+    unchanged to the bit, and no objective overflows however large the weights
+    (``(1 + beta**2) * tp`` with weights near the float maximum). ``squared``,
+    the curve of the squared weights times ``weight_scale``, lets an objective
+    that needs sample sizes read effective (Kish) counts instead, which do not
+    depend on the weights' scale.
+    """
+    counts = curve.counts
+    if squared is not None:
+        scaled = tuple(np.asarray(c) * weight_scale for c in counts)
+        return objective.effective_counts(scaled, squared.counts)
+    total = curve.tp[-1] + curve.fp[-1]
+    if curve.tp.dtype.kind == "f" and not _SAFE_TOTALS[0] < total < _SAFE_TOTALS[1]:
+        scale = _power_of_two(total)
+        counts = tuple(c * scale for c in counts)
+    return counts
+
+
+def best_candidate(
+    objective: Objective,
+    curve: ThresholdCurve,
+    score=None,
+    *,
+    counts=None,
+    n_weighted: int = 0,
+) -> int:
+    """Index of the best feasible candidate of ``curve`` for ``objective``.
+
+    Among the feasible candidates, the highest score wins; scores within
+    rounding of it are ties (exact equality on unweighted counts; see
+    ``Objective.tie_ulps`` and ``_WEIGHTED_TIE_ULPS``), which go to the
+    objective's tie-break key, then to the highest threshold (fewest positive
+    calls). With no feasible candidate the
+    objective's ``fallback`` decides (it raises, or warns and returns an index).
+
+    Parameters
+    ----------
+    objective : Objective
+    curve : ThresholdCurve
+    score : ndarray of shape (n_candidates,), default=None
+        The objective's score of each candidate, if already computed.
+    counts : tuple of 4 ndarrays, default=None
+        The counts to evaluate (see :func:`evaluation_counts`); the curve's own
+        by default.
+    n_weighted : int, default=0
+        The number of weighted rows behind the counts (0: exact counts).
+    """
+    if counts is None:
+        counts = evaluation_counts(objective, curve)
+    if score is None:
+        score = objective.score(*counts)
+    feasible = objective.feasible(*counts) & ~np.isnan(score)
+    if not feasible.any():
+        return objective.fallback(*counts)
+    ulps = objective.tie_ulps
+    if n_weighted:
+        ulps += _WEIGHTED_TIE_ULPS + _TIE_ULPS_PER_WEIGHTED_ROW * n_weighted
+    best = _near_top(np.where(feasible, score, -np.inf), ulps)
+    if np.count_nonzero(best) == 1:
+        return int(np.argmax(best))
+    tiebreak = np.where(best, objective.tiebreak(*counts), -np.inf)
+    return int(np.argmax(_near_top(tiebreak, ulps)))
+
+
+def _near_top(values: np.ndarray, ulps: float) -> np.ndarray:
+    """Where ``values`` is within ``ulps`` ulps (of its largest finite magnitude)
+    of its maximum; exactly at the maximum when ``ulps`` is 0."""
+    top = values.max()
+    if ulps == 0 or not np.isfinite(top):
+        return values == top
+    magnitude = np.abs(values[np.isfinite(values)]).max()
+    return values >= top - ulps * np.finfo(float).eps * magnitude
+
+
+class Evaluation(NamedTuple):
+    """An objective evaluated on the candidates of a curve (see :func:`evaluate`)."""
+
+    curve: ThresholdCurve
+    values: np.ndarray  # one per candidate, NaN where not evaluated
+    objective: Objective  # bound to the rows (``Objective.for_rows``)
+    counts: tuple  # the counts it was evaluated on (``evaluation_counts``)
+    subset: np.ndarray | None  # the candidates evaluated; None: all of them
+    n_weighted: int  # rows behind rounded counts (0: exact counts)
+
+
+def evaluate(
+    objective: Objective,
+    y,
+    y_score,
+    sample_weight,
+    *,
+    pos_label,
+    classes,
+    X=None,
+    alternative=None,
+) -> Evaluation:
+    """The curve of the scores of labels ``y`` and ``objective`` on it.
+
+    Samples of zero weight are dropped first: they must not create candidates
+    or move the cut, exactly as if they were absent. The objective's
+    ``_evaluate`` says which candidates it evaluates: a count objective all of
+    them, from the counts; a row objective (a scorer) a subset, from the rows
+    ``X`` and labels (with, for a multiclass target, the ``alternative`` label
+    each row gets below the threshold). Nothing is chosen, so an infeasible
+    target does not raise here.
+    """
+    if sample_weight is not None and not np.all(sample_weight > 0):
+        kept = np.flatnonzero(sample_weight > 0)
+        y, y_score, sample_weight = y[kept], y_score[kept], sample_weight[kept]
+        X = None if X is None else _safe_indexing(X, kept)
+        alternative = None if alternative is None else alternative[kept]
+    y_positive = y == pos_label
+    curve = confusion_curve(y_positive, y_score, sample_weight)
+    objective = objective.for_rows(y, y_score, sample_weight, alternative, pos_label)
+    squared, weight_scale = None, 1.0
+    if sample_weight is not None and objective.needs_sample_sizes:
+        # Scaled by a power of two first, so that the squares cannot overflow.
+        weight_scale = _power_of_two(sample_weight.max())
+        squared = confusion_curve(
+            y_positive, y_score, np.square(sample_weight * weight_scale)
+        )
+    counts = evaluation_counts(objective, curve, squared, weight_scale)
+    # Exact counts are compared exactly; effective (Kish) counts are rescaled,
+    # hence rounded, even for integer weights.
+    exact = squared is None and _sums_exactly(sample_weight)
+    n_weighted = 0 if exact else y_score.shape[0]
+    rows = Rows(y, y_score, sample_weight, classes, pos_label, X, alternative)
+    subset, values = objective._evaluate(curve, counts, rows)
+    if subset is not None:
+        full = np.full(curve.thresholds.size, np.nan)
+        full[subset] = values
+        values = full
+    return Evaluation(curve, values, objective, counts, subset, n_weighted)
+
+
+def fixed_index(thresholds: np.ndarray, cut: float) -> int:
+    """The candidate whose decisions ``score >= cut`` reproduces: the one with
+    the smallest threshold at or above the cut (``thresholds[0]`` is ``+inf``)."""
+    return int(np.count_nonzero(thresholds >= cut)) - 1
+
+
+def chosen_cut(objective: Objective, thresholds, index: int, dtype=np.float64):
+    """The threshold of candidate ``index``: the user's own cut for an objective
+    that fixes it (:class:`~threshold_estimators.objectives.FixedThreshold`),
+    else :func:`cut_point`."""
+    cut = objective.fixed_cut()
+    return cut_point(thresholds, index, dtype) if cut is None else cut
+
+
+def run_search(
+    objective: Objective, y, y_score, sample_weight, **rows
+) -> tuple[ThresholdCurve, np.ndarray, int]:
+    """Search ``objective`` over the scores of labels ``y``.
+
+    ``rows`` are :func:`evaluate`'s keywords: ``pos_label``, ``classes`` and,
+    for row objectives, ``X`` and ``alternative``. Returns the curve of every
+    candidate, the objective on it (NaN where not evaluated), and the index of
+    the best candidate, which points into the full curve, so that the cut keeps
+    exactly the decisions that were scored. An objective with a fixed cut gets
+    the candidate that cut reproduces.
+    """
+    found = evaluate(objective, y, y_score, sample_weight, **rows)
+    curve, values, subset = found.curve, found.values, found.subset
+    cut = objective.fixed_cut()
+    if cut is not None:
+        return curve, values, fixed_index(curve.thresholds, cut)
+    if subset is None:
+        best = best_candidate(
+            found.objective,
+            curve,
+            values,
+            counts=found.counts,
+            n_weighted=found.n_weighted,
+        )
+        return curve, values, best
+    best = best_candidate(
+        found.objective,
+        ThresholdCurve(*(column[subset] for column in curve)),
+        values[subset],
+        counts=tuple(c[subset] for c in found.counts),
+        n_weighted=found.n_weighted,
+    )
+    return curve, values, int(subset[best])
