@@ -115,6 +115,10 @@ MODELS = {
             LogisticRegression(), objective="matthews_corrcoef", pos_label=1
         ),
     ),
+    "multiclass, every class, accuracy": (
+        multiclass,
+        lambda: ThresholdTunedClassifier(LogisticRegression(), objective="accuracy"),
+    ),
     "multiclass, every class, recalibrated": (
         multiclass,
         lambda: ThresholdTunedClassifier(

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score
+from sklearn.metrics import (
+    confusion_matrix,
+    f1_score,
+    make_scorer,
+    precision_score,
+    recall_score,
+)
 
 from threshold_estimators import ThresholdTunedClassifier, pick_threshold
 from threshold_estimators.objectives import (
@@ -204,3 +210,76 @@ def test_a_model_saved_before_rules_asks_to_be_refitted():
     path = Path(__file__).parent / "regression" / "model_before_rules.joblib"
     with pytest.raises(ValueError, match="Refit it with this version"):
         joblib.load(path)
+
+
+def test_a_scorer_sees_the_labels_and_rows_of_no_feature():
+    y = np.array(list("nnppnppn"))
+    scores = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.6, 0.7])
+    scorer = make_scorer(f1_score, pos_label="p")
+    pick = pick_threshold(y, scores, scorer, pos_label="p")
+    best = max(f1_score(y == "p", scores >= cut) for cut in np.unique(scores))
+    assert pick.score == pytest.approx(best)
+
+    def reads_rows(estimator, X, y_true):
+        assert X.shape == (len(y_true), 0)
+        return f1_score(y_true, estimator.predict(X), pos_label="p")
+
+    assert pick_threshold(y, scores, reads_rows, pos_label="p").score == pick.score
+
+
+def test_a_scorer_on_one_class_of_many_is_refused():
+    y = np.array([0, 1, 2, 2, 1, 0, 2, 2])
+    scores = np.linspace(0, 1, 8)
+    with pytest.raises(ValueError, match="needs the rows"):
+        pick_threshold(y, scores, make_scorer(f1_score, average="macro"), pos_label=2)
+
+
+@pytest.mark.parametrize("objective", [None, 3, "f_1", F1])
+def test_an_objective_of_no_known_kind_is_refused_by_name(objective):
+    with pytest.raises((ValueError, TypeError), match="objective"):
+        pick_threshold([0, 1], [0.1, 0.9], objective)
+
+
+def test_picks_compare_by_their_decision():
+    y, scores = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
+    first, second = pick_threshold(y, scores), pick_threshold(y, scores)
+    assert first == second and hash(first) == hash(second)
+    assert not isinstance(FixedThreshold(0.3), F1)
+
+
+def test_moving_a_copys_cut_leaves_the_original():
+    import copy
+
+    X, y = make_classification(n_samples=300, random_state=0)
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=3).fit(X, y)
+    original = model.threshold_
+    strict = copy.copy(model)
+    strict.threshold_ = 0.9
+    assert model.threshold_ == original
+    np.testing.assert_array_equal(
+        strict.predict(X), (model.estimator_.predict_proba(X)[:, 1] >= 0.9)
+    )
+
+
+def test_a_frozen_one_vs_one_svc_is_refused():
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.svm import SVC
+
+    X, y = make_classification(
+        n_samples=200, n_classes=3, n_informative=4, random_state=0
+    )
+    frozen = FrozenEstimator(SVC(decision_function_shape="ovo").fit(X, y))
+    with pytest.raises(ValueError, match="one-vs-one"):
+        ThresholdTunedClassifier(frozen, cv=3).fit(X, y)
+
+
+def test_the_command_line_says_to_refit_a_model_saved_before_rules(tmp_path, capsys):
+    from threshold_estimators.cli import main
+
+    path = Path(__file__).parent / "regression" / "model_before_rules.joblib"
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c,d\n0,0,0,0\n")
+    assert main(["predict", str(path), str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "Refit it with this version" in err
+    assert "not a model file written by joblib" not in err

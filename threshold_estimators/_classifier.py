@@ -7,6 +7,7 @@ metadata, produces the out-of-fold scores, chooses a decision rule
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -53,6 +54,10 @@ from .objectives import Objective
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
 
 
+class RefitNeededError(ValueError):
+    """A saved model this version cannot use: it must be fitted again."""
+
+
 def _sample_weight_parameter(estimator):
     """The ``fit`` parameter that takes sample weights, or None.
 
@@ -83,7 +88,8 @@ def _from_rule(name: str, doc: str) -> property:
     or when the rule does not keep it, as ``cv_results_`` without storing).
 
     Setting it sets the rule's, which the decision reads: moving ``threshold_``
-    by hand moves the cut, as it did before rules.
+    by hand moves the cut, as it did before rules (a calibrator, if any, stays
+    fitted around the cut found at ``fit``).
     """
 
     def get(self):
@@ -97,6 +103,9 @@ def _from_rule(name: str, doc: str) -> property:
 
     def set(self, value):
         check_is_fitted(self)
+        # Copied first: a copy of the estimator (copy.copy) shares the rule,
+        # and moving one's cut must not move the other's.
+        self.rule_ = copy.copy(self.rule_)
         setattr(self.rule_, name, value)
 
     return property(get, set, doc=doc)
@@ -627,7 +636,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         estimator_tags = get_tags(self.estimator)
         tags.input_tags.sparse = estimator_tags.input_tags.sparse
         tags.input_tags.allow_nan = estimator_tags.input_tags.allow_nan
-        if is_binary_only(self.objective):
+        if is_binary_only(self.objective, self.pos_label):
             tags.classifier_tags.multi_class = False
         return tags
 
@@ -636,7 +645,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             # Fitted before decision rules (threshold_estimators 0.1.0.dev0 up
             # to issue 13): its decision lives in attributes this version no
             # longer reads. Refusing is safer than guessing it back.
-            raise ValueError(
+            raise RefitNeededError(
                 "This ThresholdTunedClassifier was fitted and saved by an earlier "
                 "version of threshold_estimators, which stored its decision "
                 "differently; this version cannot use it. Refit it with this "

@@ -6,6 +6,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
@@ -89,6 +90,9 @@ def check_ovo(estimator, response_method: str, n_classes: int) -> None:
     ``fit`` (once, rather than reading the parameters at every prediction)."""
     if response_method != "decision_function" or n_classes <= 2:
         return
+    if isinstance(estimator, FrozenEstimator):
+        # It shows only its ``estimator`` parameter: look inside.
+        estimator = estimator.estimator
     params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
     if any(
         name.endswith("decision_function_shape") and value == "ovo"

@@ -8,8 +8,11 @@ threshold never depends on which door it was asked through.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
+from sklearn.metrics import get_scorer_names
+from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import column_or_1d
 
 from ._scoring import resolve_objective
@@ -57,10 +60,11 @@ class ThresholdPick:
     precision: float
     recall: float
     pos_label: object
-    objective: Objective
-    curve: ThresholdCurve = field(repr=False)
-    objective_values: np.ndarray = field(repr=False)
-    index: int = field(repr=False)
+    # Compared (and hashed) by the decision and its counts alone.
+    objective: Objective = field(compare=False)
+    curve: ThresholdCurve = field(repr=False, compare=False)
+    objective_values: np.ndarray = field(repr=False, compare=False)
+    index: int = field(repr=False, compare=False)
 
     @property
     def n_candidates(self) -> int:
@@ -96,6 +100,16 @@ def searched_pick(
     )
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "objective": [Objective, StrOptions(set(get_scorer_names())), callable],
+        "sample_weight": ["array-like", None],
+        "pos_label": [Real, str, "boolean", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def pick_threshold(
     y_true,
     y_score,
@@ -109,20 +123,28 @@ def pick_threshold(
 
     Every distinct score is a candidate cut; the confusion counts of all of
     them come from one sort, and the objective is evaluated on those counts,
-    so the threshold is the exact optimum (the same search as
-    :class:`ThresholdTunedClassifier` runs on its out-of-fold scores).
+    so the threshold is the exact optimum. On a binary target it is the
+    search :class:`ThresholdTunedClassifier` runs on its out-of-fold scores
+    (with ``cv="prefit"``, on the same scores, the same threshold).
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
         True labels. With more than two classes, ``pos_label`` is tuned against
-        all the others.
+        all the others as a binary problem: label metrics ("accuracy",
+        "balanced_accuracy", "matthews_corrcoef") are those of ``pos_label``
+        against the rest. (The estimator with ``pos_label=k`` knows each row's
+        best other class and reports the multiclass metric instead; one score
+        per row cannot.)
     y_score : array-like of shape (n_samples,)
         Finite scores of ``pos_label``, greater meaning more likely positive
         (a ``predict_proba`` column, a ``decision_function``, any ranking).
-    objective : Objective or str, default="f1"
-        An objective of :mod:`threshold_estimators.objectives` or a
-        scikit-learn scorer name, as for :class:`ThresholdTunedClassifier`. A
+    objective : Objective, str or callable, default="f1"
+        An objective of :mod:`threshold_estimators.objectives`, a scikit-learn
+        scorer name or a scorer, as for :class:`ThresholdTunedClassifier`. A
+        scorer that is not a function of the counts is called as
+        ``scorer(estimator, X, y_true)`` with an ``X`` of no columns (binary
+        targets only). A
         binary :class:`~threshold_estimators.objectives.CostMatrix` is written
         in sorted class order (with more than two classes: ``(rest,
         pos_label)``).
@@ -184,19 +206,36 @@ def pick_threshold(
     pos_label = classes[positive_index]
     if sample_weight is not None:
         sample_weight = check_weights(sample_weight, y_score, y_true, classes)
-    if len(classes) > 2:
-        positive_index = 1  # (rest, pos_label)
-    objective = resolve_objective(objective, None, positive_index)
-    # Searched on booleans, the positive class True: the objective, resolved
-    # above with the positive class second, reads the same whatever the labels.
-    positive = y_true == pos_label
+    if len(classes) == 2:
+        objective = resolve_objective(objective, None, positive_index)
+        # A scorer sees the labels themselves, and rows of no feature.
+        return searched_pick(
+            objective,
+            y_true,
+            y_score,
+            sample_weight,
+            dtype=dtype,
+            pos_label=pos_label,
+            classes=classes,
+            X=np.empty((y_true.shape[0], 0)),
+        )
+    objective = resolve_objective(objective, None, 1)  # (rest, pos_label)
+    if objective.reads_rows:
+        raise ValueError(
+            f"pick_threshold tunes class {plain(pos_label)!r} against the rest of "
+            f"{len(classes)} classes with a count objective; the scorer "
+            f"{objective.display_name!r} needs the rows and the other classes' "
+            "labels. Use ThresholdTunedClassifier(..., pos_label=k), or a count "
+            "objective (e.g. 'f1', PrecisionTarget)."
+        )
+    # Searched on booleans, the tuned class True against the rest.
     found = searched_pick(
         objective,
-        positive,
+        y_true == pos_label,
         y_score,
         sample_weight,
+        dtype=dtype,
         pos_label=True,
         classes=np.array([False, True]),
-        dtype=dtype,
     )
     return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})

@@ -93,3 +93,14 @@ def test_fixed_threshold_must_be_a_finite_number(bad):
         ThresholdTunedClassifier(
             LogisticRegression(), objective=FixedThreshold(bad)
         ).fit(X, y)
+
+
+def test_tags_say_a_fixed_cut_without_a_class_is_binary_only():
+    from sklearn.utils import get_tags
+
+    model = ThresholdTunedClassifier(
+        LogisticRegression(), objective=FixedThreshold(0.3), pos_label=1
+    )
+    assert get_tags(model).classifier_tags.multi_class
+    model.set_params(pos_label=None)
+    assert not get_tags(model).classifier_tags.multi_class

@@ -9,7 +9,6 @@ import time
 import numpy as np
 
 from .._validation import plain
-from ..objectives import CostMatrix, FixedThreshold
 from .common import (
     DataError,
     emit,
@@ -179,8 +178,8 @@ def run_tune(args: argparse.Namespace) -> int:
 
     # The fitted decision: its out-of-fold counts and each fold's threshold.
     rule, fitted = model.rule_, model.objective_
-    matrix = fitted.matrix if isinstance(fitted, CostMatrix) else None
-    fixed = isinstance(fitted, FixedThreshold)
+    matrix = getattr(fitted, "matrix", None)
+    fixed = fitted.fixed_cut() is not None
     counts = (int(rule.counts_[key]) for key in ("tp", "fp", "tn", "fn"))
     report = {
         "threshold": model.threshold_,
@@ -329,12 +328,16 @@ def _load(path: str):
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
 
+    from .._classifier import RefitNeededError
+
     try:
         model = joblib.load(path)
     except OSError as exc:
         raise DataError(
             f"cannot read model file {path}: {exc.strerror or exc}."
         ) from None
+    except RefitNeededError as exc:
+        raise DataError(f"{path}: {exc}") from None
     except Exception as exc:  # a file that is no joblib dump fails in many ways
         raise DataError(
             f"{path} is not a model file written by joblib "

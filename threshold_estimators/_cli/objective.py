@@ -107,8 +107,9 @@ def _cost(spec: str, text: str) -> CostMatrix:
 
 def _refused(spec: str, objective: Objective, error: ValueError) -> DataError:
     """The estimator's refusal of the objective ``spec``, in the grammar's terms."""
-    if isinstance(objective, CostMatrix):
-        (_, fp), (fn, _) = objective.matrix
+    matrix = getattr(objective, "matrix", None)
+    if matrix is not None:
+        (_, fp), (fn, _) = matrix
         return DataError(
             f"objective {spec!r}: the costs fp={fp:g} and fn={fn:g} are refused "
             "(cost:fp=A,fn=B is the cost matrix [[0, A], [B, 0]], rows the truth "

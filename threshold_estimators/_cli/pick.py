@@ -8,7 +8,6 @@ import numpy as np
 
 from .._pick import ThresholdPick, pick_threshold
 from .._validation import plain
-from ..objectives import CostMatrix
 from .common import (
     UsageError,
     emit,
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     # booleans, the positive class is True, the greater, whatever the labels
     # (a CostMatrix reads its classes in sorted order).
     pick = pick_threshold(positive, score, objective, pos_label=True)
-    matrix = pick.objective.matrix if isinstance(pick.objective, CostMatrix) else None
+    matrix = getattr(pick.objective, "matrix", None)
     counts = (int(count) for count in (pick.tp, pick.fp, pick.tn, pick.fn))
     report = {
         "threshold": pick.threshold,

@@ -66,7 +66,7 @@ def choose_rule(
             f"or with pos_label=k; y has {len(classes)} classes and pos_label=None."
         )
     if not isinstance(objective, CostMatrix):
-        return PerClassCuts(objective, label_metric=objective.label_metric, **params)
+        return PerClassCuts(objective, **params)
     if response_method != "predict_proba":
         raise ValueError(
             "The k x k cost rule needs predict_proba (expected costs are "
@@ -81,8 +81,10 @@ def choose_rule(
     return CostRule(objective, **params)
 
 
-def is_binary_only(objective) -> bool:
-    """Whether ``objective`` (the constructor parameter) admits only binary
-    targets: a 2 x 2 cost matrix."""
+def is_binary_only(objective, pos_label) -> bool:
+    """Whether the constructor parameters admit only binary targets: a 2 x 2
+    cost matrix, or a fixed cut with no class named to apply it to."""
+    if isinstance(objective, FixedThreshold):
+        return pos_label is None
     matrix = getattr(objective, "matrix", None)
     return isinstance(objective, CostMatrix) and np.shape(matrix) == (2, 2)

@@ -21,13 +21,9 @@ class PerClassCuts(DecisionRule):
     with the highest operating probability (each class's piecewise logistic,
     renormalized over the classes).
 
-    ``label_metric``, when the objective is accuracy-like, is the scikit-learn
-    metric reported as ``best_score_`` on the combined out-of-fold labels.
+    With an accuracy-like objective (``objective.label_metric``), ``best_score_``
+    is that scikit-learn metric of the combined out-of-fold labels.
     """
-
-    def __init__(self, objective, *, label_metric=None, **params):
-        super().__init__(objective, **params)
-        self.label_metric = label_metric
 
     def fit(self, oof, y, sample_weight, X):
         objective, classes = self.objective, self.classes
@@ -43,14 +39,15 @@ class PerClassCuts(DecisionRule):
                 ).fit(oof.score[:, column], y == label, sample_weight)
                 for column, label in enumerate(classes)
             ]
-        if self.label_metric is not None:
+        label_metric = objective.label_metric
+        if label_metric is not None:
             # Accuracy-like metrics are defined on the combined labels: the
             # mean of one-vs-rest values would contradict the metric itself.
             decision = every_class_decision(
                 oof.score, threshold, self._probability, self.calibrator_
             )
             self.best_score_ = float(
-                self.label_metric(y, classes[decision], sample_weight=sample_weight)
+                label_metric(y, classes[decision], sample_weight=sample_weight)
             )
         fold_thresholds = fold_class_thresholds(
             objective, y, oof, sample_weight, classes, X, pooled=threshold

@@ -142,7 +142,7 @@ def _lexicographic_rank(major, minor):
     return rank
 
 
-class FixedThreshold(F1):
+class FixedThreshold(Objective):
     """A cut given by the user: no search (scikit-learn's
     :class:`~sklearn.model_selection.FixedThresholdClassifier` case).
 
@@ -191,6 +191,9 @@ class FixedThreshold(F1):
                 f"class's score; got {self.threshold!r}."
             )
         return self
+
+    # F1 at the cut is what a fixed cut reports.
+    score = F1.score
 
     def fixed_cut(self) -> float:
         return float(self.threshold)
