@@ -15,7 +15,6 @@ from sklearn.utils import check_consistent_length
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._classifier import ThresholdTunedClassifier
-from ._folds import positive_score
 from ._pick import pick_threshold
 from ._scoring import resolve_objective
 from ._search import as_float_array
@@ -100,9 +99,7 @@ def estimator_params(estimator, X, y, sample_weight, name) -> dict:
             )
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X, y, np.unique(y))
-        score, alternative = positive_score(
-            estimator.estimator_, X, estimator.rule_.response_method, pos_label
-        )
+        score, alternative = estimator.rule_.scores(estimator.estimator_, X)
         curve, values = objective_curve(
             objective, y, score, sample_weight, pos_label, classes, X, alternative
         )

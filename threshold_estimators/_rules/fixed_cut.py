@@ -13,7 +13,8 @@ class FixedCut(SingleCut):
     Fitting finds the out-of-fold decisions of that cut (its counts, its F1 as
     ``best_score_``) and, with ``recalibrate``, fits the piecewise logistic
     around it. Every fold has the same cut, so ``threshold_std_`` is 0 (NaN
-    with one fold) and no fold is searched.
+    with one fold); the folds are evaluated only to store their curves
+    (``store_cv_results``), for the display's per-fold band.
     """
 
     @staticmethod
