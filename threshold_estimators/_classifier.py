@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import (
+    MetadataRequest,
     MetadataRouter,
     MethodMapping,
     _raise_for_params,
@@ -40,7 +41,8 @@ from sklearn.utils.validation import (
 
 from ._folds import check_ovo, cross_fitted_scores, prefit_scores
 from ._rules import choose_rule, is_binary_only
-from ._scoring import resolve_objective
+from ._scoring import resolve_objective, tuned_class
+from ._selection import subset_metadata
 from ._validation import (
     check_both_classes_scored,
     check_split_pairs,
@@ -402,14 +404,25 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         X, y = indexable(X, y)
         y = check_target_shape(y)
-        classes, positive_index = check_target(y, self.pos_label)
+        wanted = tuned_class(self.pos_label, self.objective, self.estimator)
+        classes, positive_index = check_target(y, wanted)
         pos_label = None if positive_index is None else classes[positive_index]
         if sample_weight is not None:
             sample_weight = check_weights(sample_weight, X, y, classes)
         objective = resolve_objective(
             self.objective, self.estimator, positive_index, n_classes=len(classes)
         )
-        routed = self._route(sample_weight, fit_params)
+        routed = self._route(sample_weight, fit_params, objective)
+        metadata = routed.objective.score
+        if self._routes_weights_to_scorer():
+            # A scorer takes the weights its request says (none if declined),
+            # and the decision is fitted with the weights it takes.
+            sample_weight = metadata.get("sample_weight")
+            if sample_weight is not None:
+                sample_weight = check_weights(sample_weight, X, y, classes)
+        if objective.metadata_names:  # per-row costs: checked before any fit
+            truth = classes.searchsorted(y) if pos_label is None else y == pos_label
+            objective.row_costs(metadata, truth)
         rule = choose_rule(
             objective,
             classes=classes,
@@ -425,7 +438,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         check_both_classes_scored(y_oof, weight_oof, classes)
         # Only row objectives (scorers) read the rows.
         X_oof = _safe_indexing(X, oof.index) if objective.reads_rows else None
-        rule.fit(oof, y_oof, weight_oof, X_oof)
+        rule.fit(oof, y_oof, weight_oof, X_oof, subset_metadata(metadata, oof.index))
 
         # Fitted attributes are set together, once nothing can fail any more.
         self.estimator_ = oof.estimator
@@ -457,11 +470,18 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             n_jobs=self.n_jobs,
         )
 
-    def _route(self, sample_weight, fit_params):
+    def _route(self, sample_weight, fit_params, objective):
+        """Where each ``fit`` parameter goes: ``estimator.fit``,
+        ``splitter.split`` and ``objective.score`` (per-row costs, a scorer's
+        requests; None for a scorer when routing is off)."""
         if _routing_enabled():
             return process_routing(
                 self, "fit", sample_weight=sample_weight, **fit_params
             )
+        # Per-row costs named by the objective are its own, routing or not;
+        # they never reach the estimator.
+        names = objective.metadata_names
+        costs = {name: fit_params.pop(name) for name in names if name in fit_params}
         _raise_for_params(fit_params, self, "fit")
         estimator_fit = {}
         fits = sample_weight is not None and self.cv != "prefit"
@@ -477,7 +497,31 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                     UserWarning,
                     stacklevel=4,
                 )
-        return Bunch(estimator=Bunch(fit=estimator_fit), splitter=Bunch(split={}))
+        return Bunch(
+            estimator=Bunch(fit=estimator_fit),
+            splitter=Bunch(split={}),
+            objective=Bunch(score=costs if names else None),
+        )
+
+    def _routes_weights_to_scorer(self) -> bool:
+        """Whether routing decides the weights: a scorer given as objective
+        receives those it requests (a scorer name or an objective object takes
+        ``fit``'s weights, as without routing)."""
+        objective = self.objective
+        return (
+            _routing_enabled()
+            and not isinstance(objective, (str, Objective))
+            and callable(objective)
+        )
+
+    def _objective_request(self):
+        """The objective's entry in the metadata routing (``score``)."""
+        if isinstance(self.objective, str):
+            # A scorer name is evaluated here, on fit's weights.
+            request = MetadataRequest(owner=self.objective)
+            request.score.add_request(param="sample_weight", alias=True)
+            return request
+        return self.objective
 
     def _response_method(self, estimator):
         methods = (
@@ -614,9 +658,14 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Returns
         -------
         routing : MetadataRouter
-            Routes ``fit`` parameters to the estimator's ``fit`` and the
-            splitter's ``split``; ``sample_weight`` is also consumed by the
-            threshold search itself.
+            Routes ``fit`` parameters to the estimator's ``fit``, the
+            splitter's ``split`` and the objective's ``score``: a scorer's own
+            requests (e.g. ``set_score_request(amount=True)``; it is called on
+            the out-of-fold rows, with the metadata sliced to them), or the
+            per-row costs a
+            :class:`~threshold_estimators.objectives.CostMatrix` names.
+            ``sample_weight`` is also consumed by the threshold search itself,
+            except that a scorer given as objective decides by its request.
         """
         return (
             MetadataRouter(owner=self)
@@ -628,6 +677,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             .add(
                 splitter=self.cv,
                 method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+            .add(
+                objective=self._objective_request(),
+                method_mapping=MethodMapping().add(caller="fit", callee="score"),
             )
         )
 

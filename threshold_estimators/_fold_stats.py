@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 
 from ._multiclass import per_class_thresholds
-from ._selection import chosen_cut
+from ._selection import chosen_cut, subset_metadata
 from .objectives import InfeasibleTargetError
 from .objectives._base import precision_recall
 
@@ -44,7 +44,9 @@ def _subset(values, rows):
     return None if values is None else _safe_indexing(values, rows)
 
 
-def fold_searches(search, objective, y_oof, oof, weight_oof, X_oof, *, keep_curves):
+def fold_searches(
+    search, objective, y_oof, oof, weight_oof, X_oof, metadata=None, *, keep_curves
+):
     """Each fold's best threshold (NaN when it has none), and its curve.
 
     ``search`` is :func:`~threshold_estimators._selection.run_search` with
@@ -64,6 +66,7 @@ def fold_searches(search, objective, y_oof, oof, weight_oof, X_oof, *, keep_curv
             _subset(weight_oof, rows),
             X=_subset(X_oof, rows),
             alternative=_subset(oof.alternative, rows),
+            metadata=subset_metadata(metadata, rows),
         )
         if found is None:
             thresholds.append(np.nan)
@@ -85,7 +88,7 @@ def fold_searches(search, objective, y_oof, oof, weight_oof, X_oof, *, keep_curv
 
 
 def fold_class_thresholds(
-    objective, y_oof, oof, weight_oof, classes, X_oof, *, pooled=None
+    objective, y_oof, oof, weight_oof, classes, X_oof, metadata=None, *, pooled=None
 ):
     """Each fold's per-class thresholds, shape (n_folds, n_classes); NaN rows
     for folds where some class has no feasible threshold.
@@ -109,6 +112,7 @@ def fold_class_thresholds(
             classes,
             _subset(X_oof, rows),
             oof.dtype,
+            subset_metadata(metadata, rows),
         )
         thresholds.append(np.full(len(classes), np.nan) if found is None else found[0])
     return np.asarray(thresholds)

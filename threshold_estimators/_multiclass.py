@@ -62,7 +62,14 @@ def best_other(scores: np.ndarray, column: int, classes: np.ndarray, top=None):
 
 
 def per_class_thresholds(
-    objective, y, scores, sample_weight, classes, X=None, dtype=np.float64
+    objective,
+    y,
+    scores,
+    sample_weight,
+    classes,
+    X=None,
+    dtype=np.float64,
+    metadata=None,
 ):
     """Each class's exact one-vs-rest threshold and its objective there; the cuts
     are values of ``dtype``, the estimator's own score type (see ``cut_point``)."""
@@ -79,6 +86,7 @@ def per_class_thresholds(
                 classes=classes,
                 X=X,
                 alternative=best_other(scores, column, classes, top),
+                metadata=metadata,
             )
         except InfeasibleTargetError as error:
             raise InfeasibleTargetError(f"Class {label!r}: {error}") from error
@@ -105,12 +113,22 @@ def every_class_decision(scores, thresholds, probability: bool, calibrators):
     return np.argmax(np.column_stack(log_odds), axis=1)
 
 
-def _weighted_cost(matrix, y_index, decision, weight):
-    return np.sum(weight * matrix[y_index, decision]) / np.sum(weight)
+def _weighted_cost(realized, decision, weight):
+    """Mean cost per unit weight of the decisions, ``realized[i, k]`` being
+    the cost of deciding class k for sample i."""
+    return np.sum(weight * realized[np.arange(decision.size), decision]) / np.sum(
+        weight
+    )
 
 
-def fit_cost_offsets(matrix, y_index, proba, sample_weight=None, max_sweeps=50):
+def fit_cost_offsets(
+    matrix, y_index, proba, sample_weight=None, max_sweeps=50, realized=None
+):
     """Per-class offsets minimizing the cost of ``argmin_k (E[:, k] - offset_k)``.
+
+    ``E = proba @ matrix``; the cost paid is ``realized[i, k]`` for deciding
+    class k on sample i (``matrix[y_index]`` by default; per-row costs
+    otherwise).
 
     Coordinate descent: with the other offsets fixed, the cost as a function of
     one offset is a step function whose steps are known exactly (one per
@@ -122,11 +140,12 @@ def fit_cost_offsets(matrix, y_index, proba, sample_weight=None, max_sweeps=50):
     Returns the offsets and the mean out-of-fold cost they reach.
     """
     weight = np.ones(len(y_index)) if sample_weight is None else sample_weight
+    realized = matrix[y_index] if realized is None else realized
     kept = weight > 0  # zero weights must not shape the steps
-    y_index, proba, weight = y_index[kept], proba[kept], weight[kept]
+    proba, weight, realized = proba[kept], weight[kept], realized[kept]
     expected = proba @ matrix
     offsets = np.zeros(matrix.shape[0])
-    cost = _weighted_cost(matrix, y_index, np.argmin(expected, axis=1), weight)
+    cost = _weighted_cost(realized, np.argmin(expected, axis=1), weight)
     for _ in range(max_sweeps):
         changed = False
         for k in range(matrix.shape[0]):
@@ -137,8 +156,8 @@ def fit_cost_offsets(matrix, y_index, proba, sample_weight=None, max_sweeps=50):
             gap = expected[:, k] - adjusted[np.arange(len(rival)), rival]
             order = np.argsort(gap)
             sorted_gap = gap[order]
-            to_k = (weight * matrix[y_index, k])[order]
-            to_rival = (weight * matrix[y_index, rival])[order]
+            to_k = (weight * realized[:, k])[order]
+            to_rival = (weight * realized[np.arange(rival.size), rival])[order]
             # Cost when the m samples of smallest gap go to k, m = 0..n; only
             # splits between distinct gaps can be produced by an offset.
             totals = np.concatenate(([0.0], np.cumsum(to_k))) + np.concatenate(
@@ -156,7 +175,7 @@ def fit_cost_offsets(matrix, y_index, proba, sample_weight=None, max_sweeps=50):
             trial = offsets.copy()
             trial[k] = candidate
             new_cost = _weighted_cost(
-                matrix, y_index, np.argmin(expected - trial, axis=1), weight
+                realized, np.argmin(expected - trial, axis=1), weight
             )
             # Only strict improvements: a step along a flat stretch could stop
             # the descent while another coordinate can still gain.
@@ -172,6 +191,29 @@ def fit_cost_offsets(matrix, y_index, proba, sample_weight=None, max_sweeps=50):
             stacklevel=3,
         )
     return offsets, cost
+
+
+def class_mean_costs(realized, y_index, sample_weight=None) -> np.ndarray:
+    """``out[i, k]``: the (weighted) mean cost of deciding k for the samples
+    of true class i; the matrix itself when the costs are constant per class.
+
+    A class without samples (or without weight) keeps zeros: its row of the
+    matrix never enters an expected cost that matters.
+    """
+    n_classes = realized.shape[1]
+    weight = np.ones(len(y_index)) if sample_weight is None else sample_weight
+    totals = np.bincount(y_index, weights=weight, minlength=n_classes)
+    sums = np.zeros((n_classes, n_classes))
+    np.add.at(sums, y_index, weight[:, None] * realized)
+    means = np.divide(
+        sums, totals[:, None], out=np.zeros_like(sums), where=totals[:, None] > 0
+    )
+    # Constant costs come back exactly (a mean of equal values can round).
+    for i in range(n_classes):
+        rows = realized[y_index == i]
+        if rows.size and np.all(rows == rows[0]):
+            means[i] = rows[0]
+    return means
 
 
 def fit_temperature(proba, y_index, sample_weight=None) -> float:
@@ -236,7 +278,7 @@ def _significantly_lower(challenger, incumbent, weight) -> bool:
     return bool(norm.cdf(z) < _SELECTION_LEVEL)
 
 
-def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
+def select_cost_rule(matrix, y_index, proba, sample_weight, fold, realized=None):
     """The k x k cost rule: plug-in Bayes on temperature-scaled probabilities,
     with per-class offsets only where they validate.
 
@@ -249,45 +291,59 @@ def select_cost_rule(matrix, y_index, proba, sample_weight, fold):
     on. With a single fold there is nothing to validate on, and plug-in Bayes
     is kept.
 
+    ``realized[i, k]`` is the cost of deciding class k for sample i:
+    ``matrix[y_index]`` by default; with per-row costs, ``matrix`` is their
+    per-class mean (the expected costs of a new row) and ``realized`` the
+    rows' own costs, which the offsets and the reported cost are fitted on.
+
     Returns the rule, the offsets (zeros unless ``"offsets"``), the
     temperature, and the out-of-fold cost of the rule.
     """
     weight = np.ones(len(y_index)) if sample_weight is None else sample_weight
+    realized = matrix[y_index] if realized is None else realized
     # Costs and weights are brought below 1 by powers of two (exact): no sum
     # overflows, and the descent's improvement tolerance is relative to the
     # costs. The offsets and the cost are scaled back on return.
-    matrix_scale = _power_of_two(np.abs(matrix).max())
+    matrix_scale = _power_of_two(max(np.abs(matrix).max(), np.abs(realized).max()))
     matrix = matrix * matrix_scale
+    realized = realized * matrix_scale
     weight = weight * _power_of_two(weight.max())
     rule, offsets, temperature, cost = _select_scaled_cost_rule(
-        matrix, y_index, proba, weight, fold
+        matrix, y_index, proba, weight, fold, realized
     )
     return rule, offsets / matrix_scale, temperature, cost / matrix_scale
 
 
-def _select_scaled_cost_rule(matrix, y_index, proba, weight, fold):
+def _select_scaled_cost_rule(matrix, y_index, proba, weight, fold, realized):
     kept = weight > 0
     temperature = fit_temperature(proba[kept], y_index[kept], weight[kept])
     calibrated = tempered(proba, temperature)
     zero = np.zeros(matrix.shape[0])
     bayes_decision = np.argmin(calibrated @ matrix, axis=1)
-    bayes_cost = matrix[y_index, bayes_decision]
+    rows = np.arange(len(y_index))
+    bayes_cost = realized[rows, bayes_decision]
     folds = np.unique(fold)
     if folds.size >= 2:
         cross_fitted = np.empty(len(y_index))
         for f in folds:
             test, train = fold == f, fold != f
             fold_offsets, _ = fit_cost_offsets(
-                matrix, y_index[train], calibrated[train], weight[train]
+                matrix,
+                y_index[train],
+                calibrated[train],
+                weight[train],
+                realized=realized[train],
             )
             decision = np.argmin(calibrated[test] @ matrix - fold_offsets, axis=1)
-            cross_fitted[test] = matrix[y_index[test], decision]
+            cross_fitted[test] = realized[test][np.arange(decision.size), decision]
         if _significantly_lower(cross_fitted[kept], bayes_cost[kept], weight[kept]):
-            offsets, cost = fit_cost_offsets(matrix, y_index, calibrated, weight)
+            offsets, cost = fit_cost_offsets(
+                matrix, y_index, calibrated, weight, realized=realized
+            )
             return "offsets", offsets, temperature, cost
     return (
         "bayes",
         zero,
         temperature,
-        _weighted_cost(matrix, y_index, bayes_decision, weight),
+        _weighted_cost(realized, bayes_decision, weight),
     )

@@ -15,7 +15,7 @@ from sklearn.metrics import get_scorer_names
 from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import column_or_1d
 
-from ._scoring import resolve_objective
+from ._scoring import resolve_objective, tuned_class
 from ._search import ThresholdCurve, as_float_array
 from ._selection import chosen_cut, run_search
 from ._validation import check_target, check_target_shape, check_weights, plain
@@ -65,6 +65,12 @@ class ThresholdPick:
     curve: ThresholdCurve = field(repr=False, compare=False)
     objective_values: np.ndarray = field(repr=False, compare=False)
     index: int = field(repr=False, compare=False)
+
+    @property
+    def positive_rate(self) -> float:
+        """The (weighted) fraction of rows called positive: the flagged rate."""
+        total = self.tp + self.fp + self.tn + self.fn
+        return float((self.tp + self.fp) / total) if total > 0 else float("nan")
 
     @property
     def n_candidates(self) -> int:
@@ -153,8 +159,11 @@ def pick_threshold(
     pos_label : int, float, bool or str, default=None
         The positive class; ``None`` means the greater of two classes (with a
         warning unless the labels are 0/1, -1/1 or booleans).
-    **metadata : dict
-        Reserved for per-row costs; no objective requests any yet.
+    **metadata : dict of array-like of shape (n_samples,)
+        Per-row values the objective reads: the per-row costs a
+        :class:`~threshold_estimators.objectives.CostMatrix` names (e.g.
+        ``amount=amount``), or, for a scorer, its keyword arguments (scorers
+        from ``make_scorer`` take them with metadata routing enabled).
 
     Returns
     -------
@@ -172,11 +181,6 @@ def pick_threshold(
     >>> pick.threshold, pick.tp, pick.fp, pick.recall
     (0.5, 3, 1, 0.75)
     """
-    if metadata:
-        raise TypeError(
-            f"pick_threshold got metadata {sorted(metadata)}, which no objective "
-            "requests."
-        )
     y_true = column_or_1d(check_target_shape(y_true))
     if np.ndim(y_score) != 1:
         raise ValueError(
@@ -196,7 +200,9 @@ def pick_threshold(
             f"y_score must be finite; got {np.count_nonzero(np.isnan(y_score))} NaN "
             f"and {np.count_nonzero(np.isinf(y_score))} infinite values."
         )
-    classes, positive_index = check_target(y_true, pos_label, "pick_threshold")
+    classes, positive_index = check_target(
+        y_true, tuned_class(pos_label, objective, None), "pick_threshold"
+    )
     if positive_index is None:
         raise ValueError(
             f"pick_threshold tunes one class, and y_true has {len(classes)} "
@@ -208,6 +214,7 @@ def pick_threshold(
         sample_weight = check_weights(sample_weight, y_score, y_true, classes)
     if len(classes) == 2:
         objective = resolve_objective(objective, None, positive_index)
+        metadata = _objective_metadata(objective, metadata, y_true, sample_weight)
         # A scorer sees the labels themselves, and rows of no feature.
         return searched_pick(
             objective,
@@ -218,8 +225,10 @@ def pick_threshold(
             pos_label=pos_label,
             classes=classes,
             X=np.empty((y_true.shape[0], 0)),
+            metadata=metadata,
         )
-    objective = resolve_objective(objective, None, 1)  # (rest, pos_label)
+    # (rest, pos_label)
+    objective = resolve_objective(objective, None, 1, two_classes=False)
     if objective.reads_rows:
         raise ValueError(
             f"pick_threshold tunes class {plain(pos_label)!r} against the rest of "
@@ -228,6 +237,7 @@ def pick_threshold(
             "labels. Use ThresholdTunedClassifier(..., pos_label=k), or a count "
             "objective (e.g. 'f1', PrecisionTarget)."
         )
+    metadata = _objective_metadata(objective, metadata, y_true, sample_weight)
     # Searched on booleans, the tuned class True against the rest.
     found = searched_pick(
         objective,
@@ -237,5 +247,33 @@ def pick_threshold(
         dtype=dtype,
         pos_label=True,
         classes=np.array([False, True]),
+        metadata=metadata,
     )
     return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})
+
+
+def _objective_metadata(objective, metadata, y_true, sample_weight):
+    """The metadata for ``objective``: its per-row costs, or a scorer's keyword
+    arguments (with the weights, which a scorer also takes without them);
+    None when there are none. Metadata the objective does not read are an
+    error, not silently dropped."""
+    if not metadata:
+        return None
+    if objective.reads_rows:
+        if sample_weight is not None:
+            metadata = {**metadata, "sample_weight": sample_weight}
+        return metadata
+    unread = sorted(set(metadata) - set(objective.metadata_names))
+    if unread:
+        raise TypeError(
+            f"pick_threshold got metadata {unread}, which the objective "
+            f"{objective.display_name!r} does not read (it reads "
+            f"{list(objective.metadata_names) or 'none'})."
+        )
+    for name, values in metadata.items():
+        if np.shape(values)[:1] != y_true.shape:
+            raise ValueError(
+                f"The per-row cost {name!r} must have one value per sample "
+                f"({y_true.shape[0]}); got shape {np.shape(values)}."
+            )
+    return metadata

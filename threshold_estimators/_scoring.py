@@ -29,14 +29,32 @@ from .objectives._base import _ratio
 
 
 class _CountMetric(Objective):
-    """A scikit-learn binary metric written on the confusion counts."""
+    """A scikit-learn binary metric written on the confusion counts.
 
-    def __init__(self, metric: str):
+    ``average`` is scikit-learn's, on a binary target: "binary" (the tuned
+    class), "micro" (the counts of both classes summed), "macro" (the mean of
+    both classes' values) or "weighted" (weighted by their supports);
+    ``zero_division`` is the value where the metric is undefined.
+    """
+
+    def __init__(
+        self,
+        metric: str,
+        *,
+        average: str = "binary",
+        zero_division: float = 0.0,
+        beta: float = 1.0,
+    ):
         self.metric = metric
+        self.average = average
+        self.zero_division = zero_division
+        self.beta = beta
 
     @property
     def display_name(self) -> str:
-        return self.metric
+        if self.average == "binary":
+            return self.metric
+        return f"{self.metric} ({self.average})"
 
     @property
     def label_metric(self):
@@ -46,16 +64,35 @@ class _CountMetric(Objective):
         return _LABEL_METRICS.get(self.metric)
 
     def score(self, tp, fp, tn, fn):
+        if self.average == "binary":
+            return self._of_class(tp, fp, tn, fn)
+        if self.average == "micro":  # each class's counts summed
+            return self._of_class(tp + tn, fp + fn, tp + tn, fn + fp)
+        positive = self._of_class(tp, fp, tn, fn)
+        negative = self._of_class(tn, fn, tp, fp)  # the other class's view
+        if self.average == "macro":
+            return (positive + negative) / 2
+        return _ratio(positive * (tp + fn) + negative * (tn + fp), tp + fp + tn + fn)
+
+    def _of_class(self, tp, fp, tn, fn):
+        undefined = self.zero_division
         if self.metric == "precision":
-            return _ratio(tp, tp + fp)
+            return _ratio(tp, tp + fp, undefined=undefined)
         if self.metric == "recall":
-            return _ratio(tp, tp + fn)
+            return _ratio(tp, tp + fn, undefined=undefined)
+        if self.metric in ("f1", "fbeta"):
+            beta2 = self.beta**2
+            return _ratio(
+                (1 + beta2) * tp,
+                (1 + beta2) * tp + beta2 * fn + fp,
+                undefined=undefined,
+            )
+        if self.metric == "jaccard":
+            return _ratio(tp, tp + fp + fn, undefined=undefined)
         if self.metric == "accuracy":
             return _ratio(tp + tn, tp + fp + tn + fn)
         if self.metric == "balanced_accuracy":
             return (_ratio(tp, tp + fn) + _ratio(tn, tn + fp)) / 2
-        if self.metric == "jaccard":
-            return _ratio(tp, tp + fp + fn)
         if self.metric == "matthews_corrcoef":
             tp, fp, tn, fn = (np.asarray(c, dtype=float) for c in (tp, fp, tn, fn))
             denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
@@ -80,7 +117,9 @@ class _OneClassLabelMetric(Objective):
     def display_name(self) -> str:
         return self.metric
 
-    def for_rows(self, y, y_score, sample_weight, alternative, pos_label):
+    def for_rows(self, rows):
+        y, y_score, sample_weight = rows.y, rows.y_score, rows.sample_weight
+        alternative, pos_label = rows.alternative, rows.pos_label
         weight = np.ones(len(y)) if sample_weight is None else sample_weight
         classes, y_index = np.unique(y, return_inverse=True)
         right_below = (alternative == y) & (y != pos_label)
@@ -108,6 +147,16 @@ class _OneClassLabelMetric(Objective):
         return (_ratio(tp, tp + fn) + self.right_below_) / self.n_classes_
 
 
+# Metrics of one class's counts that scikit-learn averages over the classes
+# (``average``), and which take ``zero_division``.
+_AVERAGED_METRICS = {
+    f1_score: "f1",
+    fbeta_score: "fbeta",
+    jaccard_score: "jaccard",
+    precision_score: "precision",
+    recall_score: "recall",
+}
+
 _COUNT_METRICS = {
     accuracy_score: "accuracy",
     balanced_accuracy_score: "balanced_accuracy",
@@ -133,7 +182,12 @@ _LABEL_METRICS = {
 
 
 def resolve_objective(
-    objective, estimator, positive_index: int, *, n_classes: int = 2
+    objective,
+    estimator,
+    positive_index: int,
+    *,
+    n_classes: int = 2,
+    two_classes: bool = True,
 ) -> Objective:
     """The validated objective to optimize, with the positive class at index 1.
 
@@ -149,6 +203,10 @@ def resolve_objective(
         its positive class comes second.
     n_classes : int, default=2
         Number of classes of the target.
+    two_classes : bool, default=True
+        Whether the two classes of a binary search are the target's own; not
+        when one class is searched against the rest of a multiclass target
+        (an averaged metric of those two would not be the scorer's).
     """
     if isinstance(objective, type):
         raise ValueError(
@@ -169,6 +227,12 @@ def resolve_objective(
             "changes. Use a label metric (e.g. 'f1', 'balanced_accuracy') or an "
             "objective from threshold_estimators.objectives."
         )
+    if getattr(scorer, "_sign", 1) == 1 and positive_index is not None:
+        # The scorer's class is the tuned one (see ``tuned_class``).
+        kwargs.pop("pos_label", None)
+    averaged = _averaged_metric(metric, kwargs, n_classes if two_classes else 0)
+    if averaged is not None and getattr(scorer, "_sign", 1) == 1:
+        return averaged
     if getattr(scorer, "_sign", 1) == 1 and kwargs.get("average", "binary") == "binary":
         kwargs.pop("average", None)
         if metric is f1_score and not kwargs:
@@ -188,3 +252,60 @@ def resolve_objective(
                 return _OneClassLabelMetric(_COUNT_METRICS[metric])
             return _CountMetric(_COUNT_METRICS[metric])
     return ScorerObjective(scorer)
+
+
+def _averaged_metric(metric, kwargs, n_classes) -> Objective | None:
+    """A count objective for a precision, recall, F-score or Jaccard scorer with
+    ``average`` or ``zero_division`` on a binary target, else None (those of
+    the plain binary metric keep their own objects: F1, FBeta, _CountMetric)."""
+    if n_classes != 2 or metric not in _AVERAGED_METRICS:
+        return None
+    kwargs = dict(kwargs)
+    average = kwargs.pop("average", "binary")
+    zero_division = kwargs.pop("zero_division", "warn")
+    beta = kwargs.pop("beta", 1.0) if metric is fbeta_score else 1.0
+    if zero_division == "warn":
+        zero_division = 0.0
+    plain = average == "binary" and zero_division == 0.0
+    if (
+        plain
+        or kwargs
+        or average not in ("binary", "micro", "macro", "weighted")
+        or not isinstance(zero_division, (int, float))
+        or np.isnan(zero_division)
+        or not (isinstance(beta, (int, float)) and beta > 0)
+    ):
+        return None
+    return _CountMetric(
+        _AVERAGED_METRICS[metric],
+        average=average,
+        zero_division=float(zero_division),
+        beta=float(beta),
+    )
+
+
+def tuned_class(pos_label, objective, estimator):
+    """The class to tune: ``pos_label``, else a scorer's own ``pos_label``.
+
+    A scorer built with ``make_scorer(f1_score, pos_label="a")`` states its
+    class; it is tuned when the estimator names none, and naming another one
+    is an error rather than a silent choice between the two.
+    """
+    if isinstance(objective, (Objective, type)) or not (
+        isinstance(objective, str) or callable(objective)
+    ):
+        return pos_label
+    try:
+        scorer = check_scoring(estimator, scoring=objective)
+    except (TypeError, ValueError):
+        return pos_label  # resolve_objective reports it
+    scorer_label = getattr(scorer, "_kwargs", {}).get("pos_label")
+    if scorer_label is None:
+        return pos_label
+    if pos_label is not None and pos_label != scorer_label:
+        raise ValueError(
+            f"pos_label={pos_label!r} and the objective scorer's "
+            f"pos_label={scorer_label!r} name different classes; give the class "
+            "once (either one), or the same in both."
+        )
+    return scorer_label

@@ -61,6 +61,62 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
     >>> curve.tp, curve.fp
     (array([0, 1, 2, 2]), array([0, 0, 1, 2]))
     """
+    y_positive, y_score, sample_weight = _checked(y_positive, y_score, sample_weight)
+    if sample_weight is None:
+        thresholds, tp, fp = _unweighted_counts(y_positive, y_score)
+        total_positive, total_negative = tp[-1], fp[-1]
+        tn, fn = total_negative - fp, total_positive - tp
+    else:
+        thresholds, tp, fp, total_positive, total_negative = _weighted_counts(
+            y_positive, y_score, sample_weight
+        )
+        # Differences of float running sums can come out a few ulps below 0.
+        tn = np.maximum(total_negative - fp, 0.0)
+        fn = np.maximum(total_positive - tp, 0.0)
+    return ThresholdCurve(thresholds, tp, fp, tn, fn)
+
+
+def confusion_curve_with_sums(
+    y_positive, y_score, sample_weight, row_values
+) -> tuple[ThresholdCurve, np.ndarray]:
+    """:func:`confusion_curve`, and sums of per-row values at every candidate.
+
+    ``row_values`` of shape (n_samples, m) are summed over the rows each
+    candidate calls positive (``score >= thresholds[k]``), from the same sort
+    as the counts: per-row costs are searched exactly, every distinct score a
+    candidate, in one sort and a few cumulative sums.
+
+    Returns
+    -------
+    curve : ThresholdCurve
+        The weighted counts (unit weights when ``sample_weight`` is None).
+    sums : ndarray of shape (n_candidates, m)
+        ``sums[k]`` is the sum of ``row_values`` over the rows at or above
+        ``thresholds[k]`` (0 for the first, ``+inf``, candidate).
+    """
+    unweighted = sample_weight is None
+    if unweighted:
+        sample_weight = np.ones(np.shape(y_score))
+    y_positive, y_score, sample_weight = _checked(y_positive, y_score, sample_weight)
+    row_values = np.asarray(row_values, dtype=float)
+    if row_values.ndim != 2 or row_values.shape[0] != y_score.shape[0]:
+        raise ValueError(
+            f"row_values must have shape ({y_score.shape[0]}, m); got "
+            f"{row_values.shape}."
+        )
+    thresholds, tp, fp, total_positive, total_negative, sums = _weighted_counts(
+        y_positive, y_score, sample_weight, row_values
+    )
+    tn = np.maximum(total_negative - fp, 0.0)
+    fn = np.maximum(total_positive - tp, 0.0)
+    counts = (tp, fp, tn, fn)
+    if unweighted:  # sums of ones below 2**53 are exact: integer counts
+        counts = tuple(c.astype(np.int64) for c in counts)
+    return ThresholdCurve(thresholds, *counts), sums
+
+
+def _checked(y_positive, y_score, sample_weight):
+    """The inputs of :func:`confusion_curve` as arrays, or a ValueError."""
     y_positive = np.asarray(y_positive)
     if y_positive.dtype != bool:
         raise ValueError(
@@ -91,18 +147,7 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
             )
     if sample_weight is not None:
         check_weight_values(sample_weight)
-    if sample_weight is None:
-        thresholds, tp, fp = _unweighted_counts(y_positive, y_score)
-        total_positive, total_negative = tp[-1], fp[-1]
-        tn, fn = total_negative - fp, total_positive - tp
-    else:
-        thresholds, tp, fp, total_positive, total_negative = _weighted_counts(
-            y_positive, y_score, sample_weight
-        )
-        # Differences of float running sums can come out a few ulps below 0.
-        tn = np.maximum(total_negative - fp, 0.0)
-        fn = np.maximum(total_positive - tp, 0.0)
-    return ThresholdCurve(thresholds, tp, fp, tn, fn)
+    return y_positive, y_score, sample_weight
 
 
 def as_float_array(values, name: str) -> np.ndarray:
@@ -179,8 +224,9 @@ def _sort_with_positives(y_positive, y_score):
     return sorted_score, positives_up_to
 
 
-def _weighted_counts(y_positive, y_score, sample_weight):
-    """Decreasing thresholds and the weighted tp, fp at each, and the totals."""
+def _weighted_counts(y_positive, y_score, sample_weight, row_values=None):
+    """Decreasing thresholds and the weighted tp, fp at each, and the totals
+    (and, given ``row_values``, their sums at or above each threshold)."""
     # Any sort will do: ties are merged, so stability buys nothing.
     order = np.argsort(y_score)
     sorted_score = y_score[order]
@@ -189,6 +235,7 @@ def _weighted_counts(y_positive, y_score, sample_weight):
     del sorted_score
     sorted_weight = sample_weight[order]
     positives_up_to = np.where(y_positive[order], sorted_weight, 0.0)
+    sums = None if row_values is None else _sums_at_or_above(row_values[order], starts)
     del order
     np.cumsum(positives_up_to, out=positives_up_to)
     weight_up_to = np.cumsum(sorted_weight, out=sorted_weight)
@@ -206,7 +253,24 @@ def _weighted_counts(y_positive, y_score, sample_weight):
     np.subtract(total_negative, negatives_before[::-1], out=fp[1:])
     np.maximum(tp, 0.0, out=tp)
     np.maximum(fp, 0.0, out=fp)
-    return thresholds, tp, fp, total_positive, total_negative
+    if row_values is None:
+        return thresholds, tp, fp, total_positive, total_negative
+    return thresholds, tp, fp, total_positive, total_negative, sums
+
+
+def _sums_at_or_above(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of the (ascending-score) rows from each run start to the end, for
+    the candidates in decreasing order, with 0 first (the ``+inf`` candidate).
+
+    Summed from the top score down, so that each sum is a running sum of the
+    rows it covers (no total minus a prefix, which would cancel).
+    """
+    from_top = np.cumsum(sorted_values[::-1], axis=0)
+    n = sorted_values.shape[0]
+    # The run starting at ascending index j covers n - j rows from the top.
+    sums = np.zeros((starts.size + 1, sorted_values.shape[1]))
+    sums[1:] = from_top[n - starts[::-1] - 1]
+    return sums
 
 
 def _descending_thresholds(sorted_score, starts):

@@ -13,7 +13,12 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import _safe_indexing
 
-from ._search import ThresholdCurve, confusion_curve, cut_point
+from ._search import (
+    ThresholdCurve,
+    confusion_curve,
+    confusion_curve_with_sums,
+    cut_point,
+)
 from .objectives import Objective
 from .objectives._base import Rows, _power_of_two
 
@@ -155,25 +160,36 @@ def evaluate(
     classes,
     X=None,
     alternative=None,
+    metadata=None,
 ) -> Evaluation:
     """The curve of the scores of labels ``y`` and ``objective`` on it.
 
     Samples of zero weight are dropped first: they must not create candidates
     or move the cut, exactly as if they were absent. The objective's
     ``_evaluate`` says which candidates it evaluates: a count objective all of
-    them, from the counts; a row objective (a scorer) a subset, from the rows
-    ``X`` and labels (with, for a multiclass target, the ``alternative`` label
-    each row gets below the threshold). Nothing is chosen, so an infeasible
-    target does not raise here.
+    them, from the counts (and per-row costs from the sums of its
+    ``row_values``, taken from the same sort); a row objective (a scorer) a
+    subset, from the rows ``X`` and labels (with, for a multiclass target, the
+    ``alternative`` label each row gets below the threshold) and its routed
+    ``metadata``. Nothing is chosen, so an infeasible target does not raise
+    here.
     """
     if sample_weight is not None and not np.all(sample_weight > 0):
         kept = np.flatnonzero(sample_weight > 0)
         y, y_score, sample_weight = y[kept], y_score[kept], sample_weight[kept]
         X = None if X is None else _safe_indexing(X, kept)
         alternative = None if alternative is None else alternative[kept]
+        metadata = subset_metadata(metadata, kept)
     y_positive = y == pos_label
-    curve = confusion_curve(y_positive, y_score, sample_weight)
-    objective = objective.for_rows(y, y_score, sample_weight, alternative, pos_label)
+    rows = Rows(y, y_score, sample_weight, classes, pos_label, X, alternative, metadata)
+    objective = objective.for_rows(rows)
+    if objective.row_values is None:
+        curve = confusion_curve(y_positive, y_score, sample_weight)
+    else:
+        curve, sums = confusion_curve_with_sums(
+            y_positive, y_score, sample_weight, objective.row_values
+        )
+        rows = rows._replace(sums=sums)
     squared, weight_scale = None, 1.0
     if sample_weight is not None and objective.needs_sample_sizes:
         # Scaled by a power of two first, so that the squares cannot overflow.
@@ -186,13 +202,19 @@ def evaluate(
     # hence rounded, even for integer weights.
     exact = squared is None and _sums_exactly(sample_weight)
     n_weighted = 0 if exact else y_score.shape[0]
-    rows = Rows(y, y_score, sample_weight, classes, pos_label, X, alternative)
     subset, values = objective._evaluate(curve, counts, rows)
     if subset is not None:
         full = np.full(curve.thresholds.size, np.nan)
         full[subset] = values
         values = full
     return Evaluation(curve, values, objective, counts, subset, n_weighted)
+
+
+def subset_metadata(metadata: dict | None, rows) -> dict | None:
+    """Per-row metadata restricted to ``rows`` (indices or a mask)."""
+    if metadata is None:
+        return None
+    return {name: _safe_indexing(values, rows) for name, values in metadata.items()}
 
 
 def fixed_index(thresholds: np.ndarray, cut: float) -> int:
@@ -215,11 +237,11 @@ def run_search(
     """Search ``objective`` over the scores of labels ``y``.
 
     ``rows`` are :func:`evaluate`'s keywords: ``pos_label``, ``classes`` and,
-    for row objectives, ``X`` and ``alternative``. Returns the curve of every
-    candidate, the objective on it (NaN where not evaluated), and the index of
-    the best candidate, which points into the full curve, so that the cut keeps
-    exactly the decisions that were scored. An objective with a fixed cut gets
-    the candidate that cut reproduces.
+    for objectives that read rows, ``X``, ``alternative`` and ``metadata``.
+    Returns the curve of every candidate, the objective on it (NaN where not
+    evaluated), and the index of the best candidate, which points into the
+    full curve, so that the cut keeps exactly the decisions that were scored.
+    An objective with a fixed cut gets the candidate that cut reproduces.
     """
     found = evaluate(objective, y, y_score, sample_weight, **rows)
     curve, values, subset = found.curve, found.values, found.subset

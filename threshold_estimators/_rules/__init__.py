@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..objectives import CostMatrix, FixedThreshold, Objective
+from ..objectives import AlertBudget, CostMatrix, FixedThreshold, Objective
 from ._base import DecisionRule
 from .cost_rule import CostRule
 from .fixed_cut import FixedCut
@@ -60,10 +60,16 @@ def choose_rule(
         if isinstance(objective, FixedThreshold):
             return FixedCut(objective, **params)
         return SingleCut(objective, **params)
-    if isinstance(objective, FixedThreshold):
+    if isinstance(objective, (FixedThreshold, AlertBudget)):
+        what = (
+            "FixedThreshold gives the cut of one class"
+            if isinstance(objective, FixedThreshold)
+            else "AlertBudget limits the rows flagged as one class (per-class "
+            "budgets would not hold once the classes compete for each row)"
+        )
         raise ValueError(
-            "FixedThreshold gives the cut of one class: use it on a binary target "
-            f"or with pos_label=k; y has {len(classes)} classes and pos_label=None."
+            f"{what}: use it on a binary target or with pos_label=k; y has "
+            f"{len(classes)} classes and pos_label=None."
         )
     if not isinstance(objective, CostMatrix):
         return PerClassCuts(objective, **params)
@@ -84,7 +90,7 @@ def choose_rule(
 def is_binary_only(objective, pos_label) -> bool:
     """Whether the constructor parameters admit only binary targets: a 2 x 2
     cost matrix, or a fixed cut with no class named to apply it to."""
-    if isinstance(objective, FixedThreshold):
+    if isinstance(objective, (FixedThreshold, AlertBudget)):
         return pos_label is None
     matrix = getattr(objective, "matrix", None)
     return isinstance(objective, CostMatrix) and np.shape(matrix) == (2, 2)

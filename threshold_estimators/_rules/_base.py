@@ -68,7 +68,7 @@ class DecisionRule:
         """What the calibrators read: probabilities or decision values."""
         return "probability" if self.response_method == "predict_proba" else "decision"
 
-    def fit(self, oof, y, sample_weight, X):
+    def fit(self, oof, y, sample_weight, X, metadata=None):
         """Fit the decision on out-of-fold scores.
 
         Parameters
@@ -79,6 +79,9 @@ class DecisionRule:
             The labels and weights (or None) of the out-of-fold rows.
         X : array-like or None
             The out-of-fold rows, for objectives evaluated on rows; else None.
+        metadata : dict or None
+            Per-row metadata of the out-of-fold rows for the objective (its
+            per-row costs, or a scorer's routed parameters); None: none routed.
         """
         raise NotImplementedError
 

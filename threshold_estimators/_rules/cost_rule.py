@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._folds import response
-from .._multiclass import cost_decision, select_cost_rule
+from .._multiclass import class_mean_costs, cost_decision, select_cost_rule
 from ._base import DecisionRule
 
 
@@ -16,12 +16,26 @@ class CostRule(DecisionRule):
     Bayes) unless offsets fitted on other folds cost significantly less on each
     held-out fold; ``cost_rule_`` says which rule was kept (see
     :func:`~threshold_estimators._multiclass.select_cost_rule`).
+
+    With per-row costs, ``E`` uses their mean per true class (``matrix_``):
+    a new row's costs are unknown when it is decided; the offsets and the
+    reported cost are fitted on the rows' own costs.
     """
 
-    def fit(self, oof, y, sample_weight, X):
+    # The matrix of the expected costs: the objective's, or with per-row
+    # costs their per-class mean (None: fitted before per-row costs).
+    matrix_ = None
+
+    def fit(self, oof, y, sample_weight, X, metadata=None):
         y_index = self.classes.searchsorted(y)
+        realized = self.objective.row_costs(metadata, y_index)
+        self.matrix_ = (
+            class_mean_costs(realized, y_index, sample_weight)
+            if self.objective.metadata_names
+            else self.objective.checked_matrix(len(self.classes))
+        )
         rule, offsets, temperature, cost = select_cost_rule(
-            self.objective.matrix, y_index, oof.score, sample_weight, oof.fold
+            self.matrix_, y_index, oof.score, sample_weight, oof.fold, realized
         )
         self.threshold_, self.best_score_ = offsets, -cost
         self.cost_rule_, self.cost_temperature_ = rule, temperature
@@ -36,7 +50,6 @@ class CostRule(DecisionRule):
 
     def predict(self, estimator, X):
         raw, _ = response(estimator, X, self.response_method, None)
-        decision = cost_decision(
-            self.objective.matrix, raw, self.cost_temperature_, self.threshold_
-        )
+        matrix = self.objective.matrix if self.matrix_ is None else self.matrix_
+        decision = cost_decision(matrix, raw, self.cost_temperature_, self.threshold_)
         return self.classes[decision]

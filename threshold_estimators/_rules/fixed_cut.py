@@ -22,10 +22,14 @@ class FixedCut(SingleCut):
         # Equal cuts: exactly 0 (a mean's rounding would leave 1e-16).
         return 0.0 if np.isfinite(fold_thresholds).sum() >= 2 else np.nan
 
-    def _fold_thresholds(self, search, oof, y, sample_weight, X, pooled_curve):
+    def _fold_thresholds(
+        self, search, oof, y, sample_weight, X, pooled_curve, metadata=None
+    ):
         n_folds = np.unique(oof.fold).size
         if n_folds == 1 or not self.store_cv_results:
             thresholds = np.full(n_folds, self.threshold_)
             return thresholds, ([pooled_curve] if n_folds == 1 else None)
         # Each fold's curve at the same cut, for the display's per-fold band.
-        return super()._fold_thresholds(search, oof, y, sample_weight, X, pooled_curve)
+        return super()._fold_thresholds(
+            search, oof, y, sample_weight, X, pooled_curve, metadata
+        )

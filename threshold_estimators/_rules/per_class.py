@@ -25,10 +25,10 @@ class PerClassCuts(DecisionRule):
     is that scikit-learn metric of the combined out-of-fold labels.
     """
 
-    def fit(self, oof, y, sample_weight, X):
+    def fit(self, oof, y, sample_weight, X, metadata=None):
         objective, classes = self.objective, self.classes
         threshold, class_scores = per_class_thresholds(
-            objective, y, oof.score, sample_weight, classes, X, oof.dtype
+            objective, y, oof.score, sample_weight, classes, X, oof.dtype, metadata
         )
         self.threshold_ = threshold
         self.best_score_ = float(np.mean(class_scores))
@@ -50,7 +50,7 @@ class PerClassCuts(DecisionRule):
                 label_metric(y, classes[decision], sample_weight=sample_weight)
             )
         fold_thresholds = fold_class_thresholds(
-            objective, y, oof, sample_weight, classes, X, pooled=threshold
+            objective, y, oof, sample_weight, classes, X, metadata, pooled=threshold
         )
         self.threshold_std_ = spread(fold_thresholds)
         if self.store_cv_results:

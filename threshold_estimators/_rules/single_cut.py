@@ -38,7 +38,7 @@ class SingleCut(DecisionRule):
         """The tuned class's index in ``classes``."""
         return int(np.flatnonzero(self.classes == self.pos_label)[0])
 
-    def fit(self, oof, y, sample_weight, X):
+    def fit(self, oof, y, sample_weight, X, metadata=None):
         search = partial(
             run_search, self.objective, pos_label=self.pos_label, classes=self.classes
         )
@@ -52,6 +52,7 @@ class SingleCut(DecisionRule):
             classes=self.classes,
             X=X,
             alternative=oof.alternative,
+            metadata=metadata,
         )
         curve, values = pick.curve, pick.objective_values
         self.threshold_, self.best_score_ = pick.threshold, pick.score
@@ -62,7 +63,13 @@ class SingleCut(DecisionRule):
             ).fit(oof.score, y == self.pos_label, sample_weight=sample_weight)
         curves = self._curves(curve, values)
         fold_thresholds, fold_curves = self._fold_thresholds(
-            search, oof, y, sample_weight, X, {"thresholds": curve.thresholds, **curves}
+            search,
+            oof,
+            y,
+            sample_weight,
+            X,
+            {"thresholds": curve.thresholds, **curves},
+            metadata,
         )
         self.fold_thresholds_ = fold_thresholds
         self.threshold_std_ = self._spread(fold_thresholds)
@@ -86,7 +93,9 @@ class SingleCut(DecisionRule):
         precision, recall = precision_recall(*curve.counts)
         return {"objective": values, "precision": precision, "recall": recall}
 
-    def _fold_thresholds(self, search, oof, y, sample_weight, X, pooled_curve):
+    def _fold_thresholds(
+        self, search, oof, y, sample_weight, X, pooled_curve, metadata=None
+    ):
         """Each fold's own best threshold and, when stored, its curve.
 
         A single fold is the pooled data itself: its search would repeat the
@@ -102,6 +111,7 @@ class SingleCut(DecisionRule):
             oof,
             sample_weight,
             X,
+            metadata,
             keep_curves=self.store_cv_results,
         )
 

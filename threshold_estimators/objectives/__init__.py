@@ -26,6 +26,7 @@ so ``objective__min_precision`` can be searched by ``GridSearchCV``.
 """
 
 from ._base import InfeasibleTargetError, Objective
+from ._budget import AlertBudget
 from ._costs import CostMatrix
 from ._fscores import F1, FBeta, FixedThreshold
 from ._scorer import ScorerObjective
@@ -33,6 +34,7 @@ from ._targets import PrecisionTarget, RecallTarget
 
 __all__ = [
     "F1",
+    "AlertBudget",
     "CostMatrix",
     "FBeta",
     "FixedThreshold",
@@ -48,6 +50,7 @@ __all__ = [
 # ``threshold_estimators.objectives.F1`` whatever the file layout.
 for _public in (
     F1,
+    AlertBudget,
     CostMatrix,
     FBeta,
     FixedThreshold,

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils.metadata_routing import MetadataRequest
 
 # Relative tolerance used when comparing a ratio of float counts with a target,
 # so that e.g. 19 / 20 >= 0.95 holds despite rounding in weighted cumulative sums.
@@ -138,14 +139,41 @@ class Objective(BaseEstimator):
         """
         return counts
 
-    def for_rows(self, y, y_score, sample_weight, alternative, pos_label):
+    def for_rows(self, rows: Rows) -> Objective:
         """The objective as evaluated on these rows; itself by default.
 
         An objective whose value depends on more than the tuned class's counts
-        (the labels that rows below the cut receive) returns a copy that holds
-        what it needs of the rows, aligned with the candidates of their curve.
+        (the labels that rows below the cut receive, per-row costs) returns a
+        copy that holds what it needs of the rows (see :class:`Rows`).
         """
         return self
+
+    # Per-row values whose sums over the rows each candidate calls positive
+    # the objective reads (shape (n_rows, m)), computed by the search from the
+    # same sort as the counts and handed over as ``Rows.sums``; None: none.
+    row_values = None
+
+    @property
+    def metadata_names(self) -> tuple:
+        """Names of the per-row metadata (given to ``fit`` or
+        ``pick_threshold``) the objective reads; none by default."""
+        return ()
+
+    def get_metadata_routing(self):
+        """The metadata the objective requests, for scikit-learn's routing.
+
+        Its ``score`` requests each of :attr:`metadata_names`: naming a
+        per-row cost in the objective is the request, so no
+        ``set_score_request`` is needed.
+
+        Returns
+        -------
+        routing : MetadataRequest
+        """
+        request = MetadataRequest(owner=self)
+        for name in self.metadata_names:
+            request.score.add_request(param=name, alias=True)
+        return request
 
     def _evaluate(self, curve, counts, rows):
         """The search's entry point: which candidates are evaluated, and values.
@@ -204,3 +232,8 @@ class Rows(NamedTuple):
     pos_label: object
     X: object = None
     alternative: np.ndarray | None = None
+    # Per-row metadata (per-row costs, a routed scorer's parameters), aligned
+    # with ``y``; None: nothing was routed.
+    metadata: dict | None = None
+    # ``row_values`` summed at every candidate, once the search has them.
+    sums: np.ndarray | None = None

@@ -1,4 +1,4 @@
-"""Cost matrices: the least expected cost of the decisions."""
+"""Cost matrices: the least expected cost of the decisions, constant or per row."""
 
 from __future__ import annotations
 
@@ -8,12 +8,65 @@ from sklearn.base import clone
 from ._base import Objective, _power_of_two, _ratio, cost_array
 
 
+def _is_name(entry) -> bool:
+    return isinstance(entry, str)
+
+
+def _split_entries(matrix):
+    """``(numbers, names)``: the matrix as floats (0 at named entries) and an
+    object array of the names (None at numbers), or ``(floats, None)`` when
+    every entry is a number."""
+    try:
+        entries = np.asarray(matrix, dtype=object)
+    except ValueError:
+        entries = None
+    if entries is None or entries.ndim != 2 or not any(map(_is_name, entries.flat)):
+        return cost_array(matrix), None
+    named = np.vectorize(_is_name, otypes=[bool])(entries)
+    for name in entries[named]:
+        if not name.isidentifier():
+            raise ValueError(
+                "CostMatrix entries are numbers or the name of a per-row cost "
+                "passed to fit as a keyword argument, so a name must be a valid "
+                f"Python identifier; got {name!r}."
+            )
+    numbers = cost_array(np.where(named, 0.0, entries))
+    return numbers, np.where(named, entries, None)
+
+
+def _cost_column(name: str, values, n_rows: int) -> np.ndarray:
+    """The per-row cost ``name`` as a float array, or a ValueError naming it."""
+    array = np.asarray(values)
+    if array.ndim != 1 or array.shape[0] != n_rows:
+        raise ValueError(
+            f"The per-row cost {name!r} must be a 1-D array with one value per "
+            f"sample ({n_rows}); got shape {array.shape}."
+        )
+    if array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"The per-row cost {name!r} must hold numbers; got dtype {array.dtype}."
+            ) from None
+    array = array.astype(float)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise ValueError(
+            f"The per-row cost {name!r} must be finite; it holds "
+            f"{np.count_nonzero(np.isnan(array))} NaN and "
+            f"{np.count_nonzero(np.isinf(array))} infinite values (first at row "
+            f"{int(np.flatnonzero(bad)[0])})."
+        )
+    return array
+
+
 class CostMatrix(Objective):
     """Minimize the expected cost of the decisions.
 
     Parameters
     ----------
-    matrix : array-like of shape (2, 2)
+    matrix : array-like of shape (2, 2) or (n_classes, n_classes)
         ``matrix[i][j]`` is the cost of predicting class ``j`` when the truth is
         class ``i``, with classes in the order of ``classes_`` (sorted, as in
         :func:`sklearn.metrics.confusion_matrix`). Negative entries are gains.
@@ -21,10 +74,29 @@ class CostMatrix(Objective):
         right one, otherwise no threshold is better than calling every sample
         the same class.
 
+        An entry may also be the *name* of a per-row cost, given to ``fit`` (or
+        :func:`~threshold_estimators.pick_threshold`) as a keyword argument:
+        ``CostMatrix([[0, 5], ["amount", 0]])`` with ``fit(X, y,
+        amount=amount)`` means that a missed positive costs its row's amount.
+        Per-row costs are used by the threshold search only (never passed to
+        the estimator's ``fit``), multiplied by the sample weights, and searched
+        exactly. For each row, a wrong decision must cost at least as much as
+        the right one for its true class, and some row must prefer one.
+
+    Attributes
+    ----------
+    metadata_names : tuple of str
+        The names of the per-row costs the matrix reads (empty for numbers
+        only). With scikit-learn's metadata routing enabled, the objective
+        requests them itself.
+
     Notes
     -----
     :meth:`score` returns the *negative* mean cost per unit of sample weight, so
-    that greater is better, as for scikit-learn's ``neg_*`` scorers.
+    that greater is better, as for scikit-learn's ``neg_*`` scorers. With
+    per-row costs, the cost of every candidate threshold is one cumulative sum
+    of the rows' cost differences over the sorted scores (taken from the same
+    sort as the counts): the search stays exact over every distinct score.
 
     Examples
     --------
@@ -34,6 +106,21 @@ class CostMatrix(Objective):
     >>> fraud.score(tp=np.array([0, 9]), fp=np.array([0, 50]),
     ...             tn=np.array([90, 40]), fn=np.array([10, 1]))
     array([-10. ,  -1.5])
+
+    A missed fraud costs its amount, a false alarm 5:
+
+    >>> from threshold_estimators import pick_threshold
+    >>> y = np.array([0, 0, 1, 0, 1, 1])
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.9])
+    >>> amount = np.array([10.0, 80.0, 4.0, 25.0, 300.0, 60.0])
+    >>> by_amount = CostMatrix([[0, 5], ["amount", 0]])
+    >>> by_amount.metadata_names
+    ('amount',)
+    >>> pick = pick_threshold(y, scores, by_amount, amount=amount)
+    >>> print(f"cut {pick.threshold:.2f}, cost per row {-pick.score:.3f}")
+    cut 0.60, cost per row 0.667
+
+    (the fraud of 4.0 at 0.35 is not worth the alarm at 0.4 it would bring.)
     """
 
     _parameter_constraints: dict = {"matrix": ["array-like"]}
@@ -47,8 +134,13 @@ class CostMatrix(Objective):
 
     def _validate(self):
         super()._validate()
-        self._binary_costs()
+        self._checked_entries(2)
         return self
+
+    @property
+    def metadata_names(self) -> tuple:
+        _, names = _split_entries(self.matrix)
+        return () if names is None else tuple(sorted(set(names[names != None])))  # noqa: E711
 
     def _resolve(self, positive_index, n_classes):
         if n_classes > 2 and positive_index is not None:
@@ -58,36 +150,149 @@ class CostMatrix(Objective):
                 "class with F1, FBeta, PrecisionTarget, RecallTarget or a scorer."
             )
         objective = clone(self)
+        numbers, names = objective._checked_entries(n_classes)
+        if names is not None:
+            numbers = np.where(names == None, numbers, names)  # noqa: E711
         if n_classes > 2:
-            objective.matrix = objective.checked_matrix(n_classes)
+            objective.matrix = numbers
             return objective
         objective._validate()
         if positive_index == 0:  # the positive class second, as the counts read
-            objective.matrix = np.asarray(objective.matrix, dtype=float)[::-1, ::-1]
+            objective.matrix = numbers[::-1, ::-1]
         return objective
 
-    def checked_matrix(self, n_classes: int = 2) -> np.ndarray:
-        """The matrix as floats for ``n_classes`` classes, or a ValueError
-        stating the rule broken: the one place where a cost matrix is checked."""
-        matrix = cost_array(self.matrix)
+    def _checked_entries(self, n_classes: int):
+        """``(numbers, names)`` for ``n_classes`` classes (see
+        :meth:`checked_matrix`); a number paired with a name is checked against
+        the per-row values when they come (:meth:`row_costs`)."""
+        numbers, names = _split_entries(self.matrix)
+        if names is None:
+            return self.checked_matrix(n_classes), None
+        self._check_shape(numbers.shape, n_classes)
+        if not np.all(np.isfinite(numbers)):
+            raise ValueError(
+                f"CostMatrix entries must be finite; got {self._listed()}."
+            )
+        named = names != None  # noqa: E711
+        right = np.broadcast_to(np.diag(numbers)[:, None], numbers.shape)
+        both_numbers = ~named & ~np.broadcast_to(np.diag(named)[:, None], named.shape)
+        if np.any(both_numbers & (numbers < right)):
+            raise ValueError(
+                "CostMatrix expresses no preference: for each true class i no wrong "
+                "prediction may cost less than the right one (matrix[i][j] >= "
+                f"matrix[i][i]); got {self._listed()}."
+            )
+        return numbers, names
+
+    def _listed(self):
+        matrix = self.matrix
+        return matrix.tolist() if isinstance(matrix, np.ndarray) else matrix
+
+    @staticmethod
+    def _check_shape(shape, n_classes):
         if n_classes == 2:
-            if matrix.shape != (2, 2):
+            if shape != (2, 2):
                 raise ValueError(
                     "CostMatrix needs a 2x2 matrix for a binary target (rows: true "
-                    f"class, columns: predicted class); got shape {matrix.shape}."
+                    f"class, columns: predicted class); got shape {shape}."
                 )
-        elif matrix.shape == (2, 2):
+        elif shape == (2, 2):
             raise ValueError(
                 "Only binary classification is supported with a 2x2 CostMatrix; y "
                 f"has {n_classes} classes, so the matrix must be "
                 f"{n_classes}x{n_classes}."
             )
-        elif matrix.shape != (n_classes, n_classes):
+        elif shape != (n_classes, n_classes):
             raise ValueError(
                 f"CostMatrix needs a {n_classes}x{n_classes} matrix for {n_classes} "
                 f"classes (rows: true class, columns: predicted class); got shape "
-                f"{matrix.shape}."
+                f"{shape}."
             )
+
+    def row_costs(self, metadata, truth) -> np.ndarray:
+        """The cost of each decision for each row, shape (n_rows, n_classes).
+
+        Row ``r`` of true class index ``truth[r]`` costs ``out[r, j]`` when
+        predicted as class ``j``: the matrix's number, or the row's value of
+        the per-row cost the entry names, taken from ``metadata``. Raises a
+        ValueError for a missing or malformed per-row cost, or a row whose
+        wrong decision costs less than the right one.
+        """
+        truth = np.asarray(truth, dtype=np.intp)
+        numbers, names = _split_entries(self.matrix)
+        costs = numbers[truth]
+        if names is None:
+            return costs
+        metadata = {} if metadata is None else metadata
+        missing = [name for name in self.metadata_names if name not in metadata]
+        if missing:
+            raise ValueError(
+                f"CostMatrix reads the per-row costs {missing}, which were not "
+                f"given: pass them as keyword arguments, e.g. fit(X, y, "
+                f"{missing[0]}=...) or pick_threshold(..., {missing[0]}=...); got "
+                f"{sorted(metadata) or 'no metadata'}."
+            )
+        columns = {
+            name: _cost_column(name, metadata[name], truth.size)
+            for name in self.metadata_names
+        }
+        for i, j in np.argwhere(names != None):  # noqa: E711
+            rows = truth == i
+            costs[rows, j] = columns[names[i, j]][rows]
+        right = costs[np.arange(truth.size), truth][:, None]
+        cheaper = costs < right
+        if cheaper.any():
+            r, j = (int(k[0]) for k in np.nonzero(cheaper))
+            raise ValueError(
+                "CostMatrix costs must prefer the right decision: for each row, "
+                "predicting a wrong class may not cost less than predicting its "
+                f"true class; row {r} (true class index {truth[r]}) costs "
+                f"{costs[r, j]:.6g} as class index {j} and {right[r, 0]:.6g} as its "
+                f"own (per-row costs {list(self.metadata_names)})."
+            )
+        if np.all(costs == right):
+            raise ValueError(
+                "CostMatrix expresses no preference: on every row every decision "
+                "costs the same, so no threshold is better than another (per-row "
+                f"costs {list(self.metadata_names)})."
+            )
+        return costs
+
+    def for_rows(self, rows):
+        """With per-row costs: a copy holding each row's weighted cost
+        difference between calling it positive and negative (summed by the
+        search at every candidate), and the cost of calling none positive."""
+        if not self.metadata_names:
+            return self
+        truth = (np.asarray(rows.y) == rows.pos_label).astype(np.intp)
+        costs = self.row_costs(rows.metadata, truth)
+        weight = rows.sample_weight
+        weight = np.ones(truth.size) if weight is None else weight
+        # Costs and weights are brought below 1 by powers of two (exact): no
+        # product or sum overflows, and the mean cost is scaled back.
+        cost_scale = _power_of_two(np.abs(costs).max())
+        weight = weight * _power_of_two(weight.max())
+        weighted = costs * cost_scale * weight[:, None]
+        bound = clone(self)
+        bound.row_values = (weighted[:, 1] - weighted[:, 0])[:, None]
+        bound.cost_of_none_ = weighted[:, 0].sum()
+        bound.total_weight_ = weight.sum()
+        bound.cost_scale_ = cost_scale
+        # Sums of rounded per-row products: ties within their rounding.
+        bound.tie_ulps = self.tie_ulps + 4 * truth.size
+        return bound
+
+    def _evaluate(self, curve, counts, rows):
+        if rows.sums is None:
+            return None, self.score(*counts)
+        cost = self.cost_of_none_ + rows.sums[:, 0]
+        return None, -(cost / self.total_weight_) / self.cost_scale_
+
+    def checked_matrix(self, n_classes: int = 2) -> np.ndarray:
+        """The matrix as floats for ``n_classes`` classes, or a ValueError
+        stating the rule broken: the one place where a cost matrix is checked."""
+        matrix = cost_array(self.matrix)
+        self._check_shape(matrix.shape, n_classes)
         if not np.all(np.isfinite(matrix)):
             raise ValueError(
                 f"CostMatrix entries must be finite; got {matrix.tolist()}."
@@ -114,6 +319,12 @@ class CostMatrix(Objective):
 
     def _binary_costs(self):
         """Costs of (tn, fp, fn, tp), the positive class being ``classes_[1]``."""
+        if self.metadata_names:
+            raise ValueError(
+                f"CostMatrix with per-row costs {list(self.metadata_names)} is "
+                "evaluated on rows, with those costs given to fit or pick_threshold; "
+                "it has no value on counts alone."
+            )
         matrix = self.checked_matrix(2)
         return matrix[0, 0], matrix[0, 1], matrix[1, 0], matrix[1, 1]
 

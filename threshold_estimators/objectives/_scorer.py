@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 from ._base import Objective
 
@@ -83,11 +84,28 @@ class ScorerObjective(Objective):
         return np.unique(np.linspace(0, n_thresholds - 1, self.n_candidates).round())
 
     def score_curve(
-        self, curve, X, y, y_score, sample_weight, classes, pos_label, alternative=None
+        self,
+        curve,
+        X,
+        y,
+        y_score,
+        sample_weight,
+        classes,
+        pos_label,
+        alternative=None,
+        metadata=None,
     ):
-        """Scorer value at each candidate of ``curve``, on rows ``X``, labels ``y``."""
+        """Scorer value at each candidate of ``curve``, on rows ``X``, labels ``y``.
+
+        ``metadata`` (routed by scikit-learn's metadata routing, aligned with
+        the rows) are the scorer's keyword arguments, ``sample_weight`` among
+        them only if it requested them; without routing (None) it gets the
+        weights.
+        """
         kwargs = {}
-        if sample_weight is not None:
+        if metadata is not None:
+            kwargs = dict(metadata)
+        elif sample_weight is not None:
             if not _accepts_sample_weight(self.scorer):
                 raise ValueError(
                     f"The scorer {self.scorer!r} does not accept sample_weight, but "
@@ -147,8 +165,18 @@ class ScorerObjective(Objective):
             rows.classes,
             rows.pos_label,
             rows.alternative,
+            rows.metadata,
         )
         return subset, values
+
+    def get_metadata_routing(self):
+        """The scorer's own metadata requests (``set_score_request``).
+
+        Returns
+        -------
+        routing : MetadataRequest or MetadataRouter
+        """
+        return get_routing_for_object(self.scorer)
 
     @property
     def display_name(self) -> str:
