@@ -48,7 +48,7 @@ def display_params(thresholds, counts, values, objective, **params) -> dict:
     }
 
 
-def estimator_params(estimator, X, y, sample_weight, name) -> dict:
+def estimator_params(estimator, X, y, sample_weight, name, metadata=None) -> dict:
     """Display arguments for a fitted ThresholdTunedClassifier."""
     if not isinstance(estimator, ThresholdTunedClassifier):
         raise TypeError(
@@ -101,7 +101,15 @@ def estimator_params(estimator, X, y, sample_weight, name) -> dict:
             sample_weight = check_weights(sample_weight, X, y, np.unique(y))
         score, alternative = estimator.rule_.scores(estimator.estimator_, X)
         curve, values = objective_curve(
-            objective, y, score, sample_weight, pos_label, classes, X, alternative
+            objective,
+            y,
+            score,
+            sample_weight,
+            pos_label,
+            classes,
+            X,
+            alternative,
+            checked_metadata(metadata, y),
         )
         thresholds, counts = curve.thresholds, curve.counts
         folds = None  # the folds' curves are of the training data, not of X
@@ -119,7 +127,7 @@ def estimator_params(estimator, X, y, sample_weight, name) -> dict:
 
 
 def predictions_params(
-    y_true, y_score, objective, pos_label, sample_weight, threshold, name
+    y_true, y_score, objective, pos_label, sample_weight, threshold, name, metadata=None
 ) -> dict:
     """Display arguments for labels and scores from any system."""
     if not (
@@ -165,13 +173,20 @@ def predictions_params(
             objective,
             sample_weight=sample_weight,
             pos_label=pos_label,
+            **(metadata or {}),
         )
         curve, values = pick.curve, pick.objective_values
         objective, threshold = pick.objective, pick.threshold
     else:
         objective = resolve_objective(objective, None, positive_index)
         curve, values = objective_curve(
-            objective, y_true, y_score, sample_weight, pos_label, classes
+            objective,
+            y_true,
+            y_score,
+            sample_weight,
+            pos_label,
+            classes,
+            metadata=checked_metadata(metadata, y_true),
         )
     return display_params(
         curve.thresholds,
@@ -184,8 +199,29 @@ def predictions_params(
     )
 
 
+def checked_metadata(metadata, y):
+    """Per-row metadata as a dict of arrays of ``y``'s length, or None."""
+    if not metadata:
+        return None
+    for key, values in metadata.items():
+        if np.shape(values)[:1] != np.shape(y):
+            raise ValueError(
+                f"metadata[{key!r}] must have one value per sample ({len(y)}); got "
+                f"shape {np.shape(values)}."
+            )
+    return dict(metadata)
+
+
 def objective_curve(
-    objective, y, score, sample_weight, pos_label, classes, X=None, alternative=None
+    objective,
+    y,
+    score,
+    sample_weight,
+    pos_label,
+    classes,
+    X=None,
+    alternative=None,
+    metadata=None,
 ):
     """The confusion curve and the objective on it, without choosing a candidate.
 
@@ -201,6 +237,7 @@ def objective_curve(
         classes=classes,
         X=X,
         alternative=alternative,
+        metadata=metadata,
     )
     return found.curve, found.values
 

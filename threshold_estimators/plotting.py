@@ -324,7 +324,15 @@ class ThresholdCurveDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, X=None, y=None, *, sample_weight=None, name=None, ax=None
+        cls,
+        estimator,
+        X=None,
+        y=None,
+        *,
+        sample_weight=None,
+        metadata=None,
+        name=None,
+        ax=None,
     ):
         """Curves of a fitted :class:`~threshold_estimators.ThresholdTunedClassifier`.
 
@@ -350,6 +358,11 @@ class ThresholdCurveDisplay:
             Their labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the held-out samples.
+        metadata : dict of array-like, default=None
+            Per-row values of the held-out samples the objective reads: the
+            per-row costs a
+            :class:`~threshold_estimators.objectives.CostMatrix` names (e.g.
+            ``{"amount": amount_test}``).
         name : str, default=None
             Title; None uses the inner estimator's class name.
         ax : matplotlib Axes, default=None
@@ -361,7 +374,7 @@ class ThresholdCurveDisplay:
             The display, plotted.
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        params = estimator_params(estimator, X, y, sample_weight, name)
+        params = estimator_params(estimator, X, y, sample_weight, name, metadata)
         return cls(**params).plot(ax=ax)
 
     @classmethod
@@ -374,6 +387,7 @@ class ThresholdCurveDisplay:
         pos_label=None,
         sample_weight=None,
         threshold="auto",
+        metadata=None,
         name=None,
         ax=None,
     ):
@@ -400,6 +414,10 @@ class ThresholdCurveDisplay:
             The threshold marked: ``"auto"`` is the exact optimum of
             ``objective`` over these scores (an infeasible target raises, as in
             ``fit``), a float marks that value, None marks nothing.
+        metadata : dict of array-like, default=None
+            Per-row values the objective reads, as the ``**metadata`` of
+            :func:`~threshold_estimators.pick_threshold` (e.g. the per-row
+            costs of a :class:`~threshold_estimators.objectives.CostMatrix`).
         name : str, default=None
             Title of the axes.
         ax : matplotlib Axes, default=None
@@ -424,6 +442,13 @@ class ThresholdCurveDisplay:
         """
         _check_matplotlib(f"{cls.__name__}.from_predictions")
         params = predictions_params(
-            y_true, y_score, objective, pos_label, sample_weight, threshold, name
+            y_true,
+            y_score,
+            objective,
+            pos_label,
+            sample_weight,
+            threshold,
+            name,
+            metadata,
         )
         return cls(**params).plot(ax=ax)

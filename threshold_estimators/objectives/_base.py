@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils.metadata_routing import MetadataRequest
+from sklearn.utils.metadata_routing import UNUSED, MetadataRequest
 
 # Relative tolerance used when comparing a ratio of float counts with a target,
 # so that e.g. 19 / 20 >= 0.95 holds despite rounding in weighted cumulative sums.
@@ -91,6 +91,11 @@ class Objective(BaseEstimator):
     """
 
     _parameter_constraints: dict = {}
+
+    # The counts ``score`` takes are not metadata: without this, scikit-learn
+    # would generate a ``set_score_request(tp=..., ...)`` method from its
+    # signature. What an objective requests is ``metadata_names``.
+    __metadata_request__score = {name: UNUSED for name in ("tp", "fp", "tn", "fn")}
 
     # Scores this many ulps (of the largest score) apart are ties on exact
     # counts. Ratios of integer counts are compared exactly; an objective whose
