@@ -1,8 +1,8 @@
-"""Every performance row of issue 7 (P1-P5), measured in one run, in one table.
+"""Every performance row of issues 7 and 15 (P1-P7), measured in one run, in one table.
 
 Run from the repository root::
 
-    python benchmarks/run_all.py              # full sizes, about 8 min on 2 idle cores
+    python benchmarks/run_all.py              # full sizes, about 10 min on 2 idle cores
     python benchmarks/run_all.py --quick      # small sizes, a smoke run under a minute
     python benchmarks/run_all.py --only P3 P5 # some parts only
 
@@ -57,6 +57,20 @@ and a fresh process keeps memory freed by earlier rows from hiding new peaks.
 P5 -- 10^7 synthetic scores searched (information): time against one
 ``np.argsort``, and the peak RSS above the process's RSS before the search
 against the size of the scores and labels, in a fresh subprocess as in P4.
+
+P6 -- per-row costs (rows of ``bench_row_costs``): scikit-learn's credit-card
+gains as ``CostMatrix([["legit_accept", 5], ["amount", -50]])``, on prefit
+synthetic scores at n = 10^6 (quick: 10^5). ``TunedThresholdClassifierCV(cv=
+"prefit", refit=False)`` with the example's routed numpy scorer and its 100
+thresholds / ``ThresholdTunedClassifier(cv="prefit")`` >= 10 (issue 15's target,
+at 10^6), the gain per row each reaches on the tuning rows, ours / sklearn's >= 1
+(the exact optimum costs no more); then the held-out gain and fit time of both
+tuners end to end on the example's data over 5 splits (quick: 2; information).
+
+P7 -- alert budgets (rows of ``bench_budget``, information): the population
+flagged rate of ``AlertBudget(0.02)`` and ``AlertBudget(0.02,
+confidence=0.95)`` against the budget, over 20 splits (quick: 5), and the recall
+the confidence margin costs. The full table is ``bench_budget.py``'s.
 """
 
 from __future__ import annotations
@@ -78,6 +92,8 @@ from _common import (  # benchmarks/ is on sys.path when run as a script
     load_average,
     median_times,
 )
+from bench_budget import part_budget
+from bench_row_costs import part_held_out, part_prefit
 from bench_search import (
     Row,
     format_row,
@@ -95,9 +111,9 @@ from threadpoolctl import threadpool_limits
 from threshold_estimators import ThresholdTunedClassifier
 
 FULL = {"search": 10**6, "logistic": 10**6, "hgb": 2 * 10**5, "predict": 10**6}
-FULL |= {"big": 10**7}
+FULL |= {"big": 10**7, "row_costs": 10**6, "splits": 5, "budget_splits": 20}
 QUICK = {"search": 10**5, "logistic": 10**5, "hgb": 2 * 10**4, "predict": 10**5}
-QUICK |= {"big": 10**6}
+QUICK |= {"big": 10**6, "row_costs": 10**5, "splits": 2, "budget_splits": 5}
 P3_TRAIN = 10**5
 # Interleaved repeats (full, quick): the median damps a one-off slow run.
 REPEATS_FIT = (3, 1)
@@ -379,6 +395,26 @@ def part_p5(n: int, blas_threads: int) -> list[Row]:
     ]
 
 
+# ---------------------------------------------------------------- P6 and P7
+
+
+def part_p6(n: int, splits: int) -> list[Row]:
+    """``bench_row_costs``'s rows, lettered on: 1a-1d are P6a-P6d, 2a-2b P6e-P6f."""
+    rows = part_prefit(n) + part_held_out(splits)[0]
+    return [
+        row._replace(name=f"P6{letter}{row.name[2:]}")
+        for letter, row in zip("abcdef", rows, strict=True)
+    ]
+
+
+def part_p7(splits: int) -> list[Row]:
+    """``bench_budget``'s information rows, lettered."""
+    return [
+        row._replace(name=f"P7{letter} {row.name}")
+        for letter, row in zip("abcd", part_budget(splits)[0], strict=True)
+    ]
+
+
 # ---------------------------------------------------------------------- output
 
 
@@ -404,9 +440,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["P1", "P2", "P3", "P4", "P5"],
+        choices=["P1", "P2", "P3", "P4", "P5", "P6", "P7"],
         metavar="P",
-        help="run only these parts (P1 ... P5)",
+        help="run only these parts (P1 ... P7)",
     )
     parser.add_argument(
         "--blas-threads",
@@ -421,7 +457,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     sizes = QUICK if args.quick else FULL
-    parts = set(args.only or ["P1", "P2", "P3", "P4", "P5"])
+    parts = set(args.only or ["P1", "P2", "P3", "P4", "P5", "P6", "P7"])
     lines = [line for line in environment() if "cpu_count" not in line]
     print("\n".join(lines), flush=True)
     print(
@@ -447,6 +483,11 @@ def main(argv: list[str] | None = None) -> None:
         rows += part_p4(sizes, args.blas_threads)
     if "P5" in parts:
         rows += part_p5(sizes["big"], args.blas_threads)
+    with threadpool_limits(limits=args.blas_threads):
+        if "P6" in parts:
+            rows += part_p6(sizes["row_costs"], sizes["splits"])
+        if "P7" in parts:
+            rows += part_p7(sizes["budget_splits"])
     print(render(rows))
     minutes = (time.perf_counter() - start) / 60
     print(f"\n{load_average('at end')}; {minutes:.1f} min")

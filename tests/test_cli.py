@@ -5,6 +5,7 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -30,12 +31,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators import ThresholdTunedClassifier, pick_threshold
 from threshold_estimators._cli.files import MAX_LINE
-from threshold_estimators._cli.objective import parse_objective
+from threshold_estimators._cli.objective import parse, parse_objective
 from threshold_estimators.cli import main
 from threshold_estimators.objectives import (
     F1,
+    AlertBudget,
+    CostMatrix,
     FBeta,
     FixedThreshold,
     PrecisionTarget,
@@ -1261,3 +1264,543 @@ def test_tune_store_cv_results_keeps_the_curves(capsys, tmp_path):
     index = np.count_nonzero(results["thresholds"] >= model.threshold_) - 1
     stored = {key: int(results[key][index]) for key in ("tp", "fp", "tn", "fn")}
     assert stored == model.rule_.counts_
+
+
+# Per-row costs (@COLUMN), sample weights (--weight) and alert budgets (rate<=R)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    """Labels, tied scores, per-row costs and weights, 25 % positive."""
+    rng = np.random.default_rng(3)
+    n = 240
+    score = rng.random(n).round(2)
+    y = (rng.random(n) < 0.5 * score + 0.05).astype(int)
+    amount = (rng.gamma(2.0, 30.0, n)).round(2)  # a missed positive's cost
+    fee = rng.choice([1.0, 2.5, 4.0], n)  # a false alarm's cost
+    weight = rng.choice([0.5, 1.0, 2.0, 0.0], n, p=[0.3, 0.4, 0.2, 0.1])
+    return {"y": y, "s": score, "amount usd": amount, "fee": fee, "w": weight}
+
+
+@pytest.fixture
+def rows_csv(tmp_path, rows):
+    return write_csv(
+        tmp_path / "rows.csv", list(rows), zip(*rows.values(), strict=True)
+    )
+
+
+def row_cost_oracle(rows, costs, weighted):
+    """The least mean cost per unit of weight over every cut, row by row.
+
+    ``costs`` maps tn, fp, fn, tp to a number or a column of ``rows``.
+    """
+    y, score = rows["y"], rows["s"]
+    weight = rows["w"] if weighted else np.ones(y.size)
+
+    def cost(key):
+        value = costs.get(key, 0.0)
+        return rows[value] if isinstance(value, str) else np.full(y.size, value)
+
+    means = {}
+    for cut in np.concatenate(([np.inf], np.unique(score))):
+        called = score >= cut
+        per_row = np.select(
+            [called & (y == 1), called & (y == 0), ~called & (y == 1)],
+            [cost("tp"), cost("fp"), cost("fn")],
+            cost("tn"),
+        )
+        means[cut] = math.fsum(weight * per_row) / math.fsum(weight)
+    return means
+
+
+ROW_COSTS = {
+    "cost:fp=5,fn=@amount usd": {"fp": 5.0, "fn": "amount usd"},
+    " COST: FP = @fee , fn=@amount usd, tp=-1": {
+        "fp": "fee",
+        "fn": "amount usd",
+        "tp": -1.0,
+    },
+    "cost:tn=-0.5,fp=@fee,fn=@fee": {"tn": -0.5, "fp": "fee", "fn": "fee"},
+}
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("spec", ROW_COSTS)
+def test_pick_per_row_costs_is_the_brute_force_optimum(
+    capsys, rows, rows_csv, spec, weighted
+):
+    argv = ["pick", rows_csv, "--label", "y", "--score", "s", "--objective", spec]
+    argv += ["--weight", "w"] * weighted
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    means = row_cost_oracle(rows, ROW_COSTS[spec], weighted)
+    best = min(means.values())
+    # The cost of the reported cut, recomputed row by row, is the least of all.
+    cut = min(c for c in means if c >= report["threshold"])
+    assert means[cut] == pytest.approx(best, rel=1e-12, abs=1e-12)
+    assert report["mean_cost"] == pytest.approx(best, rel=1e-12, abs=1e-12)
+    total_weight = rows["w"].sum() if weighted else rows["y"].size
+    assert report["cost"] == pytest.approx(best * total_weight, rel=1e-12)
+    assert report["objective_value"] == -report["mean_cost"]
+    # ... and the library's search, called directly on the same columns.
+    columns = sorted({v for v in ROW_COSTS[spec].values() if isinstance(v, str)})
+    names = {column: f"c{i}" for i, column in enumerate(columns)}
+    matrix = [
+        [ROW_COSTS[spec].get(key, 0.0) for key in pair]
+        for pair in (("tn", "fp"), ("fn", "tp"))
+    ]
+    matrix = [[names.get(v, v) if isinstance(v, str) else v for v in r] for r in matrix]
+    direct = pick_threshold(
+        rows["y"],
+        rows["s"],
+        CostMatrix(matrix),
+        sample_weight=rows["w"] if weighted else None,
+        **{names[c]: rows[c] for c in columns},
+    )
+    assert report["threshold"] == direct.threshold
+    assert report["mean_cost"] == -direct.score
+    assert report["flagged_rate"] == pytest.approx(direct.positive_rate)
+    counts = [report[key] for key in ("tp", "fp", "tn", "fn")]
+    assert counts == pytest.approx([direct.tp, direct.fp, direct.tn, direct.fn])
+    assert report["cost_columns"] == list(
+        dict.fromkeys(v for v in ROW_COSTS[spec].values() if isinstance(v, str))
+    )
+    assert report.get("weight") == ("w" if weighted else None)
+    # The text report: the cost per row (or unit of weight), the flagged rate.
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    unit = "unit of weight" if weighted else "row"
+    assert f"({report['mean_cost']:.4g} per {unit})" in out
+    assert f"flagged rate {report['flagged_rate']:.4f}" in out
+
+
+def test_pick_weight_column(capsys, rows, rows_csv):
+    """--weight: the weighted counts and rates of the weighted optimum."""
+    y, score, weight = rows["y"], rows["s"], rows["w"]
+    argv = ["pick", rows_csv, "--label", "y", "--score", "s", "--weight", "w"]
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    called = score >= report["threshold"]
+    weighted_f1 = f1_score(y, called, sample_weight=weight)
+    assert report["f1"] == pytest.approx(weighted_f1)
+    best = brute_force(y, score, lambda p: f1_score(y, p, sample_weight=weight))
+    assert report["f1"] == pytest.approx(best)
+    assert report["tp"] == pytest.approx(weight[called & (y == 1)].sum())
+    assert report["fp"] == pytest.approx(weight[called & (y == 0)].sum())
+    assert report["flagged_rate"] == pytest.approx(weight[called].sum() / weight.sum())
+    # Unit weights give the unweighted report, counts as floats.
+    ones = write_csv(
+        Path(rows_csv).with_name("ones.csv"),
+        ["y", "s", "w"],
+        zip(y, score, np.ones(y.size), strict=True),
+    )
+    reports = []
+    for extra in (["--weight", "w"], []):
+        code, out, _ = run(
+            capsys, "pick", ones, "--label", "y", "--score", "s", "--json", *extra
+        )
+        reports.append(json.loads(out))
+    weighted, plain_report = reports
+    assert weighted.pop("weight") == "w"
+    assert weighted == plain_report
+
+
+def budget_oracle(y, score, weight, rate, min_precision=None, min_recall=None):
+    """The cut with the best recall flagging at most ``rate`` of the weight
+    (and meeting the floors); among equal recalls the fewest flags."""
+    best = None
+    for cut in np.unique(score):
+        called = score >= cut
+        flagged = weight[called].sum() / weight.sum()
+        tp = weight[called & (y == 1)].sum()
+        precision_value = tp / weight[called].sum()
+        recall_value = tp / weight[y == 1].sum()
+        if flagged > rate + 1e-12:
+            continue
+        if min_precision is not None and precision_value < min_precision - 1e-12:
+            continue
+        if min_recall is not None and recall_value < min_recall - 1e-12:
+            continue
+        key = (recall_value, -flagged)
+        if best is None or key > best[0]:
+            best = (key, cut)
+    return best[1]
+
+
+BUDGETS = {
+    "rate<=0.1": {"rate": 0.1},
+    "rate <= 0.25, precision >= 0.5": {"rate": 0.25, "min_precision": 0.5},
+    "recall>=0.3,rate<=0.4": {"rate": 0.4, "min_recall": 0.3},
+    "rate<=0.3,precision>=0.4,recall>=0.2": {
+        "rate": 0.3,
+        "min_precision": 0.4,
+        "min_recall": 0.2,
+    },
+}
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("spec", BUDGETS)
+def test_pick_alert_budget_is_the_brute_force_optimum(
+    capsys, rows, rows_csv, spec, weighted
+):
+    y, score = rows["y"], rows["s"]
+    weight = rows["w"] if weighted else np.ones(y.size)
+    argv = ["pick", rows_csv, "--label", "y", "--score", "s", "--objective", spec]
+    code, out, err = run(capsys, *argv, *["--weight", "w"] * weighted, "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    cut = budget_oracle(y, score, weight, **BUDGETS[spec])
+    called = score >= report["threshold"]
+    np.testing.assert_array_equal(called, score >= cut)
+    assert report["flagged_rate"] == pytest.approx(weight[called].sum() / weight.sum())
+    assert report["flagged_rate"] <= BUDGETS[spec]["rate"]
+    assert "cost" not in report
+    terms = BUDGETS[spec]
+    objective = AlertBudget(
+        terms["rate"],
+        min_precision=terms.get("min_precision"),
+        min_recall=terms.get("min_recall"),
+    )
+    assert parse_objective(spec).get_params() == objective.get_params()
+
+
+def test_parse_objective_budgets_and_row_costs():
+    assert parse_objective("rate<=0.02").get_params() == AlertBudget(0.02).get_params()
+    assert parse_objective("RATE <= 0.02 @ 0.95").get_params() == (
+        AlertBudget(0.02, confidence=0.95).get_params()
+    )
+    assert parse_objective("rate<=0.02,precision>=0.9").get_params() == (
+        AlertBudget(0.02, min_precision=0.9).get_params()
+    )
+    assert parse_objective("rate<=1@0.9,recall>=0.5").get_params() == (
+        AlertBudget(1.0, min_recall=0.5, confidence=0.9).get_params()
+    )
+    # Column names as written (case, inner spaces); keys and numbers in any case.
+    parsed = parse("Cost: FN = @Amount USD , fp=@fee, tp=@Amount USD, tn=-1")
+    assert parsed.names == {"cost_0": "Amount USD", "cost_1": "fee"}
+    assert parsed.objective.matrix == [[-1.0, "cost_1"], ["cost_0", "cost_0"]]
+    assert parsed.objective.metadata_names == ("cost_0", "cost_1")
+    parsed = parse('cost:fp=1,fn=@"amount, usd"')
+    assert parsed.names == {"cost_0": "amount, usd"}
+    # Constant costs as before; tp and tn may be added.
+    assert parse_objective("cost:fp=1,fn=20,tp=-2").matrix == [
+        [0.0, 1.0],
+        [20.0, -2.0],
+    ]
+    assert parse("cost:fp=1,fn=2").names == {}
+
+
+def test_pick_budget_with_confidence_flags_fewer(capsys, rows_csv):
+    reports = []
+    for spec in ("rate<=0.2", "rate<=0.2@0.95"):
+        argv = ["pick", rows_csv, "--label", "y", "--score", "s", "--objective", spec]
+        code, out, _ = run(capsys, *argv, "--json")
+        assert code == 0
+        reports.append(json.loads(out))
+    plain_report, confident = reports
+    assert confident["flagged_rate"] < plain_report["flagged_rate"] <= 0.2
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [
+        "f1",
+        "fbeta:2",
+        "precision>=0.5",
+        "recall>=0.8",
+        "cost:fp=1,fn=4",
+        "threshold:0.5",
+        "rate<=0.1",
+    ],
+)
+def test_every_report_has_the_flagged_rate(capsys, scores, scores_csv, objective):
+    _, score = scores
+    argv = [
+        "pick",
+        scores_csv,
+        "--label",
+        "y",
+        "--score",
+        "s",
+        "--objective",
+        objective,
+    ]
+    code, out, _ = run(capsys, *argv, "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert {"threshold", "precision", "recall", "f1", "flagged_rate"} <= set(report)
+    called = score >= report["threshold"]
+    assert report["flagged_rate"] == pytest.approx(called.mean())
+    assert ("cost" in report) == objective.startswith("cost")
+    code, out, _ = run(capsys, *argv)
+    flagged = int(called.sum())
+    assert f"flagged rate {called.mean():.4f} ({flagged} of 200 rows" in out
+
+
+def test_tune_per_row_costs_and_weights(capsys, tmp_path, table):
+    """The cost and weight columns weigh the search, and are no features."""
+    X, y = table
+    rng = np.random.default_rng(5)
+    # A cost column that would be a strong feature: it follows the label.
+    amount = (10 + 90 * y + rng.random(y.size) * 20).round(2)
+    weight = rng.choice([0.5, 1.0, 2.0], y.size)
+    header = ["f0", "f1", "amount usd", "f2", "w", "f3", "target"]
+    data = [
+        [r[0], r[1], a, r[2], w, r[3], t]
+        for r, a, w, t in zip(X, amount, weight, y, strict=True)
+    ]
+    train = write_csv(tmp_path / "train.csv", header, data)
+    before = Path(train).read_bytes()
+    model_file = tmp_path / "model.joblib"
+    spec = "cost:fp=5,fn=@amount usd"
+    argv = ["tune", train, "--label", "target", "--objective", spec]
+    code, out, err = run(
+        capsys, *argv, "--weight", "w", "--output", model_file, "--json"
+    )
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    model = joblib.load(model_file)
+    assert list(model.feature_names_in_) == ["f0", "f1", "f2", "f3"]
+    assert model.estimator_.n_features_in_ == 4
+    assert report["features"] == ["f0", "f1", "f2", "f3"]
+    assert report["cost_columns"] == ["amount usd"] and report["weight"] == "w"
+    # The library fitted directly on the same features, costs and weights.
+    direct = ThresholdTunedClassifier(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        objective=CostMatrix([[0, 5], ["amount", 0]]),
+        cv=5,
+        pos_label=1,
+        random_state=0,
+    ).fit(X, y, sample_weight=weight, amount=amount)
+    assert report["threshold"] == direct.threshold_
+    assert report["mean_cost"] == pytest.approx(-direct.best_score_, rel=1e-12)
+    counts = model.rule_.counts_
+    assert [report[k] for k in ("tp", "fp", "tn", "fn")] == pytest.approx(
+        [counts[k] for k in ("tp", "fp", "tn", "fn")]
+    )
+    flagged = (counts["tp"] + counts["fp"]) / sum(counts.values())
+    assert report["flagged_rate"] == pytest.approx(flagged)
+    assert report["cost"] == pytest.approx(report["mean_cost"] * weight.sum())
+    # The out-of-fold decisions, recomputed: the mean weighted cost reported.
+    oof = cross_val_predict(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        X,
+        y,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+        method="predict_proba",
+        params={"logisticregression__sample_weight": weight},
+    )[:, 1]
+    called = oof >= report["threshold"]
+    per_row = np.where(called & (y == 0), 5.0, 0.0) + np.where(
+        ~called & (y == 1), amount, 0.0
+    )
+    assert report["mean_cost"] == pytest.approx(
+        np.sum(weight * per_row) / weight.sum(), rel=1e-9
+    )
+    # predict selects the features by name; the extra columns are ignored.
+    code, out, _ = run(capsys, "predict", model_file, train)
+    assert code == 0
+    _, predicted = read_predictions(out)
+    np.testing.assert_array_equal([int(r[0]) for r in predicted], model.predict(X))
+    # The text report; the inputs are untouched; the input is no output.
+    code, out, err = run(capsys, *argv, "--output", tmp_path / "m2.joblib")
+    assert code == 0 and "per row)" in out
+    assert "5 features (neither the label nor ['amount usd'])" in err  # w is one
+    code, out, err = run(
+        capsys, *argv, "--weight", "w", "--output", tmp_path / "m3.joblib"
+    )
+    assert code == 0
+    assert f"flagged rate {flagged:.4f}" in out and "per unit of weight)" in out
+    assert "4 features (neither the label nor ['amount usd', 'w'])" in err
+    code, _, err = run(capsys, *argv, "--output", train)
+    assert code == 2 and "refusing to overwrite" in one_error(err, "tune")
+    assert Path(train).read_bytes() == before
+
+
+def test_tune_alert_budget_reports_the_out_of_fold_flagged_rate(
+    capsys, tmp_path, table
+):
+    X, y = table
+    train = table_csv(tmp_path / "train.csv", X, y)
+    model_file = tmp_path / "budget.joblib"
+    argv = ["tune", train, "--label", "target", "--objective", "rate<=0.2"]
+    code, out, err = run(capsys, *argv, "--output", model_file, "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    oof = cross_val_predict(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        X,
+        y,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+        method="predict_proba",
+    )[:, 1]
+    called = oof >= report["threshold"]
+    assert report["flagged_rate"] == pytest.approx(called.mean())
+    assert report["flagged_rate"] <= 0.2
+    best = budget_oracle(y, oof, np.ones(y.size), 0.2)
+    np.testing.assert_array_equal(called, oof >= best)
+    assert "cost" not in report
+
+
+def test_row_cost_weight_and_budget_errors(capsys, tmp_path, rows, rows_csv):
+    """Each mistake: one line in the grammar's or the file's terms, exit 1."""
+    y = rows["y"]
+
+    def variant(name, **columns):
+        data = {**rows, **columns}
+        return write_csv(tmp_path / name, list(data), zip(*data.values(), strict=True))
+
+    amount = rows["amount usd"].astype(object)
+    nan_cost = variant(
+        "nan.csv", **{"amount usd": np.where(np.arange(240) == 6, "", amount)}
+    )
+    text_cost = variant(
+        "text.csv", **{"amount usd": np.where(np.arange(240) == 9, "lots", amount)}
+    )
+    first_positive = int(np.flatnonzero(y == 1)[0])
+    negative_cost = variant(
+        "negative.csv",
+        **{"amount usd": np.where(np.arange(240) == first_positive, -3.0, amount)},
+    )
+    weights = rows["w"].astype(object)
+    negative_weight = variant("w.csv", w=np.where(np.arange(240) == 4, -1.0, weights))
+    inf_weight = variant("inf.csv", w=np.where(np.arange(240) == 5, "inf", weights))
+    zero_positive = variant("zero.csv", w=np.where(y == 1, 0.0, 1.0))
+    pick = ["pick", "--label", "y", "--score", "s"]
+    cost = ["--objective", "cost:fp=5,fn=@amount usd"]
+    cases = [
+        (
+            [*pick, rows_csv, "--objective", "cost:fp=5,fn=@amount"],
+            "has no column 'amount' (the per-row cost fn=@amount of --objective)",
+        ),
+        ([*pick, rows_csv, "--weight", "weight"], "has no column 'weight' (--weight)"),
+        (
+            [*pick, nan_cost, *cost],
+            "column 'amount usd' of " + nan_cost + " has 1 missing values (first on "
+            "line 8)",
+        ),
+        (
+            [*pick, text_cost, *cost],
+            "column 'amount usd' of " + text_cost + " must be numeric; line 11 "
+            "holds 'lots'",
+        ),
+        (
+            [*pick, negative_cost, *cost],
+            f"line {first_positive + 2} of {negative_cost} (a positive row) costs "
+            "-3 predicted negative",
+        ),
+        (
+            [*pick, negative_weight, "--weight", "w"],
+            f"column 'w' of {negative_weight} holds a negative weight, -1, on line 6",
+        ),
+        (
+            [*pick, inf_weight, "--weight", "w"],
+            f"column 'w' of {inf_weight} holds an infinite value on line 7",
+        ),
+        (
+            [*pick, zero_positive, "--weight", "w"],
+            "the positive rows have a total weight of 0 in column 'w'",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "rate<=1.5"],
+            "the budget R must be a rate in (0, 1]; got 1.5.",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "rate<=0"],
+            "the budget R must be a rate in (0, 1]; got 0.0.",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "rate<=0.02,precision>=2"],
+            "the floor P must be a precision in (0, 1]; got 2.0.",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "rate<=0.2,recall>=0"],
+            "the floor Q must be a recall in (0, 1]; got 0.0.",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "rate<=0.2@1"],
+            "the confidence C must be in [0.5, 1)",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "rate<=x"],
+            "R must be a finite number, got 'x'",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "precision>=0.9,recall>=0.5"],
+            "the rate is missing",
+        ),
+        ([*pick, rows_csv, "--objective", "rate<=0.1,rate<=0.2"], "given twice"),
+        (
+            [*pick, rows_csv, "--objective", "rate<=0.1,precision>=0.9@0.9"],
+            "a confidence @C belongs to the rate",
+        ),
+        ([*pick, rows_csv, "--objective", "rate<=0.1,f1"], "got the term 'f1'"),
+        ([*pick, rows_csv, "--objective", "rate<=0.1,"], "got the term ''"),
+        ([*pick, rows_csv, "--objective", "rate<0.1"], "malformed objective"),
+        (
+            [*pick, rows_csv, "--objective", "cost:fp=5,fn=@"],
+            "fn=@ needs a column name",
+        ),
+        (
+            [*pick, rows_csv, "--objective", 'cost:fp=5,fn=@"amount usd'],
+            "a double quote is not closed",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "cost:fp=5,fn=@a,fn=2"],
+            "each key given once",
+        ),
+        ([*pick, rows_csv, "--objective", "cost:fp=5,xx=2"], "each key given once"),
+        ([*pick, rows_csv, "--objective", "cost:fp=@fee"], "needs both costs"),
+        (
+            [*pick, rows_csv, "--objective", "cost:fp=-1,fn=@amount usd"],
+            "the costs fp=-1 and fn=@amount usd are refused",
+        ),
+        (
+            [*pick, rows_csv, "--objective", "rate<=0.001"],
+            "No threshold flags at most 0.001 of the rows",
+        ),
+    ]
+    for argv, message in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == 1, (argv, err)
+        line = one_error(err, "pick")
+        assert message in line, (argv, line)
+        assert "cost_0" not in line and out == ""
+    # A column named by two options: a usage error, before reading the file.
+    usage = [
+        ([*pick, rows_csv, "--weight", "y"], "--label and --weight name the same"),
+        ([*pick, rows_csv, "--weight", "s"], "--score and --weight name the same"),
+        (
+            [*pick, rows_csv, "--objective", "cost:fp=@s,fn=1"],
+            "--score and the per-row cost fp=@s of --objective name the same column",
+        ),
+        (
+            ["tune", rows_csv, "--label", "y", "--weight", "y", "--output", "m"],
+            "--label and --weight name the same column",
+        ),
+    ]
+    for argv, message in usage:
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and message in one_error(err, argv[0]), err
+    # tune: the same errors, before any fit; nothing written.
+    model = tmp_path / "m.joblib"
+    tune = ["tune", "--label", "y", "--output", model, "--json"]
+    for argv, message in [
+        ([*tune, nan_cost, *cost], "has 1 missing values (first on line 8)"),
+        ([*tune, negative_cost, *cost], f"line {first_positive + 2} of"),
+        ([*tune, negative_weight, "--weight", "w"], "holds a negative weight"),
+        ([*tune, rows_csv, "--objective", "cost:fp=5,fn=@nope"], "no column 'nope'"),
+    ]:
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and message in one_error(err, "tune"), err
+    assert not model.exists()
+
+
+def test_help_shows_the_new_grammar(capsys):
+    for command in ("pick", "tune"):
+        main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "rate<=R" in out and "fn=@COL" in out and "--weight COL" in out

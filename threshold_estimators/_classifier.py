@@ -45,6 +45,7 @@ from ._scoring import resolve_objective, tuned_class
 from ._selection import subset_metadata
 from ._validation import (
     check_both_classes_scored,
+    check_row_metadata,
     check_split_pairs,
     check_splits,
     check_target,
@@ -414,13 +415,16 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         routed = self._route(sample_weight, fit_params, objective)
         metadata = routed.objective.score
+        check_row_metadata(metadata, len(y))
         if self._routes_weights_to_scorer():
             # A scorer takes the weights its request says (none if declined),
             # and the decision is fitted with the weights it takes.
             sample_weight = metadata.get("sample_weight")
             if sample_weight is not None:
                 sample_weight = check_weights(sample_weight, X, y, classes)
-        if objective.metadata_names:  # per-row costs: checked before any fit
+        if objective.metadata_names and self.cv != "prefit":
+            # Per-row costs are checked before any fold is fitted (with
+            # "prefit", when the rule reads them, on the same rows).
             truth = classes.searchsorted(y) if pos_label is None else y == pos_label
             objective.row_costs(metadata, truth)
         rule = choose_rule(

@@ -81,38 +81,38 @@ def confusion_curve_with_sums(
 ) -> tuple[ThresholdCurve, np.ndarray]:
     """:func:`confusion_curve`, and sums of per-row values at every candidate.
 
-    ``row_values`` of shape (n_samples, m) are summed over the rows each
-    candidate calls positive (``score >= thresholds[k]``), from the same sort
-    as the counts: per-row costs are searched exactly, every distinct score a
-    candidate, in one sort and a few cumulative sums.
+    ``row_values`` of shape (n_samples,) or (n_samples, m) are summed over the
+    rows each candidate calls positive (``score >= thresholds[k]``), from the
+    same sort as the counts: per-row costs are searched exactly, every distinct
+    score a candidate, in one sort and a few cumulative sums.
 
     Returns
     -------
     curve : ThresholdCurve
-        The weighted counts (unit weights when ``sample_weight`` is None).
-    sums : ndarray of shape (n_candidates, m)
+        The counts (exact integers when ``sample_weight`` is None).
+    sums : ndarray of shape (n_candidates,) or (n_candidates, m)
         ``sums[k]`` is the sum of ``row_values`` over the rows at or above
         ``thresholds[k]`` (0 for the first, ``+inf``, candidate).
     """
-    unweighted = sample_weight is None
-    if unweighted:
-        sample_weight = np.ones(np.shape(y_score))
     y_positive, y_score, sample_weight = _checked(y_positive, y_score, sample_weight)
     row_values = np.asarray(row_values, dtype=float)
-    if row_values.ndim != 2 or row_values.shape[0] != y_score.shape[0]:
+    if row_values.ndim not in (1, 2) or row_values.shape[0] != y_score.shape[0]:
         raise ValueError(
-            f"row_values must have shape ({y_score.shape[0]}, m); got "
-            f"{row_values.shape}."
+            f"row_values must have shape ({y_score.shape[0]},) or "
+            f"({y_score.shape[0]}, m); got {row_values.shape}."
         )
-    thresholds, tp, fp, total_positive, total_negative, sums = _weighted_counts(
-        y_positive, y_score, sample_weight, row_values
-    )
-    tn = np.maximum(total_negative - fp, 0.0)
-    fn = np.maximum(total_positive - tp, 0.0)
-    counts = (tp, fp, tn, fn)
-    if unweighted:  # sums of ones below 2**53 are exact: integer counts
-        counts = tuple(c.astype(np.int64) for c in counts)
-    return ThresholdCurve(thresholds, *counts), sums
+    if sample_weight is None:
+        order = np.argsort(y_score)
+        thresholds, tp, fp, starts = _unweighted_counts(y_positive, y_score, order)
+        tn, fn = fp[-1] - fp, tp[-1] - tp
+    else:
+        thresholds, tp, fp, total_positive, total_negative, order, starts = (
+            _weighted_counts(y_positive, y_score, sample_weight, keep_order=True)
+        )
+        tn = np.maximum(total_negative - fp, 0.0)
+        fn = np.maximum(total_positive - tp, 0.0)
+    sums = _sums_at_or_above(row_values[order], starts)
+    return ThresholdCurve(thresholds, tp, fp, tn, fn), sums
 
 
 def _checked(y_positive, y_score, sample_weight):
@@ -174,9 +174,14 @@ def as_float_array(values, name: str) -> np.ndarray:
 # its first touch costs about as much time as the sort.
 
 
-def _unweighted_counts(y_positive, y_score):
-    """Decreasing thresholds and the exact integer tp, fp at each."""
-    sorted_score, positives_up_to = _sort_with_positives(y_positive, y_score)
+def _unweighted_counts(y_positive, y_score, order=None):
+    """Decreasing thresholds and the exact integer tp, fp at each (and, given
+    the sorting ``order`` of the scores, the run starts in that order)."""
+    if order is None:
+        sorted_score, positives_up_to = _sort_with_positives(y_positive, y_score)
+    else:
+        sorted_score = y_score[order]
+        positives_up_to = np.cumsum(y_positive[order], dtype=np.int64)
     starts = _run_starts(sorted_score)
     thresholds = _descending_thresholds(sorted_score, starts)
     del sorted_score
@@ -191,7 +196,9 @@ def _unweighted_counts(y_positive, y_score):
     fp = np.zeros_like(tp)
     np.subtract(y_score.size, starts[::-1], out=fp[1:])
     fp[1:] -= tp[1:]
-    return thresholds, tp, fp
+    if order is None:
+        return thresholds, tp, fp
+    return thresholds, tp, fp, starts
 
 
 def _sort_with_positives(y_positive, y_score):
@@ -224,9 +231,9 @@ def _sort_with_positives(y_positive, y_score):
     return sorted_score, positives_up_to
 
 
-def _weighted_counts(y_positive, y_score, sample_weight, row_values=None):
+def _weighted_counts(y_positive, y_score, sample_weight, keep_order=False):
     """Decreasing thresholds and the weighted tp, fp at each, and the totals
-    (and, given ``row_values``, their sums at or above each threshold)."""
+    (and with ``keep_order`` the sorting order and the run starts in it)."""
     # Any sort will do: ties are merged, so stability buys nothing.
     order = np.argsort(y_score)
     sorted_score = y_score[order]
@@ -235,8 +242,8 @@ def _weighted_counts(y_positive, y_score, sample_weight, row_values=None):
     del sorted_score
     sorted_weight = sample_weight[order]
     positives_up_to = np.where(y_positive[order], sorted_weight, 0.0)
-    sums = None if row_values is None else _sums_at_or_above(row_values[order], starts)
-    del order
+    if not keep_order:
+        del order
     np.cumsum(positives_up_to, out=positives_up_to)
     weight_up_to = np.cumsum(sorted_weight, out=sorted_weight)
     total_positive = positives_up_to[-1]
@@ -253,9 +260,9 @@ def _weighted_counts(y_positive, y_score, sample_weight, row_values=None):
     np.subtract(total_negative, negatives_before[::-1], out=fp[1:])
     np.maximum(tp, 0.0, out=tp)
     np.maximum(fp, 0.0, out=fp)
-    if row_values is None:
-        return thresholds, tp, fp, total_positive, total_negative
-    return thresholds, tp, fp, total_positive, total_negative, sums
+    if keep_order:
+        return thresholds, tp, fp, total_positive, total_negative, order, starts
+    return thresholds, tp, fp, total_positive, total_negative
 
 
 def _sums_at_or_above(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -268,8 +275,11 @@ def _sums_at_or_above(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarr
     from_top = np.cumsum(sorted_values[::-1], axis=0)
     n = sorted_values.shape[0]
     # The run starting at ascending index j covers n - j rows from the top.
-    sums = np.zeros((starts.size + 1, sorted_values.shape[1]))
-    sums[1:] = from_top[n - starts[::-1] - 1]
+    sums = np.zeros((starts.size + 1, *sorted_values.shape[1:]))
+    if starts.size == n:  # all distinct: every prefix from the top
+        sums[1:] = from_top
+    else:
+        sums[1:] = from_top[n - starts[::-1] - 1]
     return sums
 
 

@@ -22,9 +22,11 @@ def check_target(y, pos_label, owner: str = "ThresholdTunedClassifier"):
             "got 0 samples."
         )
     _check_one_label_type(y)
-    check_classification_targets(y)
-    y_type = type_of_target(y, input_name="y")
-    classes = np.unique(y)
+    classes = unique_labels(y)
+    # The kind of a 1-D target is the kind of its distinct values: checked on
+    # those (a few) rather than three passes over every label.
+    check_classification_targets(classes)
+    y_type = type_of_target(classes, input_name="y")
     if y_type == "multiclass" and pos_label is None:
         return classes, None
     if classes.size < 2:
@@ -53,6 +55,35 @@ def check_target(y, pos_label, owner: str = "ThresholdTunedClassifier"):
             stacklevel=3,
         )
     return classes, 1
+
+
+def check_row_metadata(metadata: dict | None, n_samples: int) -> None:
+    """Per-row metadata (per-row costs, a scorer's routed parameters) must hold
+    one value per sample: they are sliced with the rows of each fold."""
+    for name, values in (metadata or {}).items():
+        if name == "sample_weight" or values is None:
+            continue  # checked as weights
+        shape = np.shape(values)
+        if shape[:1] != (n_samples,):
+            raise ValueError(
+                f"The per-row metadata {name!r} must hold one value per sample "
+                f"({n_samples}), as it is split with the rows; got "
+                f"{'a scalar' if not shape else f'shape {shape}'}."
+            )
+
+
+def unique_labels(y: np.ndarray) -> np.ndarray:
+    """``np.unique(y)``, counted rather than sorted for integer and boolean
+    labels in a compact range (the common case, and the cost of a sort of
+    every label otherwise)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "biu" and y.size:
+        low, high = y.min(), y.max()
+        if int(high) - int(low) < max(1024, y.size):
+            offset = y.astype(np.int64, copy=False) - int(low)
+            present = np.flatnonzero(np.bincount(offset))
+            return (present + int(low)).astype(y.dtype)
+    return np.unique(y)
 
 
 def check_target_shape(y):

@@ -121,6 +121,20 @@ def labelled_csv_parser(
     return parser
 
 
+def add_weight_argument(parser) -> None:
+    parser.add_argument(
+        "--weight",
+        metavar="COL",
+        help="sample-weight column (non-negative numbers): the counts, rates and "
+        "costs are weighted sums",
+    )
+
+
+def counts_of(counts, weighted: bool) -> tuple:
+    """tp, fp, tn, fn: integers, or weighted sums (floats) with weights."""
+    return tuple(float(c) if weighted else int(c) for c in counts)
+
+
 def progress(args: argparse.Namespace, message: str) -> None:
     """A progress line on stderr, unless the output is ``--json``."""
     if not getattr(args, "json", False):
@@ -166,15 +180,26 @@ def positive_label(y: np.ndarray, column: str, command: str, given: str | None =
     return matches[0]
 
 
-def rates(tp, fp, tn, fn, matrix=None) -> dict:
-    """Precision (None when nothing is called positive), recall, F1, and cost."""
+def rates(tp, fp, tn, fn, matrix=None, *, mean_cost=None) -> dict:
+    """Precision (None when nothing is called positive), recall, F1, the
+    flagged rate, and the cost.
+
+    The counts are integers, or (with sample weights) weighted sums. The cost
+    of a constant cost ``matrix`` is summed exactly from the counts; with
+    per-row costs, the search's ``mean_cost`` (per row, or per unit of
+    weight) is given, and the total cost is that mean times the rows' weight.
+    """
+    total = tp + fp + tn + fn
     report = {
         "precision": tp / (tp + fp) if tp + fp else None,
         "recall": tp / (tp + fn) if tp + fn else None,
         "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None,
     }
-    if matrix is not None:
+    if mean_cost is not None:
+        report["cost"], report["mean_cost"] = mean_cost * total, mean_cost
+    elif matrix is not None:
         report["cost"], report["mean_cost"] = _costs(matrix, (tn, fp, fn, tp))
+    report["flagged_rate"] = (tp + fp) / total if total else None
     counts = {"tp": tp, "fp": fp, "tn": tn, "fn": fn}
     return {**report, **{k: plain(v) for k, v in counts.items()}}
 
@@ -187,7 +212,9 @@ def _costs(matrix, counts) -> tuple[float, float]:
     only when it exceeds the float range.
     """
     costs = np.asarray(matrix, dtype=float).ravel().tolist()  # tn, fp, fn, tp
-    total = sum(Fraction(c) * int(k) for c, k in zip(costs, counts, strict=True))
+    # Integer counts, or weighted sums (floats, as exact fractions).
+    counts = [Fraction(plain(k)) for k in counts]
+    total = sum(Fraction(c) * k for c, k in zip(costs, counts, strict=True))
     return _to_float(total), _to_float(total / sum(counts))
 
 
@@ -202,6 +229,10 @@ def rates_text(report: dict) -> str:
     def show(value):
         return "undefined" if value is None else f"{value:.4f}"
 
+    def count(value):
+        return f"{value:.6g}" if isinstance(value, float) else f"{value}"
+
+    weighted = report.get("weight") is not None
     text = (
         f"precision {show(report['precision'])}  recall {show(report['recall'])}  "
         f"f1 {show(report['f1'])}\n"
@@ -209,10 +240,44 @@ def rates_text(report: dict) -> str:
     if "cost" in report:
         total = report["cost"]
         total = f"{total:g}" if math.isfinite(total) else "beyond the float range"
-        text += f"cost {total} ({report['mean_cost']:.4g} per row)\n"
-    return text + (
-        f"tp {report['tp']}  fp {report['fp']}  tn {report['tn']}  fn {report['fn']}"
+        unit = "unit of weight" if weighted else "row"
+        text += f"cost {total} ({report['mean_cost']:.4g} per {unit})\n"
+    flagged = report["tp"] + report["fp"]
+    total = count(flagged + report["tn"] + report["fn"])
+    of = f"a total weight of {total}" if weighted else f"{total} rows"
+    text += (
+        f"flagged rate {show(report['flagged_rate'])} ({count(flagged)} of {of} "
+        "called positive)\n"
     )
+    return text + (
+        f"tp {count(report['tp'])}  fp {count(report['fp'])}  "
+        f"tn {count(report['tn'])}  fn {count(report['fn'])}"
+    )
+
+
+def sample_weights(table, column: str, positive: np.ndarray) -> np.ndarray:
+    """The ``--weight`` column: finite non-negative numbers, each class with
+    a positive total; errors name the column and the line."""
+    try:
+        weight = table.numeric(column, allow_missing=False)
+    except DataError as exc:
+        raise DataError(f"--weight: {exc}") from None
+    negative = np.flatnonzero(weight < 0)
+    if negative.size:
+        first = int(negative[0])
+        raise DataError(
+            f"--weight: column {column!r} of {table.path} holds a negative weight, "
+            f"{weight[first]:g}, on line {table.lines[first]} ({negative.size} "
+            "negative in all); weights must be non-negative finite numbers."
+        )
+    for is_positive, name in ((True, "positive"), (False, "negative")):
+        if not weight[positive == is_positive].sum() > 0:
+            raise DataError(
+                f"--weight: the {name} rows have a total weight of 0 in column "
+                f"{column!r} of {table.path}; each class needs a positive total "
+                "weight."
+            )
+    return weight
 
 
 def print_json(report: dict) -> None:

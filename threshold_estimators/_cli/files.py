@@ -118,12 +118,16 @@ def _integer_labels(cells) -> np.ndarray | None:
     return np.array(values, dtype=np.int64)
 
 
-def read_csv(path: str, keep: list[str] | None = None) -> Table:
+def read_csv(
+    path: str, keep: list[str] | None = None, roles: dict[str, str] | None = None
+) -> Table:
     """A CSV file with a header row, separated by commas (or tabs or semicolons).
 
     The separator is the first of ``,``, tab, ``;`` found in the header line.
     With ``keep``, only those columns are kept (and checked for before the
     rows are read, so that a misspelt column fails fast on a large file).
+    ``roles`` (column: what names it, e.g. "--weight") must be columns of the
+    file too, checked as early; a missing one's message says what named it.
     ``path`` ``-`` is standard input: the file is read once, front to back,
     so that a pipe works.
     """
@@ -136,7 +140,7 @@ def read_csv(path: str, keep: list[str] | None = None) -> Table:
             delimiter = next((d for d in ",\t;" if d in first), ",")
             reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
             header = [column.strip() for column in next(reader, [])]
-            kept = _check_header(name, header, keep)
+            kept = _check_header(name, header, keep, roles or {})
             rows, numbers = _read_rows(reader, name, len(header), kept)
     except UnicodeDecodeError as exc:
         raise DataError(f"cannot read {name}: not UTF-8 text ({exc.reason}).") from None
@@ -188,7 +192,9 @@ def _read_rows(reader, name: str, width: int, kept: list[int] | None):
     return rows, numbers
 
 
-def _check_header(path: str, header: list[str], keep: list[str] | None):
+def _check_header(
+    path: str, header: list[str], keep: list[str] | None, roles: dict[str, str]
+):
     """Indices of the ``keep`` columns (None: all), after checks of the header."""
     if not header or header == [""]:
         raise DataError(f"{path} is empty; expected a header row of column names.")
@@ -197,17 +203,19 @@ def _check_header(path: str, header: list[str], keep: list[str] | None):
     duplicated = sorted({name for name in read if header.count(name) > 1})
     if duplicated:
         raise DataError(f"{path} has duplicated column names: {duplicated}.")
-    if keep is None:
-        return None
-    missing = [name for name in keep if name not in header]
+    missing = [name for name in keep or () if name not in header]
+    missing += [name for name in roles if name not in header and name not in missing]
     if len(missing) == 1:
+        role = f" ({roles[missing[0]]})" if missing[0] in roles else ""
         raise DataError(
-            f"{path} has no column {missing[0]!r}; its columns are {header}."
+            f"{path} has no column {missing[0]!r}{role}; its columns are {header}."
         )
     if missing:
         raise DataError(
             f"{path} lacks the columns {missing}; its columns are {header}."
         )
+    if keep is None:
+        return None
     return [header.index(name) for name in dict.fromkeys(keep)]
 
 

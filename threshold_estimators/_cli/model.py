@@ -11,6 +11,8 @@ import numpy as np
 from .._validation import plain
 from .common import (
     DataError,
+    add_weight_argument,
+    counts_of,
     emit,
     labelled_csv_parser,
     positive_label,
@@ -19,9 +21,10 @@ from .common import (
     rates,
     rates_text,
     report_errors,
+    sample_weights,
 )
 from .files import check_output, output_file, read_csv, writing
-from .objective import GRAMMAR, parse_objective
+from .objective import GRAMMAR, parse
 
 TUNE_DESCRIPTION = """\
 Fit a ThresholdTunedClassifier on a CSV of features and a binary label: the
@@ -34,12 +37,16 @@ the model is refitted on all rows and saved with joblib. With --objective
 threshold:T nothing is searched: the model predicts positive at probability
 >= T, and the report gives that cut's out-of-fold metrics.
 
-Every column except the label is a feature and must be numeric: encode
-categorical columns as numbers (e.g. one-hot) first. Empty cells (or NA, NaN)
-are missing values, which hgb handles and logistic refuses. The report gives
-the out-of-fold precision, recall and F1 at the threshold; progress lines go
-to stderr. The saved model keeps the decision, not the out-of-fold curves
-(whose size grows with the rows), unless --store-cv-results asks for them."""
+Every column except the label, the --weight column and the per-row cost
+columns of the objective (cost:fp=5,fn=@amount) is a feature and must be
+numeric: encode categorical columns as numbers (e.g. one-hot) first. Empty
+cells (or NA, NaN) are missing values, which hgb handles and logistic
+refuses. The weights and per-row costs weigh the threshold search; the
+weights are also passed to the model's fit, the costs never. The report gives
+the out-of-fold precision, recall, F1, flagged rate (the share of rows called
+positive) and cost at the threshold; progress lines go to stderr. The saved
+model keeps the decision, not the out-of-fold curves (whose size grows with
+the rows), unless --store-cv-results asks for them."""
 
 PREDICT_DESCRIPTION = """\
 Predict with a model saved by "tune" (or any fitted scikit-learn classifier
@@ -90,6 +97,7 @@ def add_parsers(commands) -> None:
     tune.add_argument(
         "--objective", default="f1", metavar="OBJ", help="default: f1; see below"
     )
+    add_weight_argument(tune)
     tune.add_argument(
         "--cv", type=_folds, default=5, metavar="K", help="number of folds (default: 5)"
     )
@@ -144,32 +152,46 @@ def run_tune(args: argparse.Namespace) -> int:
     from .. import ThresholdTunedClassifier
 
     # Fail before reading the data, let alone fitting.
-    objective = parse_objective(args.objective)
+    parsed = parse(args.objective)
+    roles = parsed.columns_read(args.weight, {args.label: "--label"})
     check_output(args.output, args.file)
     start = time.perf_counter()
     progress(args, f"reading {args.file} ...")
-    table = read_csv(args.file)
+    table = read_csv(args.file, roles=roles)
     y = table.labels(args.label)
     pos_label = positive_label(y, args.label, "tune")
-    features = [name for name in table.header if name != args.label]
+    positive = y == pos_label
+    weight = (
+        None if args.weight is None else sample_weights(table, args.weight, positive)
+    )
+    costs = parsed.row_costs(table, positive)
+    # The label, the weights and the per-row costs are no features.
+    features = [
+        name for name in table.header if name != args.label and name not in roles
+    ]
     X = _features(table, features, allow_missing=args.model == "hgb")
     if args.model == "logistic":
         _check_scale(table, features, X)
+    besides = f" (neither the label nor {sorted(roles)})" if roles else ""
     progress(
         args,
-        f"{table.n_rows} rows, {len(features)} features, positive label "
+        f"{table.n_rows} rows, {len(features)} features{besides}, positive label "
         f"{plain(pos_label)!r}; fitting {args.model} on {args.cv} folds, then on "
         "all rows ...",
     )
     model = ThresholdTunedClassifier(
         _models()[args.model](),
-        objective=objective,
+        objective=parsed.objective,
         cv=args.cv,
         recalibrate=args.recalibrate,
         pos_label=pos_label,
         random_state=0,
         store_cv_results=args.store_cv_results,
-    ).fit(X, y)
+    )
+    try:
+        model.fit(X, y, sample_weight=weight, **costs)
+    except ValueError as exc:
+        raise parsed.refusal(exc, table) from None
     # The columns the model reads, by name, so that predict can select them.
     model.feature_names_in_ = np.asarray(features, dtype=object)
     with writing(args.output) as name:
@@ -178,12 +200,13 @@ def run_tune(args: argparse.Namespace) -> int:
 
     # The fitted decision: its out-of-fold counts and each fold's threshold.
     rule, fitted = model.rule_, model.objective_
-    matrix = getattr(fitted, "matrix", None)
     fixed = fitted.fixed_cut() is not None
-    counts = (int(rule.counts_[key]) for key in ("tp", "fp", "tn", "fn"))
+    counts = counts_of(
+        (rule.counts_[key] for key in ("tp", "fp", "tn", "fn")), weight is not None
+    )
     report = {
         "threshold": model.threshold_,
-        **rates(*counts, matrix),
+        **rates(*counts, **parsed.cost_report(fitted, model.best_score_)),
         "objective": args.objective,
         "objective_name": fitted.display_name,
         "objective_value": model.best_score_,
@@ -198,6 +221,10 @@ def run_tune(args: argparse.Namespace) -> int:
         "store_cv_results": args.store_cv_results,
         "output": args.output,
     }
+    if weight is not None:
+        report["weight"] = args.weight
+    if parsed.names:
+        report["cost_columns"] = parsed.columns
     if args.json:
         print_json(report)
         return 0

@@ -10,6 +10,8 @@ from .._pick import ThresholdPick, pick_threshold
 from .._validation import plain
 from .common import (
     UsageError,
+    add_weight_argument,
+    counts_of,
     emit,
     labelled_csv_parser,
     positive_label,
@@ -18,21 +20,25 @@ from .common import (
     rates,
     rates_text,
     report_errors,
+    sample_weights,
 )
 from .files import check_output, read_csv, writing
-from .objective import GRAMMAR, parse_objective
+from .objective import GRAMMAR, parse
 
 DESCRIPTION = """\
 Choose the decision threshold for labels and scores produced by any system (a
 model's validation predictions, a SQL export): the exact optimum of the
 objective over every distinct score, as ThresholdTunedClassifier computes it,
-with its precision, recall and F1 (and cost). A row is predicted positive when
-its score is >= the threshold; the threshold is the midpoint of the best gap
-between two adjacent distinct scores. With --objective threshold:T nothing is
-searched: the report gives the precision, recall and F1 of the cut T.
+with its precision, recall, F1, flagged rate (the share of rows called
+positive) and cost. A row is predicted positive when its score is >= the
+threshold; the threshold is the midpoint of the best gap between two adjacent
+distinct scores. With --objective threshold:T nothing is searched: the report
+gives the precision, recall and F1 of the cut T.
 
 FILE.csv has a header row; the score column must be numeric (probabilities or
-any decision values, greater meaning more likely positive)."""
+any decision values, greater meaning more likely positive). A cost objective
+may read per-row costs from columns of FILE.csv (cost:fp=5,fn=@amount), and
+--weight COL weighs the rows."""
 
 
 def add_parser(commands) -> None:
@@ -56,6 +62,7 @@ def add_parser(commands) -> None:
         metavar="OBJ",
         help="what the threshold is chosen for (default: f1; see below)",
     )
+    add_weight_argument(parser)
     parser.add_argument(
         "--plot",
         metavar="OUT.png",
@@ -66,8 +73,9 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object: threshold, precision, recall, f1 (cost and "
-        "mean_cost for cost objectives), n, n_positive, pos_label, the counts",
+        help="print one JSON object: threshold, precision, recall, f1, "
+        "flagged_rate (cost and mean_cost for cost objectives), n, n_positive, "
+        "pos_label, the counts",
     )
     parser.set_defaults(run=run)
 
@@ -77,22 +85,39 @@ def run(args: argparse.Namespace) -> int:
     if args.label == args.score:
         raise UsageError(f"--label and --score name the same column, {args.label!r}.")
     # Fail before reading the data.
-    objective = parse_objective(args.objective)
+    parsed = parse(args.objective)
+    roles = parsed.columns_read(
+        args.weight, {args.label: "--label", args.score: "--score"}
+    )
     check_output(args.plot, args.file, option="--plot")
-    table = read_csv(args.file, keep=[args.label, args.score])
+    table = read_csv(args.file, keep=[args.label, args.score, *roles], roles=roles)
     y = table.labels(args.label)
     score = table.numeric(args.score, allow_missing=False)
     pos_label = positive_label(y, args.label, "pick", args.pos_label)
     positive = y == pos_label
+    weight = (
+        None if args.weight is None else sample_weights(table, args.weight, positive)
+    )
+    costs = parsed.row_costs(table, positive)
     # The objective is written for (negative, positive) classes: picked on
     # booleans, the positive class is True, the greater, whatever the labels
     # (a CostMatrix reads its classes in sorted order).
-    pick = pick_threshold(positive, score, objective, pos_label=True)
-    matrix = getattr(pick.objective, "matrix", None)
-    counts = (int(count) for count in (pick.tp, pick.fp, pick.tn, pick.fn))
+    try:
+        pick = pick_threshold(
+            positive,
+            score,
+            parsed.objective,
+            pos_label=True,
+            sample_weight=weight,
+            **costs,
+        )
+    except ValueError as exc:
+        raise parsed.refusal(exc, table) from None
+    weighted = weight is not None
+    counts = counts_of((pick.tp, pick.fp, pick.tn, pick.fn), weighted)
     report = {
         "threshold": pick.threshold,
-        **rates(*counts, matrix),
+        **rates(*counts, **parsed.cost_report(pick.objective, pick.score)),
         "objective": args.objective,
         "objective_value": pick.score,
         "n": table.n_rows,
@@ -100,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
         "pos_label": plain(pos_label),
         "n_candidates": pick.n_candidates,
     }
+    if weighted:
+        report["weight"] = args.weight
+    if parsed.names:
+        report["cost_columns"] = parsed.columns
     if args.plot:
         _save_plot(args, table.path, pick, pos_label)
         report["plot"] = args.plot

@@ -154,8 +154,9 @@ class Objective(BaseEstimator):
         return self
 
     # Per-row values whose sums over the rows each candidate calls positive
-    # the objective reads (shape (n_rows, m)), computed by the search from the
-    # same sort as the counts and handed over as ``Rows.sums``; None: none.
+    # the objective reads (shape (n_rows,) or (n_rows, m)), computed by the
+    # search from the same sort as the counts and handed over as
+    # ``Rows.sums``; None: none.
     row_values = None
 
     @property

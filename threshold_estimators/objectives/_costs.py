@@ -42,16 +42,22 @@ def _cost_column(name: str, values, n_rows: int) -> np.ndarray:
             f"The per-row cost {name!r} must be a 1-D array with one value per "
             f"sample ({n_rows}); got shape {array.shape}."
         )
-    if array.dtype.kind not in "biuf":
-        try:
-            array = array.astype(float)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"The per-row cost {name!r} must hold numbers; got dtype {array.dtype}."
-            ) from None
-    array = array.astype(float)
-    bad = ~np.isfinite(array)
-    if bad.any():
+    kind = array.dtype.kind
+    # Text is refused even when it reads as numbers ("5" is not a cost).
+    is_text = kind in "USa" or (
+        kind == "O" and any(isinstance(value, (str, bytes)) for value in array)
+    )
+    try:
+        if is_text or kind not in "biufO":
+            raise TypeError
+        array = np.asarray(array, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"The per-row cost {name!r} must hold numbers; got dtype {array.dtype}"
+            + (" holding text." if is_text else ".")
+        ) from None
+    if not np.isfinite(array).all():
+        bad = ~np.isfinite(array)
         raise ValueError(
             f"The per-row cost {name!r} must be finite; it holds "
             f"{np.count_nonzero(np.isnan(array))} NaN and "
@@ -220,9 +226,8 @@ class CostMatrix(Objective):
         """
         truth = np.asarray(truth, dtype=np.intp)
         numbers, names = _split_entries(self.matrix)
-        costs = numbers[truth]
         if names is None:
-            return costs
+            return numbers[truth]
         metadata = {} if metadata is None else metadata
         missing = [name for name in self.metadata_names if name not in metadata]
         if missing:
@@ -236,21 +241,31 @@ class CostMatrix(Objective):
             name: _cost_column(name, metadata[name], truth.size)
             for name in self.metadata_names
         }
-        for i, j in np.argwhere(names != None):  # noqa: E711
-            rows = truth == i
-            costs[rows, j] = columns[names[i, j]][rows]
-        right = costs[np.arange(truth.size), truth][:, None]
-        cheaper = costs < right
-        if cheaper.any():
-            r, j = (int(k[0]) for k in np.nonzero(cheaper))
-            raise ValueError(
-                "CostMatrix costs must prefer the right decision: for each row, "
-                "predicting a wrong class may not cost less than predicting its "
-                f"true class; row {r} (true class index {truth[r]}) costs "
-                f"{costs[r, j]:.6g} as class index {j} and {right[r, 0]:.6g} as its "
-                f"own (per-row costs {list(self.metadata_names)})."
-            )
-        if np.all(costs == right):
+        n_classes = numbers.shape[0]
+        of_class = [truth == i for i in range(n_classes)]
+        # Column by column (each contiguous): a few passes over the rows.
+        costs = np.empty((truth.size, n_classes), order="F")
+        right = np.empty(truth.size)
+        for j in range(n_classes):
+            np.take(numbers[:, j], truth, out=costs[:, j])
+            for i in np.flatnonzero(names[:, j] != None):  # noqa: E711
+                np.copyto(costs[:, j], columns[names[i, j]], where=of_class[i])
+        for i in range(n_classes):
+            np.copyto(right, costs[:, i], where=of_class[i])
+        indifferent = True
+        for j in range(n_classes):
+            cheaper = costs[:, j] < right
+            if cheaper.any():
+                r = int(np.argmax(cheaper))
+                raise ValueError(
+                    "CostMatrix costs must prefer the right decision: for each row, "
+                    "predicting a wrong class may not cost less than predicting its "
+                    f"true class; row {r} (true class index {truth[r]}) costs "
+                    f"{costs[r, j]:.6g} as class index {j} and {right[r]:.6g} as "
+                    f"its own (per-row costs {list(self.metadata_names)})."
+                )
+            indifferent = indifferent and bool(np.all(costs[:, j] == right))
+        if indifferent:
             raise ValueError(
                 "CostMatrix expresses no preference: on every row every decision "
                 "costs the same, so no threshold is better than another (per-row "
@@ -264,19 +279,26 @@ class CostMatrix(Objective):
         search at every candidate), and the cost of calling none positive."""
         if not self.metadata_names:
             return self
-        truth = (np.asarray(rows.y) == rows.pos_label).astype(np.intp)
+        truth = np.asarray(rows.y) == rows.pos_label
         costs = self.row_costs(rows.metadata, truth)
-        weight = rows.sample_weight
-        weight = np.ones(truth.size) if weight is None else weight
         # Costs and weights are brought below 1 by powers of two (exact): no
         # product or sum overflows, and the mean cost is scaled back.
-        cost_scale = _power_of_two(np.abs(costs).max())
-        weight = weight * _power_of_two(weight.max())
-        weighted = costs * cost_scale * weight[:, None]
+        cost_scale = _power_of_two(max(costs.max(), -costs.min()))
+        if_negative = costs[:, 0] * cost_scale
+        difference = costs[:, 1] * cost_scale
+        difference -= if_negative
+        weight = rows.sample_weight
+        if weight is None:
+            total_weight = float(truth.size)
+        else:
+            weight = weight * _power_of_two(weight.max())
+            if_negative *= weight
+            difference *= weight
+            total_weight = weight.sum()
         bound = clone(self)
-        bound.row_values = (weighted[:, 1] - weighted[:, 0])[:, None]
-        bound.cost_of_none_ = weighted[:, 0].sum()
-        bound.total_weight_ = weight.sum()
+        bound.row_values = difference
+        bound.cost_of_none_ = if_negative.sum()
+        bound.total_weight_ = total_weight
         bound.cost_scale_ = cost_scale
         # Sums of rounded per-row products: ties within their rounding.
         bound.tie_ulps = self.tie_ulps + 4 * truth.size
@@ -285,7 +307,7 @@ class CostMatrix(Objective):
     def _evaluate(self, curve, counts, rows):
         if rows.sums is None:
             return None, self.score(*counts)
-        cost = self.cost_of_none_ + rows.sums[:, 0]
+        cost = self.cost_of_none_ + rows.sums
         return None, -(cost / self.total_weight_) / self.cost_scale_
 
     def checked_matrix(self, n_classes: int = 2) -> np.ndarray:
