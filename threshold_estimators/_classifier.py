@@ -415,6 +415,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         routed = self._route(sample_weight, fit_params, objective)
         metadata = routed.objective.score
+        if objective.reads_rows and not getattr(objective, "routes_metadata", True):
+            metadata = None  # a plain function: fit's weights, as without routing
         check_row_metadata(metadata, len(y))
         if self._routes_weights_to_scorer():
             # A scorer takes the weights its request says (none if declined),
@@ -437,12 +439,14 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             estimator_name=type(self.estimator).__name__,
         )
         oof = self._out_of_fold(X, y, rule, routed)
-        y_oof = y[oof.index]
-        weight_oof = None if sample_weight is None else sample_weight[oof.index]
+        # "prefit" scores every row once, in order: views, not copies.
+        rows = slice(None) if self.cv == "prefit" else oof.index
+        y_oof = y[rows]
+        weight_oof = None if sample_weight is None else sample_weight[rows]
         check_both_classes_scored(y_oof, weight_oof, classes)
         # Only row objectives (scorers) read the rows.
-        X_oof = _safe_indexing(X, oof.index) if objective.reads_rows else None
-        rule.fit(oof, y_oof, weight_oof, X_oof, subset_metadata(metadata, oof.index))
+        X_oof = _safe_indexing(X, rows) if objective.reads_rows else None
+        rule.fit(oof, y_oof, weight_oof, X_oof, subset_metadata(metadata, rows))
 
         # Fitted attributes are set together, once nothing can fail any more.
         self.estimator_ = oof.estimator
@@ -515,7 +519,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         return (
             _routing_enabled()
             and not isinstance(objective, (str, Objective))
-            and callable(objective)
+            and hasattr(objective, "get_metadata_routing")
         )
 
     def _objective_request(self):

@@ -13,6 +13,11 @@ from numbers import Real
 import numpy as np
 from sklearn.metrics import get_scorer_names
 from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+)
 from sklearn.utils.validation import column_or_1d
 
 from ._scoring import resolve_objective, tuned_class
@@ -21,6 +26,7 @@ from ._selection import chosen_cut, run_search
 from ._validation import check_target, check_target_shape, check_weights, plain
 from .objectives import Objective
 from .objectives._base import precision_recall
+from .objectives._costs import per_row_cost
 
 
 @dataclass(frozen=True)
@@ -259,9 +265,30 @@ def _objective_metadata(objective, metadata, y_true, sample_weight):
     error, not silently dropped."""
     if not metadata:
         return None
+    for name, values in metadata.items():
+        if np.shape(values)[:1] != y_true.shape:
+            raise ValueError(
+                f"The per-row metadata {name!r} must have one value per sample "
+                f"({y_true.shape[0]}); got "
+                f"{'a scalar' if not np.shape(values) else np.shape(values)}."
+            )
     if objective.reads_rows:
         if sample_weight is not None:
             metadata = {**metadata, "sample_weight": sample_weight}
+        if _routing_enabled() and objective.routes_metadata:
+            # As a router would: what the scorer requests, under its aliases.
+            router = MetadataRouter(owner="pick_threshold").add(
+                objective=objective,
+                method_mapping=MethodMapping().add(caller="score", callee="score"),
+            )
+            # The weights are pick_threshold's own (its counts): only the
+            # rest must be requested by the scorer.
+            router.validate_metadata(
+                method="score",
+                params={k: v for k, v in metadata.items() if k != "sample_weight"},
+            )
+            metadata = router.route_params(caller="score", params=metadata)
+            return dict(metadata.objective.score)
         return metadata
     unread = sorted(set(metadata) - set(objective.metadata_names))
     if unread:
@@ -270,10 +297,8 @@ def _objective_metadata(objective, metadata, y_true, sample_weight):
             f"{objective.display_name!r} does not read (it reads "
             f"{list(objective.metadata_names) or 'none'})."
         )
-    for name, values in metadata.items():
-        if np.shape(values)[:1] != y_true.shape:
-            raise ValueError(
-                f"The per-row cost {name!r} must have one value per sample "
-                f"({y_true.shape[0]}); got shape {np.shape(values)}."
-            )
-    return metadata
+    # Checked on every row, as fit does, before zero-weight rows are dropped.
+    return {
+        name: per_row_cost(name, values, y_true.shape[0])
+        for name, values in metadata.items()
+    }

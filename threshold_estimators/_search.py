@@ -77,30 +77,41 @@ def confusion_curve(y_positive, y_score, sample_weight=None) -> ThresholdCurve:
 
 
 def confusion_curve_with_sums(
-    y_positive, y_score, sample_weight, row_values
-) -> tuple[ThresholdCurve, np.ndarray]:
+    y_positive, y_score, sample_weight, above=None, below=None
+) -> tuple[ThresholdCurve, np.ndarray | None, np.ndarray | None]:
     """:func:`confusion_curve`, and sums of per-row values at every candidate.
 
-    ``row_values`` of shape (n_samples,) or (n_samples, m) are summed over the
-    rows each candidate calls positive (``score >= thresholds[k]``), from the
-    same sort as the counts: per-row costs are searched exactly, every distinct
-    score a candidate, in one sort and a few cumulative sums.
+    ``above`` (shape (n_samples,) or (n_samples, m)) is summed over the rows
+    each candidate calls positive (``score >= thresholds[k]``), ``below`` over
+    the others, from the same sort as the counts: per-row costs are searched
+    exactly, every distinct score a candidate, in one sort and a few
+    cumulative sums. Each is a running sum from its own end (from the top
+    score down, from the lowest up), never a total minus a prefix: a sum of
+    non-negative values is then exact to its own rounding, however large
+    the rows on the other side of the cut.
 
     Returns
     -------
     curve : ThresholdCurve
         The counts (exact integers when ``sample_weight`` is None).
-    sums : ndarray of shape (n_candidates,) or (n_candidates, m)
-        ``sums[k]`` is the sum of ``row_values`` over the rows at or above
-        ``thresholds[k]`` (0 for the first, ``+inf``, candidate).
+    sums_above, sums_below : ndarray of shape (n_candidates, ...) or None
+        ``sums_above[k]``: the sum of ``above`` over the rows at or above
+        ``thresholds[k]`` (0 for the first, ``+inf``, candidate);
+        ``sums_below[k]``: the sum of ``below`` over the rows under it.
     """
     y_positive, y_score, sample_weight = _checked(y_positive, y_score, sample_weight)
-    row_values = np.asarray(row_values, dtype=float)
-    if row_values.ndim not in (1, 2) or row_values.shape[0] != y_score.shape[0]:
-        raise ValueError(
-            f"row_values must have shape ({y_score.shape[0]},) or "
-            f"({y_score.shape[0]}, m); got {row_values.shape}."
-        )
+    above, below = (
+        None if values is None else np.asarray(values, dtype=float)
+        for values in (above, below)
+    )
+    for values in (above, below):
+        if values is not None and (
+            values.ndim not in (1, 2) or values.shape[0] != y_score.shape[0]
+        ):
+            raise ValueError(
+                f"Per-row values must have shape ({y_score.shape[0]},) or "
+                f"({y_score.shape[0]}, m); got {values.shape}."
+            )
     if sample_weight is None:
         order = np.argsort(y_score)
         thresholds, tp, fp, starts = _unweighted_counts(y_positive, y_score, order)
@@ -111,8 +122,11 @@ def confusion_curve_with_sums(
         )
         tn = np.maximum(total_negative - fp, 0.0)
         fn = np.maximum(total_positive - tp, 0.0)
-    sums = _sums_at_or_above(row_values[order], starts)
-    return ThresholdCurve(thresholds, tp, fp, tn, fn), sums
+    sums_above = (
+        None if above is None else _sums_at_or_above(_gather(above, order), starts)
+    )
+    sums_below = None if below is None else _sums_below(_gather(below, order), starts)
+    return ThresholdCurve(thresholds, tp, fp, tn, fn), sums_above, sums_below
 
 
 def _checked(y_positive, y_score, sample_weight):
@@ -180,8 +194,8 @@ def _unweighted_counts(y_positive, y_score, order=None):
     if order is None:
         sorted_score, positives_up_to = _sort_with_positives(y_positive, y_score)
     else:
-        sorted_score = y_score[order]
-        positives_up_to = np.cumsum(y_positive[order], dtype=np.int64)
+        sorted_score = _gather(y_score, order)
+        positives_up_to = np.cumsum(_gather(y_positive, order), dtype=np.int64)
     starts = _run_starts(sorted_score)
     thresholds = _descending_thresholds(sorted_score, starts)
     del sorted_score
@@ -236,12 +250,12 @@ def _weighted_counts(y_positive, y_score, sample_weight, keep_order=False):
     (and with ``keep_order`` the sorting order and the run starts in it)."""
     # Any sort will do: ties are merged, so stability buys nothing.
     order = np.argsort(y_score)
-    sorted_score = y_score[order]
+    sorted_score = _gather(y_score, order)
     starts = _run_starts(sorted_score)
     thresholds = _descending_thresholds(sorted_score, starts)
     del sorted_score
-    sorted_weight = sample_weight[order]
-    positives_up_to = np.where(y_positive[order], sorted_weight, 0.0)
+    sorted_weight = _gather(sample_weight, order)
+    positives_up_to = np.where(_gather(y_positive, order), sorted_weight, 0.0)
     if not keep_order:
         del order
     np.cumsum(positives_up_to, out=positives_up_to)
@@ -265,6 +279,12 @@ def _weighted_counts(y_positive, y_score, sample_weight, keep_order=False):
     return thresholds, tp, fp, total_positive, total_negative
 
 
+def _gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``values[order]`` along the first axis: ``np.take`` is about three
+    times faster than fancy indexing on a random permutation of 10^6 rows."""
+    return np.take(values, order, axis=0)
+
+
 def _sums_at_or_above(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Sums of the (ascending-score) rows from each run start to the end, for
     the candidates in decreasing order, with 0 first (the ``+inf`` candidate).
@@ -272,14 +292,30 @@ def _sums_at_or_above(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarr
     Summed from the top score down, so that each sum is a running sum of the
     rows it covers (no total minus a prefix, which would cancel).
     """
-    from_top = np.cumsum(sorted_values[::-1], axis=0)
     n = sorted_values.shape[0]
-    # The run starting at ascending index j covers n - j rows from the top.
     sums = np.zeros((starts.size + 1, *sorted_values.shape[1:]))
-    if starts.size == n:  # all distinct: every prefix from the top
-        sums[1:] = from_top
+    if starts.size == n:  # all distinct: every prefix from the top, in place
+        np.cumsum(sorted_values[::-1], axis=0, out=sums[1:])
+        return sums
+    from_top = np.cumsum(sorted_values[::-1], axis=0)
+    # The run starting at ascending index j covers n - j rows from the top.
+    sums[1:] = from_top[n - starts[::-1] - 1]
+    return sums
+
+
+def _sums_below(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of the (ascending-score) rows before each run start, for the
+    candidates in decreasing order: every row under the first (``+inf``)
+    candidate, none under the last. Running sums from the lowest score up."""
+    from_bottom = np.cumsum(sorted_values, axis=0)
+    sums = np.zeros((starts.size + 1, *sorted_values.shape[1:]))
+    sums[0] = from_bottom[-1]
+    # Candidate k >= 1 is the run starting at starts[-k]; the first run has
+    # nothing under it.
+    if starts.size == sorted_values.shape[0]:  # all distinct: no gather
+        sums[1:-1] = from_bottom[-2::-1]
     else:
-        sums[1:] = from_top[n - starts[::-1] - 1]
+        sums[1:-1] = from_bottom[starts[:0:-1] - 1]
     return sums
 
 

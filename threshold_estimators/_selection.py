@@ -122,19 +122,30 @@ def best_candidate(
     ulps = objective.tie_ulps
     if n_weighted:
         ulps += _WEIGHTED_TIE_ULPS + _TIE_ULPS_PER_WEIGHTED_ROW * n_weighted
-    best = _near_top(np.where(feasible, score, -np.inf), ulps)
+    magnitudes = getattr(objective, "tie_magnitudes_", None)
+    best = _near_top(np.where(feasible, score, -np.inf), ulps, magnitudes)
     if np.count_nonzero(best) == 1:
         return int(np.argmax(best))
     tiebreak = np.where(best, objective.tiebreak(*counts), -np.inf)
     return int(np.argmax(_near_top(tiebreak, ulps)))
 
 
-def _near_top(values: np.ndarray, ulps: float) -> np.ndarray:
-    """Where ``values`` is within ``ulps`` ulps (of its largest finite magnitude)
-    of its maximum; exactly at the maximum when ``ulps`` is 0."""
+def _near_top(values: np.ndarray, ulps: float, magnitudes=None) -> np.ndarray:
+    """Where ``values`` is within ``ulps`` ulps of its maximum; exactly at the
+    maximum when ``ulps`` is 0.
+
+    The ulps are of the largest finite magnitude of ``values``, or, given
+    ``magnitudes`` (what each value's rounding is relative to, as per-row
+    cost sums are), of each candidate's own magnitude plus the maximum's: a
+    small cost is then told from a smaller one however large other cuts'
+    costs are.
+    """
     top = values.max()
     if ulps == 0 or not np.isfinite(top):
         return values == top
+    if magnitudes is not None:
+        top_magnitude = magnitudes[np.argmax(values)]
+        return values >= top - ulps * np.finfo(float).eps * (magnitudes + top_magnitude)
     magnitude = np.abs(values[np.isfinite(values)]).max()
     return values >= top - ulps * np.finfo(float).eps * magnitude
 
@@ -168,7 +179,7 @@ def evaluate(
     or move the cut, exactly as if they were absent. The objective's
     ``_evaluate`` says which candidates it evaluates: a count objective all of
     them, from the counts (and per-row costs from the sums of its
-    ``row_values``, taken from the same sort); a row objective (a scorer) a
+    ``summed_rows``, taken from the same sort); a row objective (a scorer) a
     subset, from the rows ``X`` and labels (with, for a multiclass target, the
     ``alternative`` label each row gets below the threshold) and its routed
     ``metadata``. Nothing is chosen, so an infeasible target does not raise
@@ -183,13 +194,13 @@ def evaluate(
     y_positive = y == pos_label
     rows = Rows(y, y_score, sample_weight, classes, pos_label, X, alternative, metadata)
     objective = objective.for_rows(rows)
-    if objective.row_values is None:
+    if objective.summed_rows is None:
         curve = confusion_curve(y_positive, y_score, sample_weight)
     else:
-        curve, sums = confusion_curve_with_sums(
-            y_positive, y_score, sample_weight, objective.row_values
+        curve, *sums = confusion_curve_with_sums(
+            y_positive, y_score, sample_weight, *objective.summed_rows
         )
-        rows = rows._replace(sums=sums)
+        rows = rows._replace(sums=tuple(sums))
     squared, weight_scale = None, 1.0
     if sample_weight is not None and objective.needs_sample_sizes:
         # Scaled by a power of two first, so that the squares cannot overflow.

@@ -61,7 +61,9 @@ class SingleCut(DecisionRule):
             self.calibrator_ = PiecewiseLogisticCalibrator(
                 threshold=self.threshold_, score_kind=self.score_kind
             ).fit(oof.score, y == self.pos_label, sample_weight=sample_weight)
-        curves = self._curves(curve, values)
+        # The curves are kept only when stored: at 10^6 candidates their
+        # precision and recall cost as much as a pass of the search.
+        curves = self._curves(curve, values) if self.store_cv_results else {}
         fold_thresholds, fold_curves = self._fold_thresholds(
             search,
             oof,

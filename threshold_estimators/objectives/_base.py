@@ -153,11 +153,12 @@ class Objective(BaseEstimator):
         """
         return self
 
-    # Per-row values whose sums over the rows each candidate calls positive
-    # the objective reads (shape (n_rows,) or (n_rows, m)), computed by the
-    # search from the same sort as the counts and handed over as
-    # ``Rows.sums``; None: none.
-    row_values = None
+    # Per-row values the objective reads summed at every candidate:
+    # ``(above, below)``, summed over the rows each candidate calls positive
+    # and over the others (each of shape (n_rows,) or (n_rows, m), or None).
+    # The search sums them from the same sort as the counts and hands them
+    # over as ``Rows.sums``; None: nothing to sum.
+    summed_rows = None
 
     @property
     def metadata_names(self) -> tuple:
@@ -241,5 +242,5 @@ class Rows(NamedTuple):
     # Per-row metadata (per-row costs, a routed scorer's parameters), aligned
     # with ``y``; None: nothing was routed.
     metadata: dict | None = None
-    # ``row_values`` summed at every candidate, once the search has them.
-    sums: np.ndarray | None = None
+    # ``summed_rows`` summed at every candidate: ``(above, below)``.
+    sums: tuple | None = None

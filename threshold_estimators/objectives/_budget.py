@@ -192,14 +192,24 @@ class AlertBudget(Objective):
             "" if self.confidence is None else f" (upper {self.confidence:g} bound)"
         )
         if not within.any():
-            smallest = rate[np.asarray(tp) + np.asarray(fp) > 0].min()
+            flags = np.asarray(tp) + np.asarray(fp) > 0
+            if self.confidence is None:
+                reason = (
+                    "the fewest rows any threshold flags (those tied at the top "
+                    f"score) are a share of {rate[flags].min():.4g}. Raise "
+                    "max_positive_rate, or break the ties in the scores."
+                )
+            else:
+                bound = self.upper_bound(tp, fp, tn, fn)[flags].min()
+                reason = (
+                    f"the smallest upper {self.confidence:g} bound of any "
+                    f"threshold's flagged rate is {bound:.4g} (too few rows for "
+                    "the margin). Raise max_positive_rate, lower confidence, or "
+                    "tune on more rows."
+                )
             raise InfeasibleTargetError(
                 f"No threshold flags at most {self.max_positive_rate:g} of the rows "
-                f"with its {bounded}: the fewest rows any threshold flags (those "
-                f"tied at the top score) are a share of {smallest:.4g}. Raise "
-                "max_positive_rate"
-                + ("" if self.confidence is None else " or lower confidence")
-                + ", or break the ties in the scores."
+                f"with its {bounded}: {reason}"
             )
         # The best recall within the budget, the fewest flags among equals
         # (the first in curve order).

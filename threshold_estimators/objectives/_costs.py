@@ -7,6 +7,9 @@ from sklearn.base import clone
 
 from ._base import Objective, _power_of_two, _ratio, cost_array
 
+# fit's and pick_threshold's own arguments: a per-row cost cannot be named so.
+_RESERVED = ("X", "y", "y_true", "y_score", "sample_weight", "objective", "pos_label")
+
 
 def _is_name(entry) -> bool:
     return isinstance(entry, str)
@@ -24,6 +27,12 @@ def _split_entries(matrix):
         return cost_array(matrix), None
     named = np.vectorize(_is_name, otypes=[bool])(entries)
     for name in entries[named]:
+        if name in _RESERVED:
+            raise ValueError(
+                f"CostMatrix names per-row costs passed to fit as keyword "
+                f"arguments; {name!r} is one of fit's own arguments {_RESERVED}: "
+                "give the per-row cost another name."
+            )
         if not name.isidentifier():
             raise ValueError(
                 "CostMatrix entries are numbers or the name of a per-row cost "
@@ -34,7 +43,7 @@ def _split_entries(matrix):
     return numbers, np.where(named, entries, None)
 
 
-def _cost_column(name: str, values, n_rows: int) -> np.ndarray:
+def per_row_cost(name: str, values, n_rows: int) -> np.ndarray:
     """The per-row cost ``name`` as a float array, or a ValueError naming it."""
     array = np.asarray(values)
     if array.ndim != 1 or array.shape[0] != n_rows:
@@ -237,10 +246,7 @@ class CostMatrix(Objective):
                 f"{missing[0]}=...) or pick_threshold(..., {missing[0]}=...); got "
                 f"{sorted(metadata) or 'no metadata'}."
             )
-        columns = {
-            name: _cost_column(name, metadata[name], truth.size)
-            for name in self.metadata_names
-        }
+        columns = self._columns(metadata, truth.size)
         n_classes = numbers.shape[0]
         of_class = [truth == i for i in range(n_classes)]
         # Column by column (each contiguous): a few passes over the rows.
@@ -273,42 +279,104 @@ class CostMatrix(Objective):
             )
         return costs
 
+    def _columns(self, metadata, n_rows: int) -> dict:
+        """The per-row costs the matrix names, checked, as float arrays."""
+        metadata = {} if metadata is None else metadata
+        missing = [name for name in self.metadata_names if name not in metadata]
+        if missing:
+            raise ValueError(
+                f"CostMatrix reads the per-row costs {missing}, which were not "
+                f"given: pass them as keyword arguments, e.g. fit(X, y, "
+                f"{missing[0]}=...) or pick_threshold(..., {missing[0]}=...); got "
+                f"{sorted(metadata) or 'no metadata'}."
+            )
+        return {
+            name: per_row_cost(name, metadata[name], n_rows)
+            for name in self.metadata_names
+        }
+
+    def _binary_row_costs(self, metadata, positive):
+        """Each row's cost if called negative and if called positive (the
+        matrix oriented with the positive class second), checked as in
+        :meth:`row_costs`: the binary case in a few passes over the rows."""
+        numbers, names = _split_entries(self.matrix)
+        columns = self._columns(metadata, positive.size)
+
+        def entry(i, j):
+            name = names[i, j]
+            return numbers[i, j] if name is None else columns[name]
+
+        if_negative = np.where(positive, entry(1, 0), entry(0, 0))
+        if_positive = np.where(positive, entry(1, 1), entry(0, 1))
+        # What the right decision saves on each row: never negative, and
+        # positive somewhere.
+        saving = if_negative - if_positive
+        np.negative(saving, out=saving, where=~positive)
+        if saving.min() < 0:
+            r = int(np.argmin(saving))
+            right, wrong = (1, 0) if positive[r] else (0, 1)
+            costs = (if_negative[r], if_positive[r])
+            raise ValueError(
+                "CostMatrix costs must prefer the right decision: for each row, "
+                "predicting a wrong class may not cost less than predicting its "
+                f"true class; row {r} (true class index {right}) costs "
+                f"{costs[wrong]:.6g} as class index {wrong} and {costs[right]:.6g} "
+                f"as its own (per-row costs {list(self.metadata_names)})."
+            )
+        if not saving.max() > 0:
+            raise ValueError(
+                "CostMatrix expresses no preference: on every row every decision "
+                "costs the same, so no threshold is better than another (per-row "
+                f"costs {list(self.metadata_names)})."
+            )
+        return if_negative, if_positive
+
     def for_rows(self, rows):
-        """With per-row costs: a copy holding each row's weighted cost
-        difference between calling it positive and negative (summed by the
-        search at every candidate), and the cost of calling none positive."""
+        """With per-row costs: a copy holding each row's weighted cost of being
+        called positive and of being called negative, which the search sums
+        over the rows above and under every candidate cut."""
         if not self.metadata_names:
             return self
-        truth = np.asarray(rows.y) == rows.pos_label
-        costs = self.row_costs(rows.metadata, truth)
+        positive = np.asarray(rows.y) == rows.pos_label
+        if_negative, if_positive = self._binary_row_costs(rows.metadata, positive)
         # Costs and weights are brought below 1 by powers of two (exact): no
         # product or sum overflows, and the mean cost is scaled back.
-        cost_scale = _power_of_two(max(costs.max(), -costs.min()))
-        if_negative = costs[:, 0] * cost_scale
-        difference = costs[:, 1] * cost_scale
-        difference -= if_negative
+        low = min(if_negative.min(), if_positive.min())
+        high = max(if_negative.max(), if_positive.max())
+        cost_scale = _power_of_two(max(high, -low))
+        if_positive *= cost_scale
+        if_negative *= cost_scale
         weight = rows.sample_weight
         if weight is None:
-            total_weight = float(truth.size)
+            total_weight = float(positive.size)
         else:
             weight = weight * _power_of_two(weight.max())
+            if_positive *= weight
             if_negative *= weight
-            difference *= weight
             total_weight = weight.sum()
         bound = clone(self)
-        bound.row_values = difference
-        bound.cost_of_none_ = if_negative.sum()
+        bound.summed_rows = (if_positive, if_negative)
+        # With gains the sums may cancel: each cut's rounding is then bounded
+        # relative to the total magnitude rather than to its own cost.
+        bound.gain_magnitude_ = (
+            np.abs(if_positive).sum() + np.abs(if_negative).sum() if low < 0 else None
+        )
         bound.total_weight_ = total_weight
         bound.cost_scale_ = cost_scale
-        # Sums of rounded per-row products: ties within their rounding.
-        bound.tie_ulps = self.tie_ulps + 4 * truth.size
+        # Running sums of rounded per-row products: ties within their
+        # rounding, relative to each cut's own cost (see ``_evaluate``).
+        bound.tie_ulps = self.tie_ulps + 4 * positive.size
         return bound
 
     def _evaluate(self, curve, counts, rows):
         if rows.sums is None:
             return None, self.score(*counts)
-        cost = self.cost_of_none_ + rows.sums
-        return None, -(cost / self.total_weight_) / self.cost_scale_
+        above, below = rows.sums
+        scale = self.total_weight_ * self.cost_scale_
+        cost = above + below
+        magnitude = cost if self.gain_magnitude_ is None else self.gain_magnitude_
+        self.tie_magnitudes_ = np.broadcast_to(magnitude / scale, cost.shape)
+        return None, -cost / scale
 
     def checked_matrix(self, n_classes: int = 2) -> np.ndarray:
         """The matrix as floats for ``n_classes`` classes, or a ValueError

@@ -138,7 +138,10 @@ class ScorerObjective(Objective):
             raise TypeError(
                 f"The objective {self.scorer!r} must be a scorer, callable as "
                 "scorer(estimator, X, y) (a metric f(y_true, y_pred) becomes one "
-                f"with sklearn.metrics.make_scorer(f)); calling it raised: {exc}"
+                "with sklearn.metrics.make_scorer(f)), and receive the metadata "
+                "its metric needs (with metadata routing enabled, requested by "
+                "set_score_request and given to fit or pick_threshold; a display "
+                f"takes them as metadata=); calling it raised: {exc}"
             ) from exc
         if isinstance(value, (bool, np.bool_)) or not (
             isinstance(value, Real) or (np.ndim(value) == 0 and _is_number(value))
@@ -168,6 +171,13 @@ class ScorerObjective(Objective):
             rows.metadata,
         )
         return subset, values
+
+    @property
+    def routes_metadata(self) -> bool:
+        """Whether the scorer states its metadata requests (scikit-learn
+        scorers do); a plain function takes the weights when it accepts them,
+        routing or not."""
+        return hasattr(self.scorer, "get_metadata_routing")
 
     def get_metadata_routing(self):
         """The scorer's own metadata requests (``set_score_request``).
