@@ -109,9 +109,11 @@ class CostMatrix(Objective):
     -----
     :meth:`score` returns the *negative* mean cost per unit of sample weight, so
     that greater is better, as for scikit-learn's ``neg_*`` scorers. With
-    per-row costs, the cost of every candidate threshold is one cumulative sum
-    of the rows' cost differences over the sorted scores (taken from the same
-    sort as the counts): the search stays exact over every distinct score.
+    per-row costs, the cost of every candidate threshold is a running sum of
+    the flagged rows' costs from the top score down plus one of the others'
+    from the lowest score up, over the same sort as the counts: the search
+    stays exact over every distinct score, with no cancellation between
+    costs of very different sizes.
 
     Examples
     --------
