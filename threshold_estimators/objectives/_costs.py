@@ -239,15 +239,6 @@ class CostMatrix(Objective):
         numbers, names = _split_entries(self.matrix)
         if names is None:
             return numbers[truth]
-        metadata = {} if metadata is None else metadata
-        missing = [name for name in self.metadata_names if name not in metadata]
-        if missing:
-            raise ValueError(
-                f"CostMatrix reads the per-row costs {missing}, which were not "
-                f"given: pass them as keyword arguments, e.g. fit(X, y, "
-                f"{missing[0]}=...) or pick_threshold(..., {missing[0]}=...); got "
-                f"{sorted(metadata) or 'no metadata'}."
-            )
         columns = self._columns(metadata, truth.size)
         n_classes = numbers.shape[0]
         of_class = [truth == i for i in range(n_classes)]
@@ -265,21 +256,27 @@ class CostMatrix(Objective):
             cheaper = costs[:, j] < right
             if cheaper.any():
                 r = int(np.argmax(cheaper))
-                raise ValueError(
-                    "CostMatrix costs must prefer the right decision: for each row, "
-                    "predicting a wrong class may not cost less than predicting its "
-                    f"true class; row {r} (true class index {truth[r]}) costs "
-                    f"{costs[r, j]:.6g} as class index {j} and {right[r]:.6g} as "
-                    f"its own (per-row costs {list(self.metadata_names)})."
-                )
+                self._refuse_a_wrong_preference(r, truth[r], j, costs[r, j], right[r])
             indifferent = indifferent and bool(np.all(costs[:, j] == right))
         if indifferent:
-            raise ValueError(
-                "CostMatrix expresses no preference: on every row every decision "
-                "costs the same, so no threshold is better than another (per-row "
-                f"costs {list(self.metadata_names)})."
-            )
+            self._refuse_no_preference()
         return costs
+
+    def _refuse_a_wrong_preference(self, row, truth, wrong, wrong_cost, right_cost):
+        raise ValueError(
+            "CostMatrix costs must prefer the right decision: for each row, "
+            "predicting a wrong class may not cost less than predicting its true "
+            f"class; row {row} (true class index {truth}) costs {wrong_cost:.6g} as "
+            f"class index {wrong} and {right_cost:.6g} as its own (per-row costs "
+            f"{list(self.metadata_names)})."
+        )
+
+    def _refuse_no_preference(self):
+        raise ValueError(
+            "CostMatrix expresses no preference: on every row every decision costs "
+            "the same, so no threshold is better than another (per-row costs "
+            f"{list(self.metadata_names)})."
+        )
 
     def _columns(self, metadata, n_rows: int) -> dict:
         """The per-row costs the matrix names, checked, as float arrays."""
@@ -318,19 +315,9 @@ class CostMatrix(Objective):
             r = int(np.argmin(saving))
             right, wrong = (1, 0) if positive[r] else (0, 1)
             costs = (if_negative[r], if_positive[r])
-            raise ValueError(
-                "CostMatrix costs must prefer the right decision: for each row, "
-                "predicting a wrong class may not cost less than predicting its "
-                f"true class; row {r} (true class index {right}) costs "
-                f"{costs[wrong]:.6g} as class index {wrong} and {costs[right]:.6g} "
-                f"as its own (per-row costs {list(self.metadata_names)})."
-            )
+            self._refuse_a_wrong_preference(r, right, wrong, costs[wrong], costs[right])
         if not saving.max() > 0:
-            raise ValueError(
-                "CostMatrix expresses no preference: on every row every decision "
-                "costs the same, so no threshold is better than another (per-row "
-                f"costs {list(self.metadata_names)})."
-            )
+            self._refuse_no_preference()
         return if_negative, if_positive
 
     def for_rows(self, rows):
