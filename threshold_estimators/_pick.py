@@ -26,7 +26,7 @@ from ._selection import chosen_cut, run_search
 from ._validation import check_target, check_target_shape, check_weights, plain
 from .objectives import Objective
 from .objectives._base import precision_recall
-from .objectives._costs import per_row_cost
+from .objectives._cost_entries import per_row_cost
 
 
 @dataclass(frozen=True)

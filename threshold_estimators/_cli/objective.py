@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-
-import numpy as np
 
 from .._scoring import resolve_objective
 from ..objectives import (
@@ -15,12 +12,18 @@ from ..objectives import (
     CostMatrix,
     FBeta,
     FixedThreshold,
-    InfeasibleTargetError,
     Objective,
     PrecisionTarget,
     RecallTarget,
 )
-from .common import DataError, UsageError
+from .common import DataError
+from .parsed_objective import (
+    _COST_FORM,
+    _COST_KEYS,
+    ParsedObjective,
+    _Column,
+    _shown,
+)
 
 GRAMMAR = """\
 objectives (--objective OBJ):
@@ -58,156 +61,6 @@ _FORMS = (
     "tp, fp, tn, fn a number or @COLUMN), rate<=R[@C][,precision>=P][,recall>=Q] "
     "or threshold:T (see --help)"
 )
-
-# The keys of a cost objective, in the order of the cost matrix
-# [[tn, fp], [fn, tp]]: rows the truth, columns the prediction, the classes
-# (negative, positive).
-_COST_KEYS = ("tn", "fp", "fn", "tp")
-_COST_FORM = (
-    "a cost objective is cost:fp=A,fn=B (tp=C and tn=D may be added), each key "
-    "given once, each value a number or @COLUMN"
-)
-
-
-@dataclass(frozen=True)
-class ParsedObjective:
-    """An ``--objective``: the validated objective and the columns it reads.
-
-    ``costs`` holds each cost key as written, a number or a column (``@COL``);
-    ``names`` maps the name under which a per-row cost column reaches the
-    library (``cost_0``, ``cost_1``, ...: a CostMatrix names a per-row cost
-    with an identifier, and a column may be called anything) to the column.
-    """
-
-    spec: str
-    objective: Objective
-    costs: dict = field(default_factory=dict)
-    names: dict = field(default_factory=dict)
-
-    @property
-    def columns(self) -> list[str]:
-        """The CSV columns of per-row costs, in the order written."""
-        return list(self.names.values())
-
-    @property
-    def is_cost(self) -> bool:
-        return bool(self.costs)
-
-    def roles(self) -> dict[str, str]:
-        """Each column read, and where the objective names it (for messages)."""
-        by_column: dict[str, list[str]] = {}
-        for key in _COST_KEYS:
-            value = self.costs.get(key)
-            if isinstance(value, _Column):
-                by_column.setdefault(value.name, []).append(f"{key}=@{value.name}")
-        return {
-            column: f"the per-row cost {', '.join(keys)} of --objective"
-            for column, keys in by_column.items()
-        }
-
-    def columns_read(self, weight: str | None, taken: dict[str, str]) -> dict:
-        """The columns the objective and ``--weight`` read, and what names
-        each; a UsageError when one is a column ``taken`` (column: option) by
-        another option, such as the label."""
-        roles = self.roles()
-        if weight is not None:
-            roles[weight] = "--weight"
-        for column, role in roles.items():
-            if column in taken:
-                raise UsageError(
-                    f"{taken[column]} and {role} name the same column, {column!r}."
-                )
-        return roles
-
-    def cost_report(self, objective: Objective, score: float) -> dict:
-        """The cost arguments of ``common.rates`` for the fitted ``objective``
-        and its ``score``: a constant cost matrix (whose cost is summed
-        exactly from the counts), or with per-row costs the mean cost, minus
-        the score (none when not a cost objective)."""
-        if not self.is_cost:
-            return {}
-        if self.names:
-            return {"mean_cost": -score}
-        return {"matrix": objective.matrix}
-
-    def row_costs(self, table, positive: np.ndarray) -> dict[str, np.ndarray]:
-        """The per-row cost columns of ``table``, by the library's names.
-
-        Each column must be numeric and complete; then the library's rules for
-        per-row costs are checked now, before any search or fit, and a
-        refusal is put in the file's terms (columns and lines).
-        """
-        metadata = {}
-        for name, column in self.names.items():
-            try:
-                metadata[name] = table.numeric(column, allow_missing=False)
-            except DataError as exc:
-                raise DataError(f"objective {self.spec!r}: {exc}") from None
-        if metadata:
-            try:
-                self.objective.row_costs(metadata, positive.astype(np.intp))
-            except ValueError as exc:
-                raise self.explained(exc, table) from None
-        return metadata
-
-    def refusal(self, error: ValueError, table) -> Exception:
-        """The search's (or fit's) refusal ``error``, in the grammar's terms
-        where it is the objective's: a refused per-row cost names its column
-        and line, an infeasible budget speaks of R and C."""
-        text = str(error)
-        if self.names and (
-            "CostMatrix" in text or any(repr(name) in text for name in self.names)
-        ):
-            return self.explained(error, table)
-        if isinstance(error, InfeasibleTargetError) and isinstance(
-            self.objective, AlertBudget
-        ):
-            text = text.replace("max_positive_rate", "R")
-            text = text.replace("lower confidence", "lower C")
-            text = text.replace(
-                ", or pass on_infeasible='warn' to keep the budget alone.",
-                ", or drop the floors.",
-            )
-            return DataError(f"objective {self.spec!r}: {text}")
-        return error
-
-    def explained(self, error: ValueError, table) -> DataError:
-        """The library's refusal of the per-row costs, in the file's terms: the
-        internal names become the columns, a row index its line in the file."""
-        text = str(error)
-        for name, column in self.names.items():
-            text = text.replace(repr(name), f"column {column!r}")
-
-        def line(match):
-            row = int(match[1])
-            if 0 <= row < len(table.lines):
-                return f"line {table.lines[row]} of {table.path}"
-            return match[0]
-
-        text = re.sub(r"\brow (\d+)", line, text)
-        text = text.replace("true class index 0", "a negative row")
-        text = text.replace("true class index 1", "a positive row")
-        text = re.sub(r"as class index 0\b", "predicted negative", text)
-        text = re.sub(r"as class index 1\b", "predicted positive", text)
-        return DataError(
-            f"objective {self.spec!r} (the cost matrix [[tn, fp], [fn, tp]] = "
-            f"{self._matrix_text()}, rows the truth, columns the prediction): {text}"
-        )
-
-    def _matrix_text(self) -> str:
-        shown = [_shown(self.costs.get(key, 0.0)) for key in _COST_KEYS]
-        return f"[[{shown[0]}, {shown[1]}], [{shown[2]}, {shown[3]}]]"
-
-
-@dataclass(frozen=True)
-class _Column:
-    """A cost read per row from a column of the file (``@name``)."""
-
-    name: str
-
-
-def _shown(value) -> str:
-    return f"@{value.name}" if isinstance(value, _Column) else f"{value:g}"
 
 
 def _number(text: str, what: str, spec: str) -> float:
@@ -419,6 +272,7 @@ def parse(spec: str) -> ParsedObjective:
     text = "".join(spec.split()).lower()
     costs: dict = {}
     names: dict = {}
+    budget = False
     if text == "f1":
         objective = F1()
     elif re.fullmatch(r"cost:.*", text):
@@ -426,7 +280,7 @@ def parse(spec: str) -> ParsedObjective:
     elif text.startswith("rate") or (
         "," in text and not text.startswith(("fbeta:", "threshold:"))
     ):
-        objective = _budget(spec, text)
+        objective, budget = _budget(spec, text), True
     elif match := re.fullmatch(r"fbeta:(.*)", text):
         beta = _number(match[1], "B", spec)
         objective = FBeta(beta=_check(spec, "B", beta, beta > 0, "> 0"))
@@ -440,7 +294,7 @@ def parse(spec: str) -> ParsedObjective:
         resolved = resolve_objective(objective, None, 1)
     except ValueError as exc:
         raise _refused(spec, objective, costs, names, exc) from None
-    return ParsedObjective(spec, resolved, costs, names)
+    return ParsedObjective(spec, resolved, costs, names, budget)
 
 
 def parse_objective(spec: str) -> Objective:

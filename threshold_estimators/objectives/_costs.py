@@ -6,74 +6,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ._base import Objective, _power_of_two, _ratio, cost_array
-
-# fit's and pick_threshold's own arguments: a per-row cost cannot be named so.
-_RESERVED = ("X", "y", "y_true", "y_score", "sample_weight", "objective", "pos_label")
-
-
-def _is_name(entry) -> bool:
-    return isinstance(entry, str)
-
-
-def _split_entries(matrix):
-    """``(numbers, names)``: the matrix as floats (0 at named entries) and an
-    object array of the names (None at numbers), or ``(floats, None)`` when
-    every entry is a number."""
-    try:
-        entries = np.asarray(matrix, dtype=object)
-    except ValueError:
-        entries = None
-    if entries is None or entries.ndim != 2 or not any(map(_is_name, entries.flat)):
-        return cost_array(matrix), None
-    named = np.vectorize(_is_name, otypes=[bool])(entries)
-    for name in entries[named]:
-        if name in _RESERVED:
-            raise ValueError(
-                f"CostMatrix names per-row costs passed to fit as keyword "
-                f"arguments; {name!r} is one of fit's own arguments {_RESERVED}: "
-                "give the per-row cost another name."
-            )
-        if not name.isidentifier():
-            raise ValueError(
-                "CostMatrix entries are numbers or the name of a per-row cost "
-                "passed to fit as a keyword argument, so a name must be a valid "
-                f"Python identifier; got {name!r}."
-            )
-    numbers = cost_array(np.where(named, 0.0, entries))
-    return numbers, np.where(named, entries, None)
-
-
-def per_row_cost(name: str, values, n_rows: int) -> np.ndarray:
-    """The per-row cost ``name`` as a float array, or a ValueError naming it."""
-    array = np.asarray(values)
-    if array.ndim != 1 or array.shape[0] != n_rows:
-        raise ValueError(
-            f"The per-row cost {name!r} must be a 1-D array with one value per "
-            f"sample ({n_rows}); got shape {array.shape}."
-        )
-    kind = array.dtype.kind
-    # Text is refused even when it reads as numbers ("5" is not a cost).
-    is_text = kind in "USa" or (
-        kind == "O" and any(isinstance(value, (str, bytes)) for value in array)
-    )
-    try:
-        if is_text or kind not in "biufO":
-            raise TypeError
-        array = np.asarray(array, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"The per-row cost {name!r} must hold numbers; got dtype {array.dtype}"
-            + (" holding text." if is_text else ".")
-        ) from None
-    if not np.isfinite(array).all():
-        bad = ~np.isfinite(array)
-        raise ValueError(
-            f"The per-row cost {name!r} must be finite; it holds "
-            f"{np.count_nonzero(np.isnan(array))} NaN and "
-            f"{np.count_nonzero(np.isinf(array))} infinite values (first at row "
-            f"{int(np.flatnonzero(bad)[0])})."
-        )
-    return array
+from ._cost_entries import per_row_cost, split_entries
 
 
 class CostMatrix(Objective):
@@ -156,7 +89,7 @@ class CostMatrix(Objective):
 
     @property
     def metadata_names(self) -> tuple:
-        _, names = _split_entries(self.matrix)
+        _, names = split_entries(self.matrix)
         return () if names is None else tuple(sorted(set(names[names != None])))  # noqa: E711
 
     def _resolve(self, positive_index, n_classes):
@@ -182,7 +115,7 @@ class CostMatrix(Objective):
         """``(numbers, names)`` for ``n_classes`` classes (see
         :meth:`checked_matrix`); a number paired with a name is checked against
         the per-row values when they come (:meth:`row_costs`)."""
-        numbers, names = _split_entries(self.matrix)
+        numbers, names = split_entries(self.matrix)
         if names is None:
             return self.checked_matrix(n_classes), None
         self._check_shape(numbers.shape, n_classes)
@@ -236,7 +169,7 @@ class CostMatrix(Objective):
         wrong decision costs less than the right one.
         """
         truth = np.asarray(truth, dtype=np.intp)
-        numbers, names = _split_entries(self.matrix)
+        numbers, names = split_entries(self.matrix)
         if names is None:
             return numbers[truth]
         columns = self._columns(metadata, truth.size)
@@ -298,7 +231,7 @@ class CostMatrix(Objective):
         """Each row's cost if called negative and if called positive (the
         matrix oriented with the positive class second), checked as in
         :meth:`row_costs`: the binary case in a few passes over the rows."""
-        numbers, names = _split_entries(self.matrix)
+        numbers, names = split_entries(self.matrix)
         columns = self._columns(metadata, positive.size)
 
         def entry(i, j):
