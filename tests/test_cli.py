@@ -1778,6 +1778,10 @@ def test_row_cost_weight_and_budget_errors(capsys, tmp_path, rows, rows_csv):
             "--score and the per-row cost fp=@s of --objective name the same column",
         ),
         (
+            [*pick, rows_csv, "--objective", "cost:fp=5,fn=@w", "--weight", "w"],
+            "--weight and the per-row cost fn=@w of --objective name the same column",
+        ),
+        (
             ["tune", rows_csv, "--label", "y", "--weight", "y", "--output", "m"],
             "--label and --weight name the same column",
         ),

@@ -138,3 +138,41 @@ def test_metadata_of_wrong_length_is_refused_before_any_fold_is_fitted():
         for amount in (np.ones(3), 5.0, np.ones(200)):
             with pytest.raises(ValueError, match="one value per sample"):
                 model.fit(X, y, amount=amount)
+
+
+def test_sparse_per_row_costs_leave_folds_without_a_threshold():
+    # Only two rows have a cost: most folds hold neither, and have no cut of
+    # their own (NaN), as an infeasible fold; the pooled search still decides.
+    X, y = make_classification(1000, random_state=0)
+    missed = np.zeros(1000)
+    missed[np.flatnonzero(y == 1)[0]] = 10.0
+    alarm = np.zeros(1000)
+    alarm[np.flatnonzero(y == 0)[0]] = 1.0
+    model = ThresholdTunedClassifier(
+        LogisticRegression(), objective=CostMatrix([[0, "alarm"], ["missed", 0]])
+    ).fit(X, y, missed=missed, alarm=alarm)
+    assert np.isfinite(model.threshold_)
+    assert np.isnan(model.rule_.fold_thresholds_).any()
+
+
+def test_displays_refuse_metadata_the_objective_does_not_read():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from threshold_estimators.plotting import ThresholdCurveDisplay
+
+    X, y = make_classification(400, random_state=0)
+    amount = np.ones(400)
+    model = ThresholdTunedClassifier(LogisticRegression(), objective=FRAUD_COSTS)
+    model.fit(X, y, amount=amount)
+    with pytest.raises(TypeError, match="amountt"):
+        ThresholdCurveDisplay.from_estimator(
+            model, X, y, metadata={"amount": amount, "amountt": amount}
+        )
+    with pytest.raises(TypeError, match="must be a dict"):
+        ThresholdCurveDisplay.from_estimator(model, X, y, metadata=[amount])
+    display = ThresholdCurveDisplay.from_estimator(
+        model, X, y, metadata={"amount": amount}
+    )
+    assert display.threshold == model.threshold_

@@ -16,7 +16,7 @@ from sklearn.utils import _safe_indexing
 from ._multiclass import per_class_thresholds
 from ._selection import chosen_cut, subset_metadata
 from .objectives import InfeasibleTargetError
-from .objectives._base import precision_recall
+from .objectives._base import NoPreferenceError, precision_recall
 
 
 def _fold_rows(oof):
@@ -31,7 +31,9 @@ def _quietly(search, *args, **kwargs):
             # A fallback warning per fold would repeat the pooled one.
             warnings.simplefilter("ignore", UserWarning)
             return search(*args, **kwargs)
-    except InfeasibleTargetError:
+    except (InfeasibleTargetError, NoPreferenceError):
+        # A fold may hold none of the rows whose costs differ (sparse per-row
+        # costs): it has no threshold of its own, like an infeasible fold.
         return None
 
 

@@ -109,7 +109,7 @@ def estimator_params(estimator, X, y, sample_weight, name, metadata=None) -> dic
             classes,
             X,
             alternative,
-            checked_metadata(metadata, y),
+            checked_metadata(metadata, y, objective),
         )
         thresholds, counts = curve.thresholds, curve.counts
         folds = None  # the folds' curves are of the training data, not of X
@@ -173,7 +173,7 @@ def predictions_params(
             objective,
             sample_weight=sample_weight,
             pos_label=pos_label,
-            **(metadata or {}),
+            **(checked_metadata(metadata, y_true) or {}),
         )
         curve, values = pick.curve, pick.objective_values
         objective, threshold = pick.objective, pick.threshold
@@ -186,7 +186,7 @@ def predictions_params(
             sample_weight,
             pos_label,
             classes,
-            metadata=checked_metadata(metadata, y_true),
+            metadata=checked_metadata(metadata, y_true, objective),
         )
     return display_params(
         curve.thresholds,
@@ -199,10 +199,26 @@ def predictions_params(
     )
 
 
-def checked_metadata(metadata, y):
-    """Per-row metadata as a dict of arrays of ``y``'s length, or None."""
+def checked_metadata(metadata, y, objective=None):
+    """Per-row metadata as a dict of arrays of ``y``'s length, or None; for a
+    count objective, only the names it reads."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise TypeError(
+            "metadata must be a dict of per-row arrays, e.g. {'amount': amount}; "
+            f"got {type(metadata).__name__}."
+        )
     if not metadata:
         return None
+    if objective is not None and not objective.reads_rows:
+        unread = sorted(set(metadata) - set(objective.metadata_names))
+        if unread:
+            raise TypeError(
+                f"metadata holds {unread}, which the objective "
+                f"{objective.display_name!r} does not read (it reads "
+                f"{list(objective.metadata_names) or 'none'})."
+            )
     for key, values in metadata.items():
         if np.shape(values)[:1] != np.shape(y):
             raise ValueError(

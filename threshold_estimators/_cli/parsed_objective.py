@@ -64,6 +64,12 @@ class ParsedObjective:
         another option, such as the label."""
         roles = self.roles()
         if weight is not None:
+            if weight in roles:
+                # Weights multiply the costs: the cost would count squared.
+                raise UsageError(
+                    f"--weight and {roles[weight]} name the same column, "
+                    f"{weight!r}; weights multiply the per-row costs."
+                )
             roles[weight] = "--weight"
         for column, role in roles.items():
             if column in taken:
@@ -117,7 +123,7 @@ class ParsedObjective:
             text = text.replace("lower confidence", "lower C")
             text = text.replace(
                 ", or pass on_infeasible='warn' to keep the budget alone.",
-                ", or drop the floors.",
+                ".",
             )
             return DataError(f"objective {self.spec!r}: {text}")
         return error

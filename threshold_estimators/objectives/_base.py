@@ -18,6 +18,11 @@ class InfeasibleTargetError(ValueError):
     """No threshold satisfies a precision or recall target."""
 
 
+class NoPreferenceError(ValueError):
+    """The rows give no reason to prefer one threshold to another (e.g. every
+    per-row cost of a fold is the same for every decision)."""
+
+
 def _ratio(numerator, denominator, *, undefined=0.0):
     """``numerator / denominator`` with ``undefined`` where the denominator is 0."""
     numerator, denominator = np.asarray(numerator), np.asarray(denominator)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from ._base import Objective, _power_of_two, _ratio, cost_array
+from ._base import NoPreferenceError, Objective, _power_of_two, _ratio, cost_array
 from ._cost_entries import per_row_cost, split_entries
 
 
@@ -205,7 +205,7 @@ class CostMatrix(Objective):
         )
 
     def _refuse_no_preference(self):
-        raise ValueError(
+        raise NoPreferenceError(
             "CostMatrix expresses no preference: on every row every decision costs "
             "the same, so no threshold is better than another (per-row costs "
             f"{list(self.metadata_names)})."
