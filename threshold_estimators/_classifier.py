@@ -414,16 +414,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             self.objective, self.estimator, positive_index, n_classes=len(classes)
         )
         routed = self._route(sample_weight, fit_params, objective)
-        metadata = routed.objective.score
-        if objective.reads_rows and not getattr(objective, "routes_metadata", True):
-            metadata = None  # a plain function: fit's weights, as without routing
+        metadata, sample_weight = self._objective_inputs(
+            routed, objective, sample_weight
+        )
         check_row_metadata(metadata, len(y))
-        if self._routes_weights_to_scorer():
-            # A scorer takes the weights its request says (none if declined),
-            # and the decision is fitted with the weights it takes.
-            sample_weight = metadata.get("sample_weight")
-            if sample_weight is not None:
-                sample_weight = check_weights(sample_weight, X, y, classes)
         if objective.metadata_names and self.cv != "prefit":
             # Per-row costs are checked before any fold is fitted (with
             # "prefit", when the rule reads them, on the same rows).
@@ -511,16 +505,28 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             objective=Bunch(score=costs if names else None),
         )
 
-    def _routes_weights_to_scorer(self) -> bool:
-        """Whether routing decides the weights: a scorer given as objective
-        receives those it requests (a scorer name or an objective object takes
-        ``fit``'s weights, as without routing)."""
-        objective = self.objective
-        return (
+    def _objective_inputs(self, routed, objective, sample_weight):
+        """The objective's metadata and the weights the decision is fitted
+        with.
+
+        Under routing a scikit-learn scorer given as objective takes what it
+        requests, its weights included (none if declined), and the decision
+        is fitted with the weights it takes (``fit``'s, already checked, or
+        none). A scorer name or an objective object takes ``fit``'s weights;
+        so does a plain function, which has no way to request anything (None:
+        the weights, as without routing).
+        """
+        metadata = routed.objective.score
+        if objective.reads_rows and not objective.routes_metadata:
+            return None, sample_weight
+        scorer = self.objective
+        if (
             _routing_enabled()
-            and not isinstance(objective, (str, Objective))
-            and hasattr(objective, "get_metadata_routing")
-        )
+            and not isinstance(scorer, (str, Objective))
+            and hasattr(scorer, "get_metadata_routing")
+        ):
+            return metadata, metadata.get("sample_weight")
+        return metadata, sample_weight
 
     def _objective_request(self):
         """The objective's entry in the metadata routing (``score``)."""

@@ -165,6 +165,10 @@ class Objective(BaseEstimator):
     # over as ``Rows.sums``; None: nothing to sum.
     summed_rows = None
 
+    # Whether the metadata routed to the objective are what it requested
+    # (``get_metadata_routing``); only a plain scorer function cannot request.
+    routes_metadata = True
+
     @property
     def metadata_names(self) -> tuple:
         """Names of the per-row metadata (given to ``fit`` or
