@@ -23,7 +23,14 @@ from sklearn.utils.validation import column_or_1d
 from ._scoring import resolve_objective, tuned_class
 from ._search import ThresholdCurve, as_float_array
 from ._selection import chosen_cut, run_search
-from ._validation import check_target, check_target_shape, check_weights, plain
+from ._validation import (
+    check_metadata_read,
+    check_row_metadata,
+    check_target,
+    check_target_shape,
+    check_weights,
+    plain,
+)
 from .objectives import Objective
 from .objectives._base import precision_recall
 from .objectives._cost_entries import per_row_cost
@@ -265,13 +272,7 @@ def _objective_metadata(objective, metadata, y_true, sample_weight):
     error, not silently dropped."""
     if not metadata:
         return None
-    for name, values in metadata.items():
-        if np.shape(values)[:1] != y_true.shape:
-            raise ValueError(
-                f"The per-row metadata {name!r} must have one value per sample "
-                f"({y_true.shape[0]}); got "
-                f"{'a scalar' if not np.shape(values) else np.shape(values)}."
-            )
+    check_row_metadata(metadata, y_true.shape[0])
     if objective.reads_rows:
         if sample_weight is not None:
             metadata = {**metadata, "sample_weight": sample_weight}
@@ -290,13 +291,7 @@ def _objective_metadata(objective, metadata, y_true, sample_weight):
             metadata = router.route_params(caller="score", params=metadata)
             return dict(metadata.objective.score)
         return metadata
-    unread = sorted(set(metadata) - set(objective.metadata_names))
-    if unread:
-        raise TypeError(
-            f"pick_threshold got metadata {unread}, which the objective "
-            f"{objective.display_name!r} does not read (it reads "
-            f"{list(objective.metadata_names) or 'none'})."
-        )
+    check_metadata_read(objective, metadata, "pick_threshold")
     # Checked on every row, as fit does, before zero-weight rows are dropped.
     return {
         name: per_row_cost(name, values, y_true.shape[0])

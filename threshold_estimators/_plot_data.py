@@ -19,7 +19,13 @@ from ._pick import pick_threshold
 from ._scoring import resolve_objective
 from ._search import as_float_array
 from ._selection import evaluate
-from ._validation import check_target, check_weights, plain
+from ._validation import (
+    check_metadata_read,
+    check_row_metadata,
+    check_target,
+    check_weights,
+    plain,
+)
 from .objectives._base import precision_recall
 
 CURVES = ("objective", "precision", "recall")
@@ -212,19 +218,8 @@ def checked_metadata(metadata, y, objective=None):
     if not metadata:
         return None
     if objective is not None and not objective.reads_rows:
-        unread = sorted(set(metadata) - set(objective.metadata_names))
-        if unread:
-            raise TypeError(
-                f"metadata holds {unread}, which the objective "
-                f"{objective.display_name!r} does not read (it reads "
-                f"{list(objective.metadata_names) or 'none'})."
-            )
-    for key, values in metadata.items():
-        if np.shape(values)[:1] != np.shape(y):
-            raise ValueError(
-                f"metadata[{key!r}] must have one value per sample ({len(y)}); got "
-                f"shape {np.shape(values)}."
-            )
+        check_metadata_read(objective, metadata, "The display")
+    check_row_metadata(metadata, len(y))
     return dict(metadata)
 
 

@@ -81,8 +81,8 @@ def confusion_curve_with_sums(
 ) -> tuple[ThresholdCurve, np.ndarray | None, np.ndarray | None]:
     """:func:`confusion_curve`, and sums of per-row values at every candidate.
 
-    ``above`` (shape (n_samples,) or (n_samples, m)) is summed over the rows
-    each candidate calls positive (``score >= thresholds[k]``), ``below`` over
+    ``above`` (shape (n_samples,)) is summed over the rows each candidate
+    calls positive (``score >= thresholds[k]``), ``below`` over
     the others, from the same sort as the counts: per-row costs are searched
     exactly, every distinct score a candidate, in one sort and a few
     cumulative sums. Each is a running sum from its own end (from the top
@@ -94,7 +94,7 @@ def confusion_curve_with_sums(
     -------
     curve : ThresholdCurve
         The counts (exact integers when ``sample_weight`` is None).
-    sums_above, sums_below : ndarray of shape (n_candidates, ...) or None
+    sums_above, sums_below : ndarray of shape (n_candidates,) or None
         ``sums_above[k]``: the sum of ``above`` over the rows at or above
         ``thresholds[k]`` (0 for the first, ``+inf``, candidate);
         ``sums_below[k]``: the sum of ``below`` over the rows under it.
@@ -105,12 +105,9 @@ def confusion_curve_with_sums(
         for values in (above, below)
     )
     for values in (above, below):
-        if values is not None and (
-            values.ndim not in (1, 2) or values.shape[0] != y_score.shape[0]
-        ):
+        if values is not None and values.shape != y_score.shape:
             raise ValueError(
-                f"Per-row values must have shape ({y_score.shape[0]},) or "
-                f"({y_score.shape[0]}, m); got {values.shape}."
+                f"Per-row values must have shape {y_score.shape}; got {values.shape}."
             )
     if sample_weight is None:
         order = np.argsort(y_score)
@@ -280,9 +277,10 @@ def _weighted_counts(y_positive, y_score, sample_weight, keep_order=False):
 
 
 def _gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``values[order]`` along the first axis: ``np.take`` is about three
-    times faster than fancy indexing on a random permutation of 10^6 rows."""
-    return np.take(values, order, axis=0)
+    """``values[order]``: ``np.take`` is a little faster than fancy indexing
+    on a random permutation (5.1 against 6.0 ms for 10^6 floats, measured
+    within the search; up to 3x apart on a cold, isolated call)."""
+    return np.take(values, order)
 
 
 def _sums_at_or_above(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -292,12 +290,12 @@ def _sums_at_or_above(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarr
     Summed from the top score down, so that each sum is a running sum of the
     rows it covers (no total minus a prefix, which would cancel).
     """
-    n = sorted_values.shape[0]
-    sums = np.zeros((starts.size + 1, *sorted_values.shape[1:]))
+    n = sorted_values.size
+    sums = np.zeros(starts.size + 1)
     if starts.size == n:  # all distinct: every prefix from the top, in place
-        np.cumsum(sorted_values[::-1], axis=0, out=sums[1:])
+        np.cumsum(sorted_values[::-1], out=sums[1:])
         return sums
-    from_top = np.cumsum(sorted_values[::-1], axis=0)
+    from_top = np.cumsum(sorted_values[::-1])
     # The run starting at ascending index j covers n - j rows from the top.
     sums[1:] = from_top[n - starts[::-1] - 1]
     return sums
@@ -307,12 +305,12 @@ def _sums_below(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Sums of the (ascending-score) rows before each run start, for the
     candidates in decreasing order: every row under the first (``+inf``)
     candidate, none under the last. Running sums from the lowest score up."""
-    from_bottom = np.cumsum(sorted_values, axis=0)
-    sums = np.zeros((starts.size + 1, *sorted_values.shape[1:]))
+    from_bottom = np.cumsum(sorted_values)
+    sums = np.zeros(starts.size + 1)
     sums[0] = from_bottom[-1]
     # Candidate k >= 1 is the run starting at starts[-k]; the first run has
     # nothing under it.
-    if starts.size == sorted_values.shape[0]:  # all distinct: no gather
+    if starts.size == sorted_values.size:  # all distinct: no gather
         sums[1:-1] = from_bottom[-2::-1]
     else:
         sums[1:-1] = from_bottom[starts[:0:-1] - 1]

@@ -72,6 +72,18 @@ def check_row_metadata(metadata: dict | None, n_samples: int) -> None:
             )
 
 
+def check_metadata_read(objective, metadata: dict, owner: str) -> None:
+    """Metadata a count objective does not read are refused, not dropped: a
+    misspelt per-row cost must not silently leave its column unused."""
+    unread = sorted(set(metadata) - set(objective.metadata_names))
+    if unread:
+        raise TypeError(
+            f"{owner} got metadata {unread}, which the objective "
+            f"{objective.display_name!r} does not read (it reads "
+            f"{list(objective.metadata_names) or 'none'})."
+        )
+
+
 def unique_labels(y: np.ndarray) -> np.ndarray:
     """``np.unique(y)``, counted rather than sorted for integer and boolean
     labels in a compact range (the common case, and the cost of a sort of

@@ -160,7 +160,7 @@ class Objective(BaseEstimator):
 
     # Per-row values the objective reads summed at every candidate:
     # ``(above, below)``, summed over the rows each candidate calls positive
-    # and over the others (each of shape (n_rows,) or (n_rows, m), or None).
+    # and over the others (each of shape (n_rows,), or None).
     # The search sums them from the same sort as the counts and hands them
     # over as ``Rows.sums``; None: nothing to sum.
     summed_rows = None
