@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 
 from ._multiclass import per_class_thresholds
-from ._selection import chosen_cut, subset_metadata
+from ._selection import subset_metadata
 from .objectives import InfeasibleTargetError
 from .objectives._base import NoPreferenceError, precision_recall
 
@@ -51,7 +51,7 @@ def fold_searches(
 ):
     """Each fold's best threshold (NaN when it has none), and its curve.
 
-    ``search`` is :func:`~threshold_estimators._selection.run_search` with
+    ``search`` is :func:`~threshold_estimators._best_cut.find_best` with
     ``objective`` bound. The curves (a dict per fold, None for an infeasible fold)
     are only kept when asked for.
     """
@@ -74,14 +74,13 @@ def fold_searches(
             thresholds.append(np.nan)
             curves.append(None)
             continue
-        curve, values, best = found
-        thresholds.append(chosen_cut(objective, curve.thresholds, best, oof.dtype))
+        thresholds.append(found.cut(objective, oof.dtype))
         if keep_curves:
-            precision, recall = precision_recall(*curve.counts)
+            precision, recall = precision_recall(*found.curve.counts)
             curves.append(
                 {
-                    "thresholds": curve.thresholds,
-                    "objective": values,
+                    "thresholds": found.curve.thresholds,
+                    "objective": found.values,
                     "precision": precision,
                     "recall": recall,
                 }

@@ -25,7 +25,7 @@ from scipy.special import log_softmax, logit, softmax
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 
-from ._selection import chosen_cut, run_search
+from ._best_cut import find_best
 from .objectives import InfeasibleTargetError
 from .objectives._base import _power_of_two
 
@@ -77,7 +77,7 @@ def per_class_thresholds(
     top = top_two(scores)
     for column, label in enumerate(classes):
         try:
-            curve, values, best = run_search(
+            found = find_best(
                 objective,
                 y,
                 scores[:, column],
@@ -90,8 +90,8 @@ def per_class_thresholds(
             )
         except InfeasibleTargetError as error:
             raise InfeasibleTargetError(f"Class {label!r}: {error}") from error
-        thresholds[column] = chosen_cut(objective, curve.thresholds, best, dtype)
-        best_scores[column] = values[best]
+        thresholds[column] = found.cut(objective, dtype)
+        best_scores[column] = found.value
     return thresholds, best_scores
 
 

@@ -20,9 +20,9 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import column_or_1d
 
+from ._best_cut import Found, find_best
 from ._scoring import resolve_objective, tuned_class
 from ._search import ThresholdCurve, as_float_array
-from ._selection import chosen_cut, run_search
 from ._validation import (
     check_metadata_read,
     check_row_metadata,
@@ -62,6 +62,12 @@ class ThresholdPick:
         The objective at every candidate (NaN where not evaluated).
     index : int
         The chosen candidate of ``curve``.
+
+    Notes
+    -----
+    A least-cost search over per-row costs on many rows evaluates only the
+    candidates that can win; ``curve``, ``objective_values`` and ``index``
+    are then built on first access (one sort of the scores).
     """
 
     threshold: float
@@ -75,9 +81,20 @@ class ThresholdPick:
     pos_label: object
     # Compared (and hashed) by the decision and its counts alone.
     objective: Objective = field(compare=False)
-    curve: ThresholdCurve = field(repr=False, compare=False)
-    objective_values: np.ndarray = field(repr=False, compare=False)
-    index: int = field(repr=False, compare=False)
+    # The search behind the pick, with its whole curve (built when first read).
+    search: Found = field(repr=False, compare=False)
+
+    @property
+    def curve(self) -> ThresholdCurve:
+        return self.search.curve
+
+    @property
+    def objective_values(self) -> np.ndarray:
+        return self.search.values
+
+    @property
+    def index(self) -> int:
+        return self.search.index
 
     @property
     def positive_rate(self) -> float:
@@ -97,14 +114,12 @@ def searched_pick(
     """Search a resolved objective on validated arrays (``rows`` as for
     ``run_search``); the cut is a value of ``dtype``, the scores' own type (see
     ``cut_point``)."""
-    curve, values, best = run_search(objective, y, y_score, sample_weight, **rows)
-    tp, fp, tn, fn = (counts[best].item() for counts in curve.counts)
-    precision, recall = precision_recall(
-        *(counts[best : best + 1] for counts in curve.counts)
-    )
+    found = find_best(objective, y, y_score, sample_weight, **rows)
+    tp, fp, tn, fn = found.counts
+    precision, recall = precision_recall(*(np.array([c]) for c in found.counts))
     return ThresholdPick(
-        threshold=chosen_cut(objective, curve.thresholds, best, dtype),
-        score=float(values[best]),
+        threshold=found.cut(objective, dtype),
+        score=found.value,
         tp=tp,
         fp=fp,
         tn=tn,
@@ -113,9 +128,7 @@ def searched_pick(
         recall=float(recall[0]),
         pos_label=plain(rows["pos_label"]),
         objective=objective,
-        curve=curve,
-        objective_values=values,
-        index=best,
+        search=found,
     )
 
 

@@ -349,9 +349,20 @@ def cut_point(thresholds: np.ndarray, index: int, dtype=np.float64) -> float:
     """A threshold that reproduces candidate ``index`` on the scores it came from.
 
     Every value in ``(thresholds[index + 1], thresholds[index]]`` gives the same
-    decisions on those scores. The rule is the midpoint of that gap, so new
-    scores falling in it are split evenly; at the ends, the lowest score (every
-    sample positive) and the next float above the highest score (none positive).
+    decisions on those scores: see :func:`cut_between`.
+    """
+    lower = thresholds[index + 1] if index + 1 < thresholds.size else None
+    return cut_between(thresholds[index], lower, dtype)
+
+
+def cut_between(upper: float, lower: float | None, dtype=np.float64) -> float:
+    """A threshold that calls positive the scores ``>= upper`` and no lower one.
+
+    ``upper`` is a candidate threshold (a score, or ``+inf``: no positive
+    call) and ``lower`` the next lower distinct score (None: there is none).
+    The rule is the midpoint of that gap, so new scores falling in it are
+    split evenly; at the ends, the lowest score (every sample positive) and
+    the next float above the highest score (none positive).
 
     ``dtype`` is the floating type of the scores as the estimator returns them
     (float16, float32 or float64; anything else is compared in float64). The
@@ -360,17 +371,15 @@ def cut_point(thresholds: np.ndarray, index: int, dtype=np.float64) -> float:
     """
     dtype = np.dtype(dtype)
     kind = dtype.type if dtype in (np.float16, np.float32) else np.float64
-    if index == 0:
+    if upper == np.inf:
         with np.errstate(over="ignore"):
-            above = np.nextafter(kind(thresholds[1]), kind(np.inf))
+            above = np.nextafter(kind(lower), kind(np.inf))
         # Above the largest value of the type only float64 has room left.
         if not np.isfinite(above):
-            above = np.nextafter(thresholds[1], np.inf)
+            above = np.nextafter(lower, np.inf)
         return float(above)
-    upper = thresholds[index]
-    if index + 1 == thresholds.size:
+    if lower is None:
         return float(upper)
-    lower = thresholds[index + 1]
     # Halves first: no overflow near the float max. Rounded to the scores' type.
     midpoint = float(kind(lower / 2 + upper / 2))
     # Adjacent values have no midpoint; the inclusive upper end is always exact.

@@ -13,12 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import _safe_indexing
 
-from ._search import (
-    ThresholdCurve,
-    confusion_curve,
-    confusion_curve_with_sums,
-    cut_point,
-)
+from ._search import ThresholdCurve, confusion_curve, confusion_curve_with_sums
 from .objectives import Objective
 from .objectives._base import Rows, _power_of_two
 
@@ -42,7 +37,7 @@ _TIE_ULPS_PER_WEIGHTED_ROW = 4
 _SAFE_TOTALS = (2.0**-50, 2.0**50)
 
 
-def _sums_exactly(sample_weight) -> bool:
+def sums_exactly(sample_weight) -> bool:
     """Whether every running sum of the weights is exact in float64.
 
     Integer-valued weights (unit weights, frequency weights) whose total stays
@@ -119,18 +114,27 @@ def best_candidate(
     feasible = objective.feasible(*counts) & ~np.isnan(score)
     if not feasible.any():
         return objective.fallback(*counts)
-    ulps = objective.tie_ulps
-    if n_weighted:
-        ulps += _WEIGHTED_TIE_ULPS + _TIE_ULPS_PER_WEIGHTED_ROW * n_weighted
+    ulps = tie_ulps(objective, n_weighted)
     magnitudes = getattr(objective, "tie_magnitudes_", None)
-    best = _near_top(np.where(feasible, score, -np.inf), ulps, magnitudes)
+    best = near_top(np.where(feasible, score, -np.inf), ulps, magnitudes)
     if np.count_nonzero(best) == 1:
         return int(np.argmax(best))
     tiebreak = np.where(best, objective.tiebreak(*counts), -np.inf)
-    return int(np.argmax(_near_top(tiebreak, ulps)))
+    return int(np.argmax(near_top(tiebreak, ulps)))
 
 
-def _near_top(values: np.ndarray, ulps: float, magnitudes=None) -> np.ndarray:
+def tie_ulps(objective: Objective, n_weighted: int) -> float:
+    """The tolerance, in ulps, within which the objective's values are ties."""
+    if not n_weighted:
+        return objective.tie_ulps
+    return (
+        objective.tie_ulps
+        + _WEIGHTED_TIE_ULPS
+        + _TIE_ULPS_PER_WEIGHTED_ROW * n_weighted
+    )
+
+
+def near_top(values: np.ndarray, ulps: float, magnitudes=None) -> np.ndarray:
     """Where ``values`` is within ``ulps`` ulps of its maximum; exactly at the
     maximum when ``ulps`` is 0.
 
@@ -161,7 +165,16 @@ class Evaluation(NamedTuple):
     n_weighted: int  # rows behind rounded counts (0: exact counts)
 
 
-def evaluate(
+class Prepared(NamedTuple):
+    """What a search runs on: the objective bound to the rows (zero-weight
+    rows dropped) and the labels as booleans."""
+
+    objective: Objective
+    rows: Rows
+    y_positive: np.ndarray
+
+
+def prepare(
     objective: Objective,
     y,
     y_score,
@@ -172,18 +185,11 @@ def evaluate(
     X=None,
     alternative=None,
     metadata=None,
-) -> Evaluation:
-    """The curve of the scores of labels ``y`` and ``objective`` on it.
+) -> Prepared:
+    """Drop the samples of zero weight and bind ``objective`` to the rows.
 
-    Samples of zero weight are dropped first: they must not create candidates
-    or move the cut, exactly as if they were absent. The objective's
-    ``_evaluate`` says which candidates it evaluates: a count objective all of
-    them, from the counts (and per-row costs from the sums of its
-    ``summed_rows``, taken from the same sort); a row objective (a scorer) a
-    subset, from the rows ``X`` and labels (with, for a multiclass target, the
-    ``alternative`` label each row gets below the threshold) and its routed
-    ``metadata``. Nothing is chosen, so an infeasible target does not raise
-    here.
+    Zero-weight samples must not create candidates or move the cut, exactly
+    as if they were absent.
     """
     if sample_weight is not None and not np.all(sample_weight > 0):
         kept = np.flatnonzero(sample_weight > 0)
@@ -191,9 +197,28 @@ def evaluate(
         X = None if X is None else _safe_indexing(X, kept)
         alternative = None if alternative is None else alternative[kept]
         metadata = subset_metadata(metadata, kept)
-    y_positive = y == pos_label
     rows = Rows(y, y_score, sample_weight, classes, pos_label, X, alternative, metadata)
-    objective = objective.for_rows(rows)
+    return Prepared(objective.for_rows(rows), rows, y == pos_label)
+
+
+def evaluate(objective: Objective, y, y_score, sample_weight, **rows) -> Evaluation:
+    """The curve of the scores of labels ``y`` and ``objective`` on it.
+
+    ``rows`` are :func:`prepare`'s keywords. The objective's ``_evaluate``
+    says which candidates it evaluates: a count objective all of them, from
+    the counts (and per-row costs from the sums of its ``summed_rows``,
+    taken from the same sort); a row objective (a scorer) a subset, from the
+    rows ``X`` and labels (with, for a multiclass target, the
+    ``alternative`` label each row gets below the threshold) and its routed
+    ``metadata``. Nothing is chosen, so an infeasible target does not raise
+    here.
+    """
+    return _evaluate_prepared(prepare(objective, y, y_score, sample_weight, **rows))
+
+
+def _evaluate_prepared(prepared: Prepared) -> Evaluation:
+    objective, rows, y_positive = prepared
+    y_score, sample_weight = rows.y_score, rows.sample_weight
     if objective.summed_rows is None:
         curve = confusion_curve(y_positive, y_score, sample_weight)
     else:
@@ -211,7 +236,7 @@ def evaluate(
     counts = evaluation_counts(objective, curve, squared, weight_scale)
     # Exact counts are compared exactly; effective (Kish) counts are rescaled,
     # hence rounded, even for integer weights.
-    exact = squared is None and _sums_exactly(sample_weight)
+    exact = squared is None and sums_exactly(sample_weight)
     n_weighted = 0 if exact else y_score.shape[0]
     subset, values = objective._evaluate(curve, counts, rows)
     if subset is not None:
@@ -234,29 +259,25 @@ def fixed_index(thresholds: np.ndarray, cut: float) -> int:
     return int(np.count_nonzero(thresholds >= cut)) - 1
 
 
-def chosen_cut(objective: Objective, thresholds, index: int, dtype=np.float64):
-    """The threshold of candidate ``index``: the user's own cut for an objective
-    that fixes it (:class:`~threshold_estimators.objectives.FixedThreshold`),
-    else :func:`cut_point`."""
-    cut = objective.fixed_cut()
-    return cut_point(thresholds, index, dtype) if cut is None else cut
-
-
 def run_search(
     objective: Objective, y, y_score, sample_weight, **rows
 ) -> tuple[ThresholdCurve, np.ndarray, int]:
-    """Search ``objective`` over the scores of labels ``y``.
+    """Search ``objective`` over the scores of labels ``y``, on the whole curve.
 
-    ``rows`` are :func:`evaluate`'s keywords: ``pos_label``, ``classes`` and,
+    ``rows`` are :func:`prepare`'s keywords: ``pos_label``, ``classes`` and,
     for objectives that read rows, ``X``, ``alternative`` and ``metadata``.
     Returns the curve of every candidate, the objective on it (NaN where not
     evaluated), and the index of the best candidate, which points into the
     full curve, so that the cut keeps exactly the decisions that were scored.
     An objective with a fixed cut gets the candidate that cut reproduces.
     """
-    found = evaluate(objective, y, y_score, sample_weight, **rows)
+    return best_of(evaluate(objective, y, y_score, sample_weight, **rows))
+
+
+def best_of(found: Evaluation) -> tuple[ThresholdCurve, np.ndarray, int]:
+    """``(curve, values, index of the best candidate)`` of an evaluation."""
     curve, values, subset = found.curve, found.values, found.subset
-    cut = objective.fixed_cut()
+    cut = found.objective.fixed_cut()
     if cut is not None:
         return curve, values, fixed_index(curve.thresholds, cut)
     if subset is None:

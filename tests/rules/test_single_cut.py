@@ -5,7 +5,7 @@ import pytest
 from rule_data import GivenScores, binary_scores_data, out_of_fold
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from threshold_estimators import _selection
+from threshold_estimators import _best_cut
 from threshold_estimators._rules import SingleCut
 from threshold_estimators.objectives import F1, PrecisionTarget
 
@@ -93,13 +93,13 @@ def test_a_single_fold_is_searched_once(binary_scores, monkeypatch):
     """One fold is the pooled data: its statistics reuse the pooled search."""
     y, scores = binary_scores
     calls = []
-    evaluate = _selection.evaluate
+    evaluate = _best_cut._evaluate_prepared
 
     def counting(*args, **kwargs):
         calls.append(1)
         return evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(_selection, "evaluate", counting)
+    monkeypatch.setattr(_best_cut, "_evaluate_prepared", counting)
     fitted = rule(F1(), store_cv_results=True).fit(out_of_fold(scores), y, None, None)
     assert len(calls) == 1
     np.testing.assert_array_equal(fitted.fold_thresholds_, [fitted.threshold_])

@@ -7,11 +7,11 @@ from functools import partial
 import numpy as np
 from scipy.special import softmax
 
+from .._best_cut import find_best
 from .._calibration import PiecewiseLogisticCalibrator
 from .._fold_stats import fold_searches, spread
 from .._folds import oriented_score, positive_score, response
 from .._pick import searched_pick
-from .._selection import run_search
 from ..objectives._base import precision_recall
 from ._base import DecisionRule
 
@@ -40,7 +40,7 @@ class SingleCut(DecisionRule):
 
     def fit(self, oof, y, sample_weight, X, metadata=None):
         search = partial(
-            run_search, self.objective, pos_label=self.pos_label, classes=self.classes
+            find_best, self.objective, pos_label=self.pos_label, classes=self.classes
         )
         pick = searched_pick(
             self.objective,
@@ -54,7 +54,6 @@ class SingleCut(DecisionRule):
             alternative=oof.alternative,
             metadata=metadata,
         )
-        curve, values = pick.curve, pick.objective_values
         self.threshold_, self.best_score_ = pick.threshold, pick.score
         self.counts_ = {name: getattr(pick, name) for name in ("tp", "fp", "tn", "fn")}
         if self.recalibrate:
@@ -63,23 +62,16 @@ class SingleCut(DecisionRule):
             ).fit(oof.score, y == self.pos_label, sample_weight=sample_weight)
         # The curves are kept only when stored: at 10^6 candidates their
         # precision and recall cost as much as a pass of the search.
-        curves = self._curves(curve, values) if self.store_cv_results else {}
+        pooled = self._curves(pick) if self.store_cv_results else None
         fold_thresholds, fold_curves = self._fold_thresholds(
-            search,
-            oof,
-            y,
-            sample_weight,
-            X,
-            {"thresholds": curve.thresholds, **curves},
-            metadata,
+            search, oof, y, sample_weight, X, pooled, metadata
         )
         self.fold_thresholds_ = fold_thresholds
         self.threshold_std_ = self._spread(fold_thresholds)
         if self.store_cv_results:
             self.cv_results_ = {
-                "thresholds": curve.thresholds,
-                **curves,
-                **dict(zip(("tp", "fp", "tn", "fn"), curve.counts, strict=True)),
+                **pooled,
+                **dict(zip(("tp", "fp", "tn", "fn"), pick.curve.counts, strict=True)),
                 "fold_thresholds": fold_thresholds,
                 "fold_curves": fold_curves,
                 "fold_threshold_std": self.threshold_std_,
@@ -91,9 +83,15 @@ class SingleCut(DecisionRule):
         return float(spread(fold_thresholds))
 
     @staticmethod
-    def _curves(curve, values) -> dict:
-        precision, recall = precision_recall(*curve.counts)
-        return {"objective": values, "precision": precision, "recall": recall}
+    def _curves(pick) -> dict:
+        """The pooled curve's thresholds, objective, precision and recall."""
+        precision, recall = precision_recall(*pick.curve.counts)
+        return {
+            "thresholds": pick.curve.thresholds,
+            "objective": pick.objective_values,
+            "precision": precision,
+            "recall": recall,
+        }
 
     def _fold_thresholds(
         self, search, oof, y, sample_weight, X, pooled_curve, metadata=None

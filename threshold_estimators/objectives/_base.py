@@ -165,6 +165,14 @@ class Objective(BaseEstimator):
     # over as ``Rows.sums``; None: nothing to sum.
     summed_rows = None
 
+    # Whether the objective's value is minus the (scaled) sum of its
+    # ``summed_rows`` over both sides of the cut, feasible everywhere and
+    # with no tie-break: its least cost is then searched by bounds on
+    # buckets of scores (``_bucket_search``). Such an objective sets
+    # ``gain_magnitude_`` (the total absolute cost when some are gains, else
+    # None) and, in ``_evaluate``, ``tie_magnitudes_``.
+    sums_are_costs = False
+
     # Whether the metadata routed to the objective are what it requested
     # (``get_metadata_routing``); only a plain scorer function cannot request.
     routes_metadata = True

@@ -44,9 +44,10 @@ class CostMatrix(Objective):
     that greater is better, as for scikit-learn's ``neg_*`` scorers. With
     per-row costs, the cost of every candidate threshold is a running sum of
     the flagged rows' costs from the top score down plus one of the others'
-    from the lowest score up, over the same sort as the counts: the search
-    stays exact over every distinct score, with no cancellation between
-    costs of very different sizes.
+    from the lowest score up: the search stays exact over every distinct
+    score, with no cancellation between costs of very different sizes. On
+    many rows, bounds on buckets of scores first set aside the cuts that
+    cannot be the cheapest, and only the others are sorted and evaluated.
 
     Examples
     --------
@@ -78,6 +79,8 @@ class CostMatrix(Objective):
     # Each mean cost is a sum of rounded products cost x count: equal costs in
     # exact arithmetic may differ by a few ulps once the matrix is rescaled.
     tie_ulps = 16
+
+    sums_are_costs = True
 
     def __init__(self, matrix):
         self.matrix = matrix

@@ -1,0 +1,187 @@
+"""The best cut of a search, found with or without the whole curve.
+
+Every entry point (``pick_threshold``, the tuner's pooled and per-fold
+searches, each class of a multiclass target) asks :func:`find_best`, so that
+they all choose alike. A least-cost objective over per-row costs on many rows
+is searched by bucket bounds (``_bucket_search``), which evaluates only the
+candidates that can win; every other search evaluates the whole curve. The
+whole curve (for ``cv_results_``, ``ThresholdPick.curve``, plots) is always
+available, built on first use when the search did not need it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._bucket_search import bucketed_contenders
+from ._search import ThresholdCurve, cut_between
+from ._selection import (
+    Prepared,
+    _evaluate_prepared,
+    best_of,
+    fixed_index,
+    near_top,
+    prepare,
+    sums_exactly,
+    tie_ulps,
+)
+from .objectives import Objective
+
+# Under this many rows the whole curve costs less than a millisecond or two:
+# bucket bounds would save nothing worth a second code path.
+_BUCKETED_MIN_ROWS = 1 << 15
+
+
+class Found:
+    """The best candidate of a search.
+
+    Attributes
+    ----------
+    threshold : float
+        The candidate's threshold: a distinct score, or ``+inf`` (no
+        positive call).
+    lower : float or None
+        The next lower distinct score; None when the candidate calls every
+        row positive.
+    value : float
+        The objective at the candidate.
+    counts : tuple of 4 numbers
+        ``(tp, fp, tn, fn)`` at the candidate.
+    curve, values, index
+        The whole curve, the objective at every candidate (NaN where not
+        evaluated) and the candidate's index in it; built on first use when
+        the search did not need them.
+    """
+
+    def __init__(self, threshold, lower, value, counts, whole=None, index=None):
+        self.threshold = float(threshold)
+        self.lower = None if lower is None else float(lower)
+        self.value = float(value)
+        self.counts = counts
+        self._whole = whole
+        self._index = index
+
+    @classmethod
+    def on_curve(cls, curve: ThresholdCurve, values, index: int) -> Found:
+        """The candidate ``index`` of a whole curve."""
+        thresholds = curve.thresholds
+        lower = thresholds[index + 1] if index + 1 < thresholds.size else None
+        counts = tuple(column[index].item() for column in curve.counts)
+        whole = (curve, values)
+        return cls(thresholds[index], lower, values[index], counts, whole, index)
+
+    def cut(self, objective: Objective, dtype=np.float64) -> float:
+        """The threshold to deploy: the user's own cut for an objective that
+        fixes it (:class:`~threshold_estimators.objectives.FixedThreshold`),
+        else a value of ``dtype`` between this candidate and the next lower
+        score (:func:`~threshold_estimators._search.cut_between`)."""
+        cut = objective.fixed_cut()
+        if cut is not None:
+            return cut
+        return cut_between(self.threshold, self.lower, dtype)
+
+    def _built(self):
+        if callable(self._whole):
+            curve, values, _ = self._whole()
+            self._whole = (curve, values)
+        return self._whole
+
+    @property
+    def curve(self) -> ThresholdCurve:
+        return self._built()[0]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._built()[1]
+
+    @property
+    def index(self) -> int:
+        if self._index is None:
+            self._index = fixed_index(self.curve.thresholds, self.threshold)
+        return self._index
+
+
+def find_best(objective: Objective, y, y_score, sample_weight, **rows) -> Found:
+    """The best candidate for ``objective`` over the scores of labels ``y``.
+
+    ``rows`` are :func:`~threshold_estimators._selection.prepare`'s keywords.
+    Same choice as :func:`~threshold_estimators._selection.run_search`:
+    the best feasible candidate, ties (within rounding) going to the highest
+    threshold, or the candidate of a fixed cut.
+    """
+    prepared = prepare(objective, y, y_score, sample_weight, **rows)
+    found = _least_summed_cost(prepared)
+    if found is not None:
+        return found
+    return Found.on_curve(*best_of(_evaluate_prepared(prepared)))
+
+
+class _WholeCurve:
+    """The whole curve of a prepared search, built when first asked for (a
+    plain object rather than a closure, so that a pick can be pickled)."""
+
+    def __init__(self, prepared: Prepared):
+        self.prepared = prepared
+
+    def __call__(self):
+        return best_of(_evaluate_prepared(self.prepared))
+
+
+def _least_summed_cost(prepared: Prepared) -> Found | None:
+    """The least-cost candidate by bucket bounds, or None when the objective
+    is not a sum of per-row costs, the rows are few, or the bounds prune too
+    little (the whole curve is then searched)."""
+    objective, rows, y_positive = prepared
+    if (
+        not objective.sums_are_costs
+        or objective.summed_rows is None
+        or objective.fixed_cut() is not None
+        or rows.y_score.shape[0] < _BUCKETED_MIN_ROWS
+    ):
+        return None
+    y_score, weight = rows.y_score, rows.sample_weight
+    ulps = tie_ulps(objective, 0 if sums_exactly(weight) else y_score.shape[0])
+    contenders = bucketed_contenders(
+        y_score,
+        *objective.summed_rows,
+        tie_ulps=ulps,
+        gain_magnitude=objective.gain_magnitude_,
+    )
+    if contenders is None:
+        return None
+    thresholds = contenders.thresholds
+    _, values = objective._evaluate(
+        None, None, rows._replace(sums=(contenders.above, contenders.below))
+    )
+    # The thresholds decrease: the first of the ties is the highest.
+    best = int(np.argmax(near_top(values, ulps, objective.tie_magnitudes_)))
+    threshold = thresholds[best]
+    called = y_score >= threshold
+    under = np.max(y_score, where=~called, initial=-np.inf)
+    lower = None if under == -np.inf else under
+    return Found(
+        threshold,
+        lower,
+        values[best],
+        _counts(called, y_positive, weight),
+        whole=_WholeCurve(prepared),
+    )
+
+
+def _counts(called, y_positive, weight) -> tuple:
+    """``(tp, fp, tn, fn)`` of the decisions ``called``: integers without
+    weights, sums of the weights otherwise."""
+    if weight is None:
+        tp = int(np.count_nonzero(called & y_positive))
+        n_called, n_positive = int(np.count_nonzero(called)), int(y_positive.sum())
+        fp = n_called - tp
+        return tp, fp, y_positive.size - n_positive - fp, n_positive - tp
+    sums = [
+        float(np.sum(weight, where=called & truth))
+        for truth in (y_positive, ~y_positive)
+    ]
+    missed = [
+        float(np.sum(weight, where=~called & truth))
+        for truth in (~y_positive, y_positive)
+    ]
+    return sums[0], sums[1], missed[0], missed[1]
