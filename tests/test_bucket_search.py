@@ -27,7 +27,7 @@ from threshold_estimators.objectives import CostMatrix
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_search import ScoreLookup
 
-LARGE = 1 << 16  # above the bucketed path's minimum (2**15 rows)
+LARGE = 1 << 17  # above the bucketed path's minimum (2**16 rows)
 BY_AMOUNT = CostMatrix([[0, 5], ["amount", 0]])
 WITH_GAINS = CostMatrix([["legit", 5], ["amount", -50]])
 
