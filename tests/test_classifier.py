@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from threshold_estimators import ThresholdTunedClassifier
+from threshold_estimators._retarget import recorded_nbytes
 from threshold_estimators.objectives import (
     F1,
     CostMatrix,
@@ -355,5 +356,10 @@ def test_pickled_model_does_not_carry_the_training_curve(data):
     big_X = np.repeat(X, 30, axis=0) + np.random.default_rng(0).normal(
         0, 1e-3, (30 * len(X), X.shape[1])
     )
-    model = ThresholdTunedClassifier(LogisticRegression()).fit(big_X, np.repeat(y, 30))
-    assert len(pickle.dumps(model)) < 20_000
+    big_y = np.repeat(y, 30)
+    lean = ThresholdTunedClassifier(LogisticRegression(), retargetable=False)
+    assert len(pickle.dumps(lean.fit(big_X, big_y))) < 20_000
+    # Kept for retarget: 10 bytes per row (score, fold, label), no curve.
+    model = ThresholdTunedClassifier(LogisticRegression()).fit(big_X, big_y)
+    assert recorded_nbytes(model.out_of_fold_) == 10 * big_y.size
+    assert len(pickle.dumps(model)) < 20_000 + 10 * big_y.size

@@ -40,6 +40,15 @@ from sklearn.utils.validation import (
 )
 
 from ._folds import check_ovo, cross_fitted_scores, prefit_scores
+from ._prevalence import check_prevalence
+from ._retarget import (
+    check_retargetable,
+    decision_weights,
+    estimate,
+    record_out_of_fold,
+    recorded_oof,
+    resolved_prevalence,
+)
 from ._rules import choose_rule, is_binary_only
 from ._scoring import resolve_objective, tuned_class
 from ._selection import subset_metadata
@@ -209,6 +218,27 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     store_cv_results : bool, default=False
         Whether to keep the whole out-of-fold curve in ``cv_results_``.
 
+    prevalence : float, array-like of shape (n_classes,) or None, default=None
+        The base rate the decision is made for, when it differs from the
+        training data's: the share of ``pos_label`` (a binary target's
+        positive class), or one proportion per class (in the order of
+        ``classes_``) when every class is tuned. None: the (weighted)
+        training rate. Under label shift (each class's scores keep their
+        distribution, only the class proportions move), the out-of-fold
+        rows of each class are reweighted by its new over its training
+        proportion and the same exact search runs on them, so every
+        objective (F1, precision and recall targets with their confidence
+        bounds, costs, budgets) is optimized for that rate. The model is
+        fitted as without it; see :meth:`retarget` to change it later.
+
+    retargetable : bool, default=True
+        Whether to keep the out-of-fold rows the decision was searched on
+        (``out_of_fold_``: scores, labels, folds, weights and per-row costs;
+        never ``X``), so that :meth:`retarget` can re-decide for another
+        base rate without refitting. They cost about 10 bytes per training
+        row (8 per score and class for every class tuned, 8 more per weight
+        and per-row cost) in the fitted model; False keeps it lean.
+
     Attributes
     ----------
     estimator_ : estimator instance
@@ -301,6 +331,21 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         k x k cost rule: ``"class_offsets"``, ``"rule"``, ``"temperature"`` and
         ``"cost"`` (out of fold).
 
+    prevalence_ : float or ndarray of shape (n_classes,)
+        The base rate the current decision is made for: the ``prevalence``
+        given, the training rate, or what :meth:`retarget` set or estimated.
+
+    prevalence_estimate_ : PrevalenceEstimate or None
+        After :meth:`retarget` with unlabelled rows: the estimated rate, its
+        standard error, a 95 % interval, the method and the number of rows;
+        else None.
+
+    out_of_fold_ : dict or None
+        With ``retargetable=True``, the out-of-fold rows the decision was
+        searched on, as arrays: ``"score"``, ``"fold"``, ``"labels"`` (class
+        indices), ``"sample_weight"`` (as given to ``fit``), ``"metadata"``
+        (per-row costs), ``"alternative"`` and ``"dtype"``; else None.
+
     n_features_in_ : int
         Number of features seen during :term:`fit`, when the estimator exposes it.
 
@@ -349,6 +394,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "store_cv_results": ["boolean"],
+        "prevalence": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like", None],
+        "retargetable": ["boolean"],
     }
 
     def __init__(
@@ -364,6 +411,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         n_jobs=None,
         random_state=None,
         store_cv_results=False,
+        prevalence=None,
+        retargetable=True,
     ):
         self.estimator = estimator
         self.objective = objective
@@ -375,6 +424,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.store_cv_results = store_cv_results
+        self.prevalence = prevalence
+        self.retargetable = retargetable
 
     @_fit_context(
         # The inner estimator is validated when it is fitted.
@@ -413,6 +464,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         objective = resolve_objective(
             self.objective, self.estimator, positive_index, n_classes=len(classes)
         )
+        prevalence = check_prevalence(self.prevalence, classes, pos_label)
         routed = self._route(sample_weight, fit_params, objective)
         metadata, sample_weight = self._objective_inputs(
             routed, objective, sample_weight
@@ -440,15 +492,91 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         check_both_classes_scored(y_oof, weight_oof, classes)
         # Only row objectives (scorers) read the rows.
         X_oof = _safe_indexing(X, rows) if objective.reads_rows else None
-        rule.fit(oof, y_oof, weight_oof, X_oof, subset_metadata(metadata, rows))
+        metadata_oof = subset_metadata(metadata, rows)
+        decision_weight, prevalence_ = decision_weights(
+            y_oof, weight_oof, classes, pos_label, prevalence
+        )
+        rule.fit(oof, y_oof, decision_weight, X_oof, metadata_oof)
 
         # Fitted attributes are set together, once nothing can fail any more.
         self.estimator_ = oof.estimator
         self.classes_, self.pos_label_ = classes, pos_label
         self.objective_, self.rule_ = objective, rule
+        self.prevalence_, self.prevalence_estimate_ = prevalence_, None
+        self.out_of_fold_ = (
+            record_out_of_fold(oof, y_oof, weight_oof, metadata_oof, classes)
+            if self.retargetable
+            else None
+        )
         for attribute in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attribute):
                 setattr(self, attribute, getattr(self.estimator_, attribute))
+        return self
+
+    def retarget(self, prevalence=None, X=None, *, method="auto"):
+        """Re-decide for another base rate, without refitting the model.
+
+        Under label shift (each class's scores keep their distribution,
+        only the class proportions move), the decision for a new rate is
+        searched exactly on the kept out-of-fold rows, reweighted: the
+        result equals ``fit`` with ``prevalence`` and the same folds, in the
+        time of a search. Recalibrated probabilities are refitted on the
+        reweighted rows, so they follow the new rate.
+
+        Parameters
+        ----------
+        prevalence : float, array-like of shape (n_classes,) or None, default=None
+            The new rate (see the ``prevalence`` parameter). None with ``X``
+            None: back to the training rate.
+        X : {array-like, sparse matrix, dataframe} or None, default=None
+            Unlabelled deployment rows to estimate the rate from (at least
+            50; a few thousand give about ±0.01), instead of giving it.
+        method : {"auto", "em", "bbse"}, default="auto"
+            How the rate is estimated from ``X``: ``"em"``, expectation-
+            maximization on the out-of-fold calibrated probabilities of the
+            tuned class (Saerens et al. 2002); ``"bbse"``, black-box shift
+            estimation, inverting the out-of-fold confusion matrix of the
+            decision (Lipton et al. 2018); ``"auto"``, ``"em"`` for one
+            tuned class and ``"bbse"`` when every class is tuned.
+
+        Returns
+        -------
+        self : object
+            The model, deciding for the new rate (``prevalence_``; with
+            ``X``, ``prevalence_estimate_`` holds the estimate).
+        """
+        check_is_fitted(self)
+        check_retargetable(self)
+        if prevalence is not None and X is not None:
+            raise ValueError(
+                "retarget takes the new rate or unlabelled rows to estimate it "
+                "from, not both; got prevalence and X."
+            )
+        record = self.out_of_fold_
+        found = None
+        if X is not None:
+            found = estimate(self, X, method)
+            prevalence = found.value
+        proportions = resolved_prevalence(self, prevalence)
+        y_oof = self.classes_[record["labels"]]
+        weight, prevalence_ = decision_weights(
+            y_oof, record["sample_weight"], self.classes_, self.pos_label_, proportions
+        )
+        rule = choose_rule(
+            self.objective_,
+            classes=self.classes_,
+            pos_label=self.pos_label_,
+            response_method=self.rule_.response_method,
+            recalibrate=self.recalibrate,
+            store_cv_results=self.store_cv_results,
+            estimator_name=type(self.estimator_).__name__,
+        )
+        rule.fit(recorded_oof(record), y_oof, weight, None, record["metadata"])
+        self.rule_, self.prevalence_, self.prevalence_estimate_ = (
+            rule,
+            prevalence_,
+            found,
+        )
         return self
 
     def _out_of_fold(self, X, y, rule, routed):

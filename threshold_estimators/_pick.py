@@ -12,7 +12,12 @@ from numbers import Real
 
 import numpy as np
 from sklearn.metrics import get_scorer_names
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    Interval,
+    RealNotInt,
+    StrOptions,
+    validate_params,
+)
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -21,6 +26,8 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import column_or_1d
 
 from ._best_cut import Found, find_best
+from ._prevalence import check_prevalence
+from ._retarget import decision_weights
 from ._scoring import resolve_objective, tuned_class
 from ._search import ThresholdCurve, as_float_array
 from ._validation import (
@@ -139,6 +146,7 @@ def searched_pick(
         "objective": [Objective, StrOptions(set(get_scorer_names())), callable],
         "sample_weight": ["array-like", None],
         "pos_label": [Real, str, "boolean", None],
+        "prevalence": [Interval(RealNotInt, 0.0, 1.0, closed="neither"), None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -149,6 +157,7 @@ def pick_threshold(
     *,
     sample_weight=None,
     pos_label=None,
+    prevalence=None,
     **metadata,
 ) -> ThresholdPick:
     """Choose the decision threshold of scores you already have, exactly.
@@ -185,6 +194,12 @@ def pick_threshold(
     pos_label : int, float, bool or str, default=None
         The positive class; ``None`` means the greater of two classes (with a
         warning unless the labels are 0/1, -1/1 or booleans).
+    prevalence : float, default=None
+        The share of ``pos_label`` the decision is made for, when it differs
+        from ``y_true``'s: each class's rows are reweighted by its new over
+        its observed share (the others keep their relative sizes), which is
+        exact under label shift. The counts and score reported are those of
+        the reweighted rows. None: ``y_true``'s own rate.
     **metadata : dict of array-like of shape (n_samples,)
         Per-row values the objective reads: the per-row costs a
         :class:`~threshold_estimators.objectives.CostMatrix` names (e.g.
@@ -238,6 +253,11 @@ def pick_threshold(
     pos_label = classes[positive_index]
     if sample_weight is not None:
         sample_weight = check_weights(sample_weight, y_score, y_true, classes)
+    if prevalence is not None:
+        rate = check_prevalence(prevalence, classes, pos_label)
+        sample_weight, _ = decision_weights(
+            y_true, sample_weight, classes, pos_label, rate
+        )
     if len(classes) == 2:
         objective = resolve_objective(objective, None, positive_index)
         metadata = _objective_metadata(objective, metadata, y_true, sample_weight)

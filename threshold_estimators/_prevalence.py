@@ -1,0 +1,255 @@
+"""Decisions for another base rate: label shift, reweighting and its estimate.
+
+Under label shift the class-conditional score distributions stay and only the
+class proportions move. The confusion counts at a new rate are then the
+out-of-fold counts with each class's rows reweighted by ``π'_k / π_k``, its
+new over its training proportion, so every objective is searched exactly for
+the new rate by the same search on reweighted rows (``shifted_weights``).
+
+The new rate can also be estimated from unlabelled deployment rows
+(``estimate_prevalence``): by expectation-maximization on calibrated
+posteriors (Saerens, Latinne and Decaestecker 2002), or by black-box shift
+estimation from the out-of-fold confusion matrix (Lipton, Wang and Smola
+2018).
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import NamedTuple
+
+import numpy as np
+from scipy.stats import norm
+
+from ._validation import plain
+
+# Fewer unlabelled rows than this give a rate no better than a guess.
+MIN_UNLABELLED_ROWS = 50
+
+# EM stops when the rate moves less than this between iterations.
+_EM_TOLERANCE = 1e-10
+_EM_MAX_ITERATIONS = 10_000
+
+
+class PrevalenceEstimate(NamedTuple):
+    """A base rate estimated from unlabelled rows.
+
+    ``value`` is the rate (binary or one tuned class: the tuned class's rate;
+    every class: one proportion per class), ``std`` its standard error,
+    ``interval`` a 95 % normal interval clipped to [0, 1], ``method`` how it
+    was estimated and ``n_rows`` the number of unlabelled rows.
+    """
+
+    value: float | np.ndarray
+    std: float | np.ndarray
+    interval: tuple
+    method: str
+    n_rows: int
+
+
+def class_proportions(y, sample_weight, classes) -> np.ndarray:
+    """The (weighted) share of each class among the rows."""
+    weight = np.ones(len(y)) if sample_weight is None else sample_weight
+    index = np.searchsorted(classes, y)
+    totals = np.bincount(index, weights=weight, minlength=len(classes))
+    return totals / totals.sum()
+
+
+def check_prevalence(prevalence, classes, pos_label):
+    """``prevalence`` as the rates the decision is made for, or a ValueError.
+
+    Returns one proportion per class (in the order of ``classes``), or None
+    for None. A number is the rate of the tuned class (``pos_label``; a
+    binary target's positive class); the other classes keep their relative
+    sizes. Every class tuned (``pos_label=None``) needs one proportion per
+    class.
+    """
+    if prevalence is None:
+        return None
+    n_classes = len(classes)
+    if isinstance(prevalence, Real) and not isinstance(prevalence, bool):
+        if pos_label is None:
+            raise ValueError(
+                f"prevalence for a {n_classes}-class target whose every class is "
+                f"tuned (pos_label=None) must give one proportion per class, in "
+                f"the order of classes_ {[plain(c) for c in classes]}; got the "
+                f"number {prevalence!r}."
+            )
+        rate = float(prevalence)
+        if not 0.0 < rate < 1.0:
+            raise ValueError(
+                "prevalence must be a rate strictly between 0 and 1 (the share of "
+                f"class {plain(pos_label)!r} the decision is made for); got "
+                f"{prevalence!r}."
+            )
+        return rate
+    try:
+        proportions = np.asarray(prevalence, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "prevalence must be a rate in (0, 1) or one proportion per class; "
+            f"got {prevalence!r}."
+        ) from None
+    if proportions.shape != (n_classes,):
+        raise ValueError(
+            f"prevalence must give one proportion per class ({n_classes}, in the "
+            f"order of classes_ {[plain(c) for c in classes]}); got shape "
+            f"{proportions.shape}."
+        )
+    if not np.all(np.isfinite(proportions)) or np.any(proportions <= 0):
+        raise ValueError(
+            "prevalence proportions must be finite and strictly positive (a class "
+            "with no share cannot be decided for); got "
+            f"{proportions.tolist()}."
+        )
+    if not np.isclose(proportions.sum(), 1.0, rtol=0, atol=1e-9):
+        raise ValueError(
+            "prevalence proportions must sum to 1; got "
+            f"{proportions.tolist()} (sum {proportions.sum():.12g})."
+        )
+    return proportions / proportions.sum()
+
+
+def target_proportions(prevalence, training, classes, pos_label) -> np.ndarray:
+    """One proportion per class from a checked ``prevalence``: a number is the
+    tuned class's share, the others scaled to keep their relative sizes."""
+    if not isinstance(prevalence, float):
+        return prevalence
+    column = int(np.flatnonzero(classes == pos_label)[0])
+    others = training.sum() - training[column]
+    proportions = training * ((1.0 - prevalence) / others)
+    proportions[column] = prevalence
+    return proportions
+
+
+def shifted_weights(y, sample_weight, classes, proportions) -> np.ndarray:
+    """Each row's weight times its class's new over its training proportion."""
+    training = class_proportions(y, sample_weight, classes)
+    factor = proportions / training
+    weight = factor[np.searchsorted(classes, y)]
+    return weight if sample_weight is None else weight * sample_weight
+
+
+def reported_prevalence(proportions, classes, pos_label):
+    """What ``prevalence_`` reports: the tuned class's rate, or the vector."""
+    if pos_label is None:
+        return proportions
+    return float(proportions[int(np.flatnonzero(classes == pos_label)[0])])
+
+
+# ---------------------------------------------------------------- estimation
+
+
+def check_unlabelled_rows(n_rows: int):
+    if n_rows < MIN_UNLABELLED_ROWS:
+        raise ValueError(
+            f"Estimating the prevalence needs at least {MIN_UNLABELLED_ROWS} "
+            f"unlabelled rows; got {n_rows}. Pass the rate itself "
+            "(retarget(prevalence=...)) if it is known."
+        )
+
+
+def em_rate(posterior: np.ndarray, training_rate: float) -> PrevalenceEstimate:
+    """The positive rate of unlabelled rows by expectation-maximization.
+
+    ``posterior`` holds calibrated probabilities of the positive class at the
+    training rate. Each iteration re-weighs them to the current rate and
+    averages (Saerens, Latinne and Decaestecker 2002); the fixed point is
+    the maximum-likelihood rate of the mixture, whose observed Fisher
+    information gives the standard error.
+    """
+    posterior = np.clip(posterior, 1e-15, 1 - 1e-15)
+    positive_odds = posterior / training_rate
+    negative_odds = (1.0 - posterior) / (1.0 - training_rate)
+    rate = training_rate
+    for _ in range(_EM_MAX_ITERATIONS):
+        mixed = rate * positive_odds
+        updated = float(np.mean(mixed / (mixed + (1.0 - rate) * negative_odds)))
+        if abs(updated - rate) < _EM_TOLERANCE:
+            rate = updated
+            break
+        rate = updated
+    mixture = rate * positive_odds + (1.0 - rate) * negative_odds
+    information = np.sum(((positive_odds - negative_odds) / mixture) ** 2)
+    std = float(1.0 / np.sqrt(information)) if information > 0 else np.inf
+    return _estimate(rate, std, "em", posterior.size)
+
+
+def bbse_rate(called, tpr: float, fpr: float, n_positive, n_negative):
+    """The positive rate of unlabelled rows from their share of positive calls.
+
+    With the out-of-fold true and false positive rates ``tpr`` and ``fpr`` of
+    the decision, the share ``q`` of positive calls on the new rows is
+    ``π tpr + (1 - π) fpr`` under label shift (Lipton, Wang and Smola 2018),
+    so ``π = (q - fpr) / (tpr - fpr)``; the standard error adds the sampling
+    variances of ``q``, ``tpr`` and ``fpr`` (delta method).
+    """
+    n_rows = called.size
+    q = float(np.mean(called))
+    if not tpr - fpr > 0:
+        raise ValueError(
+            "The decision tells the classes apart no better than chance on the "
+            f"out-of-fold rows (true positive rate {tpr:.4g}, false positive "
+            f"rate {fpr:.4g}): black-box shift estimation cannot invert it. Use "
+            "method='em' or give the prevalence."
+        )
+    rate = (q - fpr) / (tpr - fpr)
+    variance = (
+        q * (1 - q) / n_rows
+        + rate**2 * tpr * (1 - tpr) / max(n_positive, 1)
+        + (1 - rate) ** 2 * fpr * (1 - fpr) / max(n_negative, 1)
+    ) / (tpr - fpr) ** 2
+    return _estimate(rate, float(np.sqrt(variance)), "bbse", n_rows)
+
+
+def bbse_proportions(predicted, confusion, n_per_class) -> PrevalenceEstimate:
+    """Class proportions of unlabelled rows from their predicted classes.
+
+    ``confusion[i, j]`` is the out-of-fold share of class-``j`` rows
+    predicted as class ``i``; the predicted shares ``q`` of the new rows
+    solve ``confusion @ π = q`` under label shift (Lipton, Wang and Smola
+    2018). The standard error is the sampling error of ``q`` propagated
+    through the inverse.
+    """
+    n_classes = confusion.shape[0]
+    q = np.bincount(predicted, minlength=n_classes) / predicted.size
+    try:
+        inverse = np.linalg.inv(confusion)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "The out-of-fold confusion matrix of the decision is singular: some "
+            "classes are never told apart, so black-box shift estimation cannot "
+            "recover their proportions. Give the prevalence instead."
+        ) from None
+    proportions = inverse @ q
+    covariance_q = (np.diag(q) - np.outer(q, q)) / predicted.size
+    std = np.sqrt(np.clip(np.diag(inverse @ covariance_q @ inverse.T), 0, None))
+    return _estimate(proportions, std, "bbse", predicted.size)
+
+
+def _estimate(value, std, method, n_rows) -> PrevalenceEstimate:
+    """The estimate, or a ValueError when it lies at or beyond the boundary."""
+    values = np.atleast_1d(np.asarray(value, dtype=float))
+    if np.any(values <= 0) or np.any(values >= 1):
+        which = "0" if np.min(values) <= 0 else "1"
+        raise ValueError(
+            f"The prevalence estimated ({method}) from {n_rows} unlabelled rows is "
+            f"at the boundary {which} (estimate {np.round(values, 4).tolist()}): "
+            "the new rows look as if a class were absent (or alone). Either the "
+            "shift is not a label shift (the scores of each class moved too: "
+            "covariate shift, a changed model input), or the rows are too few "
+            "to see a rare class. No decision can be made for a rate of 0 or 1; "
+            "give the prevalence itself if it is known."
+        )
+    half = norm.ppf(0.975) * np.asarray(std)
+    interval = (
+        np.clip(np.asarray(value) - half, 0, 1),
+        np.clip(np.asarray(value) + half, 0, 1),
+    )
+    if np.ndim(value) == 0:
+        value, std = float(value), float(std)
+        interval = (float(interval[0]), float(interval[1]))
+    else:
+        # The solved proportions sum to 1 up to rounding.
+        value = value / value.sum()
+    return PrevalenceEstimate(value, std, interval, method, int(n_rows))

@@ -1,0 +1,201 @@
+"""What ``retarget`` needs from ``fit``, and the re-decision itself.
+
+``fit`` keeps the out-of-fold rows its decision was searched on (scores,
+labels, folds, weights, per-row costs; never ``X``) in an
+:class:`OutOfFoldRecord`. ``retarget`` reweighs them for another base rate
+and fits a new decision rule on them, exactly as ``fit(prevalence=...)``
+would have with the same folds, without fitting any model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._calibration import PiecewiseLogisticCalibrator
+from ._folds import OutOfFold
+from ._prevalence import (
+    PrevalenceEstimate,
+    bbse_proportions,
+    bbse_rate,
+    check_prevalence,
+    check_unlabelled_rows,
+    class_proportions,
+    em_rate,
+    reported_prevalence,
+    shifted_weights,
+    target_proportions,
+)
+from ._validation import plain
+
+ESTIMATORS = ("auto", "em", "bbse")
+
+
+def record_out_of_fold(oof, y_oof, weight_oof, metadata, classes) -> dict:
+    """What ``fit`` keeps for ``retarget`` (``out_of_fold_``): plain arrays
+    in a dict, so that a saved model asks no new type of its loader.
+
+    ``score``, ``fold`` and ``alternative`` (multiclass, one class tuned: the
+    best other class of each row) as the rule saw them, ``dtype`` the
+    scores' type, ``labels`` each row's class index into ``classes_``,
+    ``sample_weight`` the weights given to ``fit`` (before any prevalence)
+    and ``metadata`` the objective's per-row costs; never ``X`` or the
+    model.
+    """
+    fold = np.asarray(oof.fold)
+    if fold.size and fold.min() >= 0:
+        fold = _smallest_int(fold)
+    return {
+        "score": oof.score,
+        "fold": fold,
+        "alternative": oof.alternative,
+        "dtype": np.dtype(oof.dtype).str,
+        "labels": _smallest_int(np.searchsorted(classes, y_oof)),
+        "sample_weight": weight_oof,
+        "metadata": metadata,
+    }
+
+
+def recorded_nbytes(record: dict) -> int:
+    """Bytes of the arrays in ``record``: what it adds to a saved model."""
+    arrays = [record[key] for key in ("score", "fold", "alternative", "labels")]
+    arrays.append(record["sample_weight"])
+    arrays.extend((record["metadata"] or {}).values())
+    return int(sum(np.asarray(a).nbytes for a in arrays if a is not None))
+
+
+def recorded_oof(record: dict) -> OutOfFold:
+    """The out-of-fold scores a rule is fitted on, from the record."""
+    return OutOfFold(
+        index=None,
+        score=record["score"],
+        alternative=record["alternative"],
+        fold=record["fold"],
+        estimator=None,
+        dtype=np.dtype(record["dtype"]),
+    )
+
+
+def _smallest_int(values: np.ndarray) -> np.ndarray:
+    """``values`` (small non-negative integers) in the narrowest unsigned type."""
+    top = int(values.max(initial=0))
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(kind).max:
+            return values.astype(kind)
+    return values.astype(np.int64)
+
+
+def decision_weights(y, sample_weight, classes, pos_label, prevalence):
+    """The weights the decision is searched with for ``prevalence`` (checked
+    already by :func:`check_prevalence`), and what ``prevalence_`` reports:
+    the given rate, or the training rate for None."""
+    training = class_proportions(y, sample_weight, classes)
+    if prevalence is None:
+        return sample_weight, reported_prevalence(training, classes, pos_label)
+    proportions = target_proportions(prevalence, training, classes, pos_label)
+    weight = shifted_weights(y, sample_weight, classes, proportions)
+    return weight, reported_prevalence(proportions, classes, pos_label)
+
+
+def estimate(model, X, method: str) -> PrevalenceEstimate:
+    """The tuned class's rate (every class: the proportions) of the
+    unlabelled rows ``X``, under label shift."""
+    if method not in ESTIMATORS:
+        raise ValueError(f"method must be one of {list(ESTIMATORS)}; got {method!r}.")
+    record = model.out_of_fold_
+    classes, pos_label = model.classes_, model.pos_label_
+    y = classes[record["labels"]]
+    weight = record["sample_weight"]
+    if pos_label is None:
+        if method == "em":
+            raise ValueError(
+                "method='em' estimates one class's rate from its calibrated "
+                "probability; with every class tuned (pos_label=None) use "
+                "method='bbse' (or 'auto')."
+            )
+        return _every_class_bbse(model, X, record, y, weight)
+    positive = y == pos_label
+    rule = model.rule_
+    scores, _ = rule.scores(model.estimator_, X)
+    scores = np.asarray(scores, dtype=float)
+    check_unlabelled_rows(scores.size)
+    oof_score = record["score"]
+    if oof_score.ndim == 2:
+        oof_score = oof_score[:, int(np.flatnonzero(classes == pos_label)[0])]
+    if method in ("auto", "em"):
+        w = np.ones(positive.size) if weight is None else weight
+        calibrator = PiecewiseLogisticCalibrator(
+            threshold=float(model.threshold_), score_kind=rule.score_kind
+        ).fit(oof_score, positive, sample_weight=weight)
+        posterior = calibrator.predict_posterior_proba(scores)[:, 1]
+        training_rate = float(np.sum(w[positive]) / np.sum(w))
+        return em_rate(posterior, training_rate)
+    called = oof_score >= model.threshold_
+    w = np.ones(positive.size) if weight is None else weight
+    tpr = float(np.sum(w[positive & called]) / np.sum(w[positive]))
+    fpr = float(np.sum(w[~positive & called]) / np.sum(w[~positive]))
+    return bbse_rate(
+        scores >= model.threshold_,
+        tpr,
+        fpr,
+        _kish(w[positive]),
+        _kish(w[~positive]),
+    )
+
+
+def _kish(weight) -> float:
+    """Kish's effective number of rows of these weights."""
+    return float(weight.sum() ** 2 / np.sum(weight**2)) if weight.size else 0.0
+
+
+def _every_class_bbse(model, X, record, y, weight) -> PrevalenceEstimate:
+    """Black-box shift estimation with the estimator's most likely class."""
+    classes = model.classes_
+    scores = record["score"]
+    predicted_oof = np.argmax(scores, axis=1)
+    truth = record["labels"].astype(np.intp)
+    w = np.ones(truth.size) if weight is None else weight
+    k = len(classes)
+    joint = np.zeros((k, k))
+    np.add.at(joint, (predicted_oof, truth), w)
+    confusion = joint / joint.sum(axis=0, keepdims=True)
+    rule = model.rule_
+    new_scores = rule.inner(model.estimator_, X, rule.response_method)
+    new_scores = np.asarray(new_scores)
+    check_unlabelled_rows(new_scores.shape[0])
+    return bbse_proportions(np.argmax(new_scores, axis=1), confusion, None)
+
+
+def check_retargetable(model):
+    """A ValueError when ``model`` kept nothing to re-decide from."""
+    if getattr(model, "out_of_fold_", None) is None:
+        raise ValueError(
+            "This model was fitted with retargetable=False: the out-of-fold "
+            "scores retarget re-decides from were not kept. Refit with "
+            "retargetable=True (the default), or with prevalence=... directly."
+        )
+    if model.objective_.reads_rows:
+        raise ValueError(
+            f"retarget cannot re-decide {model.objective_!r}: a scorer reads the "
+            "rows X themselves, which a fitted model does not keep. Refit with "
+            "prevalence=... instead, or tune a count objective (F1, "
+            "PrecisionTarget, CostMatrix, ...)."
+        )
+
+
+def resolved_prevalence(model, prevalence):
+    """``prevalence`` checked for a fitted model's classes."""
+    return check_prevalence(prevalence, model.classes_, model.pos_label_)
+
+
+def describe(estimate_: PrevalenceEstimate, classes, pos_label) -> str:
+    """One line saying what was estimated, for messages and the CLI."""
+    if np.ndim(estimate_.value) == 0:
+        return (
+            f"rate of class {plain(pos_label)!r} {estimate_.value:.4f} ± "
+            f"{estimate_.std:.4f} ({estimate_.method}, {estimate_.n_rows} rows)"
+        )
+    shares = ", ".join(
+        f"{plain(c)!r}: {v:.4f}" for c, v in zip(classes, estimate_.value, strict=True)
+    )
+    source = f"{estimate_.method}, {estimate_.n_rows} rows"
+    return f"class proportions {{{shares}}} ({source})"
