@@ -190,7 +190,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         renormalized operating probabilities, whose fitted slopes may move a few
         decisions compared with ``recalibrate=False``);
         :meth:`predict_posterior_proba` gives the calibrated probabilities at the
-        training class balance. Without it, ``predict_proba`` and
+        class balance the decision is made for (``prevalence_``: the training
+        balance unless ``prevalence`` or :meth:`retarget` moved it). Without it, ``predict_proba`` and
         ``decision_function`` are the inner estimator's, untouched.
 
     response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
@@ -493,9 +494,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         # Only row objectives (scorers) read the rows.
         X_oof = _safe_indexing(X, rows) if objective.reads_rows else None
         metadata_oof = subset_metadata(metadata, rows)
-        decision_weight, prevalence_ = decision_weights(
+        decision_weight, prevalence_, class_ratio = decision_weights(
             y_oof, weight_oof, classes, pos_label, prevalence
         )
+        # The rule needs the ratios to fit its calibrators at the training
+        # balance and move them to the prevalence's.
+        rule.class_ratio = class_ratio
         rule.fit(oof, y_oof, decision_weight, X_oof, metadata_oof)
 
         # Fitted attributes are set together, once nothing can fail any more.
@@ -559,7 +563,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             prevalence = found.value
         proportions = resolved_prevalence(self, prevalence)
         y_oof = self.classes_[record["labels"]]
-        weight, prevalence_ = decision_weights(
+        weight, prevalence_, class_ratio = decision_weights(
             y_oof, record["sample_weight"], self.classes_, self.pos_label_, proportions
         )
         rule = choose_rule(
@@ -570,6 +574,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             recalibrate=self.recalibrate,
             store_cv_results=self.store_cv_results,
             estimator_name=type(self.estimator_).__name__,
+            class_ratio=class_ratio,
         )
         rule.fit(recorded_oof(record), y_oof, weight, None, record["metadata"])
         self.rule_, self.prevalence_, self.prevalence_estimate_ = (
@@ -777,11 +782,14 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
     @available_if(lambda self: self.recalibrate)
     def predict_posterior_proba(self, X):
-        """Calibrated probabilities at the training class balance.
+        """Calibrated probabilities at the class balance ``prevalence_``.
 
         Only with ``recalibrate=True``: the piecewise-logistic posterior
         (with its intercept), for when the probability itself matters rather
-        than the decision; its 0.5 point is not the tuned threshold.
+        than the decision; its 0.5 point is not the tuned threshold. It is
+        fitted at the training class balance; with a ``prevalence`` (or after
+        :meth:`retarget`) its intercept is moved by the change of the prior
+        log-odds (Bayes' prior correction).
 
         Parameters
         ----------

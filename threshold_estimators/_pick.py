@@ -255,7 +255,7 @@ def pick_threshold(
         sample_weight = check_weights(sample_weight, y_score, y_true, classes)
     if prevalence is not None:
         rate = check_prevalence(prevalence, classes, pos_label)
-        sample_weight, _ = decision_weights(
+        sample_weight, _, _ = decision_weights(
             y_true, sample_weight, classes, pos_label, rate
         )
     if len(classes) == 2:

@@ -230,11 +230,15 @@ def bbse_proportions(predicted, confusion, n_per_class) -> PrevalenceEstimate:
 def _estimate(value, std, method, n_rows) -> PrevalenceEstimate:
     """The estimate, or a ValueError when it lies at or beyond the boundary."""
     values = np.atleast_1d(np.asarray(value, dtype=float))
-    if np.any(values <= 0) or np.any(values >= 1):
-        which = "0" if np.min(values) <= 0 else "1"
+    # Less than half a row of a class among the rows is no rate at all (EM
+    # only tends to 0 or 1, never reaching it).
+    floor = 0.5 / n_rows
+    if np.any(values < floor) or np.any(values > 1 - floor):
+        which = "0" if np.min(values) < floor else "1"
         raise ValueError(
             f"The prevalence estimated ({method}) from {n_rows} unlabelled rows is "
-            f"at the boundary {which} (estimate {np.round(values, 4).tolist()}): "
+            f"at the boundary {which} (estimate {np.round(values, 4).tolist()}, "
+            f"standard error {np.round(np.atleast_1d(std), 4).tolist()}): "
             "the new rows look as if a class were absent (or alone). Either the "
             "shift is not a label shift (the scores of each class moved too: "
             "covariate shift, a changed model input), or the rows are too few "

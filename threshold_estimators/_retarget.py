@@ -25,6 +25,7 @@ from ._prevalence import (
     shifted_weights,
     target_proportions,
 )
+from ._search import confusion_curve, cut_point
 from ._validation import plain
 
 ESTIMATORS = ("auto", "em", "bbse")
@@ -86,14 +87,16 @@ def _smallest_int(values: np.ndarray) -> np.ndarray:
 
 def decision_weights(y, sample_weight, classes, pos_label, prevalence):
     """The weights the decision is searched with for ``prevalence`` (checked
-    already by :func:`check_prevalence`), and what ``prevalence_`` reports:
-    the given rate, or the training rate for None."""
+    already by :func:`check_prevalence`), what ``prevalence_`` reports (the
+    given rate, or the training rate for None) and each class's new over
+    its training proportion (None for None)."""
     training = class_proportions(y, sample_weight, classes)
     if prevalence is None:
-        return sample_weight, reported_prevalence(training, classes, pos_label)
+        return sample_weight, reported_prevalence(training, classes, pos_label), None
     proportions = target_proportions(prevalence, training, classes, pos_label)
     weight = shifted_weights(y, sample_weight, classes, proportions)
-    return weight, reported_prevalence(proportions, classes, pos_label)
+    ratio = proportions / training
+    return weight, reported_prevalence(proportions, classes, pos_label), ratio
 
 
 def estimate(model, X, method: str) -> PrevalenceEstimate:
@@ -129,17 +132,25 @@ def estimate(model, X, method: str) -> PrevalenceEstimate:
         posterior = calibrator.predict_posterior_proba(scores)[:, 1]
         training_rate = float(np.sum(w[positive]) / np.sum(w))
         return em_rate(posterior, training_rate)
-    called = oof_score >= model.threshold_
     w = np.ones(positive.size) if weight is None else weight
+    cut = _most_separating_cut(oof_score, positive, weight)
+    called = oof_score >= cut
     tpr = float(np.sum(w[positive & called]) / np.sum(w[positive]))
     fpr = float(np.sum(w[~positive & called]) / np.sum(w[~positive]))
-    return bbse_rate(
-        scores >= model.threshold_,
-        tpr,
-        fpr,
-        _kish(w[positive]),
-        _kish(w[~positive]),
-    )
+    return bbse_rate(scores >= cut, tpr, fpr, _kish(w[positive]), _kish(w[~positive]))
+
+
+def _most_separating_cut(score, positive, weight) -> float:
+    """The out-of-fold cut with the largest ``tpr - fpr`` (Youden's J).
+
+    Any fixed decision identifies the rate under label shift; the error of
+    the estimate grows as ``1 / (tpr - fpr)``, so the most separating cut
+    is used rather than the tuned one, which a target may push to an end
+    of the scores (no positive call at all, for a strict precision target).
+    """
+    curve = confusion_curve(positive, score, weight)
+    separation = curve.tp / curve.tp[-1] - curve.fp / curve.fp[-1]
+    return cut_point(curve.thresholds, int(np.argmax(separation)))
 
 
 def _kish(weight) -> float:

@@ -45,6 +45,7 @@ def choose_rule(
     recalibrate: bool,
     store_cv_results: bool,
     estimator_name: str = "The estimator",
+    class_ratio=None,
 ) -> DecisionRule:
     """The unfitted rule for this objective and target (``pos_label=None``:
     every class of a multiclass target is tuned), or a ValueError saying why
@@ -55,6 +56,7 @@ def choose_rule(
         "response_method": response_method,
         "recalibrate": recalibrate,
         "store_cv_results": store_cv_results,
+        "class_ratio": class_ratio,
     }
     if pos_label is not None:
         if isinstance(objective, FixedThreshold):

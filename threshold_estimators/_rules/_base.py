@@ -50,6 +50,7 @@ class DecisionRule:
         response_method: str,
         recalibrate: bool,
         store_cv_results: bool,
+        class_ratio=None,
     ):
         self.objective = objective
         self.classes = classes
@@ -57,11 +58,40 @@ class DecisionRule:
         self.response_method = response_method
         self.recalibrate = recalibrate
         self.store_cv_results = store_cv_results
+        # With a prevalence: each class's new over its training proportion,
+        # by which its rows' weights were multiplied (None: no prevalence).
+        self.class_ratio = class_ratio
         self.calibrator_ = None
         self.threshold_std_ = None
         self.cv_results_ = None
         self.cost_rule_ = None
         self.cost_temperature_ = None
+
+    def training_weights(self, y, sample_weight):
+        """The weights at the training class balance: a prevalence's
+        reweighting undone (calibrators are fitted at that balance, then
+        their intercept moved, see :meth:`prior_shift`)."""
+        if self.class_ratio is None:
+            return sample_weight
+        return sample_weight / self.class_ratio[self.classes.searchsorted(y)]
+
+    def prior_shift(self, y, sample_weight, column: int) -> float:
+        """How much a prevalence moves the log-odds of class ``column``
+        against the rest: ``log(r_k) - log(r_rest)``, ``r`` the new over the
+        training proportion (the rest's ratio is their pooled one); 0
+        without a prevalence. Adding it to a calibrated posterior's
+        intercept is Bayes' prior correction."""
+        if self.class_ratio is None:
+            return 0.0
+        weight = self.training_weights(y, sample_weight)
+        index = self.classes.searchsorted(y)
+        training = np.bincount(index, weights=weight, minlength=len(self.classes))
+        new = training * self.class_ratio
+        rest_training = training.sum() - training[column]
+        rest_new = new.sum() - new[column]
+        return float(
+            np.log(self.class_ratio[column]) - np.log(rest_new / rest_training)
+        )
 
     @property
     def score_kind(self) -> str:

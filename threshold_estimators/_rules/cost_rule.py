@@ -34,6 +34,11 @@ class CostRule(DecisionRule):
             if self.objective.metadata_names
             else self.objective.checked_matrix(len(self.classes))
         )
+        if self.class_ratio is not None:
+            # Bayes' prior correction: probabilities at the training balance
+            # times each class's ratio, folded into the rows of the matrix
+            # (the expected costs change by a common positive factor only).
+            self.matrix_ = self.matrix_ * self.class_ratio[:, None]
         rule, offsets, temperature, cost = select_cost_rule(
             self.matrix_, y_index, oof.score, sample_weight, oof.fold, realized
         )

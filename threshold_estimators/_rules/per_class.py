@@ -33,12 +33,16 @@ class PerClassCuts(DecisionRule):
         self.threshold_ = threshold
         self.best_score_ = float(np.mean(class_scores))
         if self.recalibrate:
+            # Fitted at the training balance, then moved to the prevalence's.
+            training_weight = self.training_weights(y, sample_weight)
             self.calibrator_ = [
                 PiecewiseLogisticCalibrator(
                     threshold=threshold[column], score_kind=self.score_kind
-                ).fit(oof.score[:, column], y == label, sample_weight)
+                ).fit(oof.score[:, column], y == label, training_weight)
                 for column, label in enumerate(classes)
             ]
+            for column, calibrator in enumerate(self.calibrator_):
+                calibrator.intercept_ += self.prior_shift(y, sample_weight, column)
         label_metric = objective.label_metric
         if label_metric is not None:
             # Accuracy-like metrics are defined on the combined labels: the

@@ -57,9 +57,17 @@ class SingleCut(DecisionRule):
         self.threshold_, self.best_score_ = pick.threshold, pick.score
         self.counts_ = {name: getattr(pick, name) for name in ("tp", "fp", "tn", "fn")}
         if self.recalibrate:
+            # Fitted at the training balance, then moved to the prevalence's.
             self.calibrator_ = PiecewiseLogisticCalibrator(
                 threshold=self.threshold_, score_kind=self.score_kind
-            ).fit(oof.score, y == self.pos_label, sample_weight=sample_weight)
+            ).fit(
+                oof.score,
+                y == self.pos_label,
+                sample_weight=self.training_weights(y, sample_weight),
+            )
+            self.calibrator_.intercept_ += self.prior_shift(
+                y, sample_weight, self.column
+            )
         # The curves are kept only when stored: at 10^6 candidates their
         # precision and recall cost as much as a pass of the search.
         pooled = self._curves(pick) if self.store_cv_results else None
