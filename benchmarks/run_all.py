@@ -1,8 +1,8 @@
-"""Every performance row of issues 7 and 15 (P1-P7), measured in one run, in one table.
+"""Every performance row of issues 7, 15 and 16 (P1-P8), measured in one run, one table.
 
 Run from the repository root::
 
-    python benchmarks/run_all.py              # full sizes, about 10 min on 2 idle cores
+    python benchmarks/run_all.py              # full sizes, about 14 min on 2 idle cores
     python benchmarks/run_all.py --quick      # small sizes, a smoke run under a minute
     python benchmarks/run_all.py --only P3 P5 # some parts only
 
@@ -71,6 +71,17 @@ P7 -- alert budgets (rows of ``bench_budget``, information): the population
 flagged rate of ``AlertBudget(0.02)`` and ``AlertBudget(0.02,
 confidence=0.95)`` against the budget, over 20 splits (quick: 5), and the recall
 the confidence margin costs. The full table is ``bench_budget.py``'s.
+
+P8 -- base-rate shift (rows of ``bench_prevalence``): models tuned at a positive
+rate of 0.15, retargeted to 0.01, 0.03, 0.3 and 0.6, on the ``gauss`` problem
+(closed-form truth, 60 seeds; quick: 8) and on the bundled digits (100 seeds;
+quick: 8). Per problem, the worst of the four rates: the coverage of
+``PrecisionTarget(0.8, confidence=0.95)`` after ``retarget(prevalence=pi')``
+over 0.95 (>= 1), the mean precision of ``PrecisionTarget(0.8)`` over 0.8
+(>= 0.975), F1 and cost over the oracle's (>= 0.98, <= 1.02); and the mean
+absolute error of the rate estimated from 2,000 unlabelled rows over 0.01, EM
+(the default, <= 1) and BBSE (information). The tables are
+``bench_prevalence.py``'s.
 """
 
 from __future__ import annotations
@@ -93,6 +104,7 @@ from _common import (  # benchmarks/ is on sys.path when run as a script
     median_times,
 )
 from bench_budget import part_budget
+from bench_prevalence import part_prevalence
 from bench_row_costs import part_held_out, part_prefit
 from bench_search import (
     Row,
@@ -112,8 +124,10 @@ from threshold_estimators import ThresholdTunedClassifier
 
 FULL = {"search": 10**6, "logistic": 10**6, "hgb": 2 * 10**5, "predict": 10**6}
 FULL |= {"big": 10**7, "row_costs": 10**6, "splits": 5, "budget_splits": 20}
+FULL |= {"prevalence_gauss": 60, "prevalence_digits": 100}
 QUICK = {"search": 10**5, "logistic": 10**5, "hgb": 2 * 10**4, "predict": 10**5}
 QUICK |= {"big": 10**6, "row_costs": 10**5, "splits": 2, "budget_splits": 5}
+QUICK |= {"prevalence_gauss": 8, "prevalence_digits": 8}
 P3_TRAIN = 10**5
 # Interleaved repeats (full, quick): the median damps a one-off slow run.
 REPEATS_FIT = (3, 1)
@@ -415,6 +429,18 @@ def part_p7(splits: int) -> list[Row]:
     ]
 
 
+def part_p8(sizes: dict) -> list[Row]:
+    """``bench_prevalence``'s rows, lettered: gauss P8a-P8f, digits P8g-P8l."""
+    rows = []
+    for problem, letters in (("gauss", "abcdef"), ("digits", "ghijkl")):
+        part = part_prevalence(problem, sizes[f"prevalence_{problem}"])[0]
+        rows += [
+            row._replace(name=f"P8{letter} {row.name}")
+            for letter, row in zip(letters, part, strict=True)
+        ]
+    return rows
+
+
 # ---------------------------------------------------------------------- output
 
 
@@ -440,9 +466,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["P1", "P2", "P3", "P4", "P5", "P6", "P7"],
+        choices=["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"],
         metavar="P",
-        help="run only these parts (P1 ... P7)",
+        help="run only these parts (P1 ... P8)",
     )
     parser.add_argument(
         "--blas-threads",
@@ -457,7 +483,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     sizes = QUICK if args.quick else FULL
-    parts = set(args.only or ["P1", "P2", "P3", "P4", "P5", "P6", "P7"])
+    parts = set(args.only or ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"])
     lines = [line for line in environment() if "cpu_count" not in line]
     print("\n".join(lines), flush=True)
     print(
@@ -488,6 +514,8 @@ def main(argv: list[str] | None = None) -> None:
             rows += part_p6(sizes["row_costs"], sizes["splits"])
         if "P7" in parts:
             rows += part_p7(sizes["budget_splits"])
+        if "P8" in parts:
+            rows += part_p8(sizes)
     print(render(rows))
     minutes = (time.perf_counter() - start) / 60
     print(f"\n{load_average('at end')}; {minutes:.1f} min")

@@ -131,6 +131,10 @@ MODELS = {
             LogisticRegression(), pos_label=2, recalibrate=True
         ),
     ),
+    "binary, retargeted from unlabelled rows": (
+        binary,
+        lambda: ThresholdTunedClassifier(LogisticRegression(), recalibrate=True),
+    ),
     "multiclass, cost matrix": (
         multiclass,
         lambda: ThresholdTunedClassifier(
@@ -146,7 +150,10 @@ def fitted():
     with threadpool_limits(1):  # HGB's threads crawl on a busy machine
         for name, (data, make) in MODELS.items():
             X, y = data()
-            models[name] = (make().fit(X, y), X)
+            model = make().fit(X, y)
+            if "retargeted" in name:
+                model.retarget(X=X)  # keeps a PrevalenceEstimate
+            models[name] = (model, X)
     return models
 
 

@@ -44,6 +44,7 @@ from ._prevalence import check_prevalence
 from ._retarget import (
     check_retargetable,
     decision_weights,
+    describe,
     estimate,
     record_out_of_fold,
     recorded_oof,
@@ -61,7 +62,7 @@ from ._validation import (
     check_target_shape,
     check_weights,
 )
-from .objectives import Objective
+from .objectives import InfeasibleTargetError, Objective
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
 
@@ -191,8 +192,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         decisions compared with ``recalibrate=False``);
         :meth:`predict_posterior_proba` gives the calibrated probabilities at the
         class balance the decision is made for (``prevalence_``: the training
-        balance unless ``prevalence`` or :meth:`retarget` moved it). Without it, ``predict_proba`` and
-        ``decision_function`` are the inner estimator's, untouched.
+        balance unless ``prevalence`` or :meth:`retarget` moved it). Without
+        it, ``predict_proba`` and ``decision_function`` are the inner
+        estimator's, untouched.
 
     response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
         The estimator's method whose output is thresholded; ``"auto"`` uses
@@ -576,7 +578,15 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             estimator_name=type(self.estimator_).__name__,
             class_ratio=class_ratio,
         )
-        rule.fit(recorded_oof(record), y_oof, weight, None, record["metadata"])
+        try:
+            rule.fit(recorded_oof(record), y_oof, weight, None, record["metadata"])
+        except InfeasibleTargetError as error:
+            if found is None:
+                raise
+            raise InfeasibleTargetError(
+                f"{error} (at the rate estimated from X: "
+                f"{describe(found, self.classes_, self.pos_label_)})"
+            ) from error
         self.rule_, self.prevalence_, self.prevalence_estimate_ = (
             rule,
             prevalence_,

@@ -89,7 +89,16 @@ def fold_searches(
 
 
 def fold_class_thresholds(
-    objective, y_oof, oof, weight_oof, classes, X_oof, metadata=None, *, pooled=None
+    objective,
+    y_oof,
+    oof,
+    weight_oof,
+    classes,
+    X_oof,
+    metadata=None,
+    *,
+    pooled=None,
+    odds_shifts=None,
 ):
     """Each fold's per-class thresholds, shape (n_folds, n_classes); NaN rows
     for folds where some class has no feasible threshold.
@@ -114,6 +123,7 @@ def fold_class_thresholds(
             _subset(X_oof, rows),
             oof.dtype,
             subset_metadata(metadata, rows),
+            odds_shifts,
         )
         thresholds.append(np.full(len(classes), np.nan) if found is None else found[0])
     return np.asarray(thresholds)

@@ -70,9 +70,11 @@ def per_class_thresholds(
     X=None,
     dtype=np.float64,
     metadata=None,
+    odds_shifts=None,
 ):
     """Each class's exact one-vs-rest threshold and its objective there; the cuts
-    are values of ``dtype``, the estimator's own score type (see ``cut_point``)."""
+    are values of ``dtype``, the estimator's own score type (see ``cut_point``).
+    ``odds_shifts``: with a prevalence, each class's (see ``Rows.odds_shift``)."""
     thresholds, best_scores = np.empty(len(classes)), np.empty(len(classes))
     top = top_two(scores)
     for column, label in enumerate(classes):
@@ -87,6 +89,7 @@ def per_class_thresholds(
                 X=X,
                 alternative=best_other(scores, column, classes, top),
                 metadata=metadata,
+                odds_shift=None if odds_shifts is None else odds_shifts[column],
             )
         except InfeasibleTargetError as error:
             raise InfeasibleTargetError(f"Class {label!r}: {error}") from error

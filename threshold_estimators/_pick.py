@@ -14,7 +14,6 @@ import numpy as np
 from sklearn.metrics import get_scorer_names
 from sklearn.utils._param_validation import (
     Interval,
-    RealNotInt,
     StrOptions,
     validate_params,
 )
@@ -26,7 +25,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import column_or_1d
 
 from ._best_cut import Found, find_best
-from ._prevalence import check_prevalence
+from ._prevalence import check_prevalence, class_proportions, odds_shift
 from ._retarget import decision_weights
 from ._scoring import resolve_objective, tuned_class
 from ._search import ThresholdCurve, as_float_array
@@ -146,7 +145,7 @@ def searched_pick(
         "objective": [Objective, StrOptions(set(get_scorer_names())), callable],
         "sample_weight": ["array-like", None],
         "pos_label": [Real, str, "boolean", None],
-        "prevalence": [Interval(RealNotInt, 0.0, 1.0, closed="neither"), None],
+        "prevalence": [Interval(Real, 0.0, 1.0, closed="neither"), None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -253,11 +252,14 @@ def pick_threshold(
     pos_label = classes[positive_index]
     if sample_weight is not None:
         sample_weight = check_weights(sample_weight, y_score, y_true, classes)
+    shift = None
     if prevalence is not None:
         rate = check_prevalence(prevalence, classes, pos_label)
-        sample_weight, _, _ = decision_weights(
+        training = class_proportions(y_true, sample_weight, classes)
+        sample_weight, _, ratio = decision_weights(
             y_true, sample_weight, classes, pos_label, rate
         )
+        shift = odds_shift(ratio, training, positive_index)
     if len(classes) == 2:
         objective = resolve_objective(objective, None, positive_index)
         metadata = _objective_metadata(objective, metadata, y_true, sample_weight)
@@ -272,6 +274,7 @@ def pick_threshold(
             classes=classes,
             X=np.empty((y_true.shape[0], 0)),
             metadata=metadata,
+            odds_shift=shift,
         )
     # (rest, pos_label)
     objective = resolve_objective(objective, None, 1, two_classes=False)
@@ -294,6 +297,7 @@ def pick_threshold(
         pos_label=True,
         classes=np.array([False, True]),
         metadata=metadata,
+        odds_shift=shift,
     )
     return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})
 

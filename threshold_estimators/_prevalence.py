@@ -130,6 +130,16 @@ def shifted_weights(y, sample_weight, classes, proportions) -> np.ndarray:
     return weight if sample_weight is None else weight * sample_weight
 
 
+def odds_shift(class_ratio, training, column: int) -> float:
+    """The factor by which reweighting with ``class_ratio`` (each class's new
+    over its ``training`` proportion) multiplies the odds of class ``column``
+    against the rest: its ratio over the rest's pooled one."""
+    new = training * class_ratio
+    rest_training = training.sum() - training[column]
+    rest_new = new.sum() - new[column]
+    return float(class_ratio[column] / (rest_new / rest_training))
+
+
 def reported_prevalence(proportions, classes, pos_label):
     """What ``prevalence_`` reports: the tuned class's rate, or the vector."""
     if pos_label is None:
@@ -235,6 +245,9 @@ def _estimate(value, std, method, n_rows) -> PrevalenceEstimate:
     floor = 0.5 / n_rows
     if np.any(values < floor) or np.any(values > 1 - floor):
         which = "0" if np.min(values) < floor else "1"
+        reach = np.clip(
+            values + (1 if which == "0" else -1) * 1.96 * np.asarray(std), 0, 1
+        )
         raise ValueError(
             f"The prevalence estimated ({method}) from {n_rows} unlabelled rows is "
             f"at the boundary {which} (estimate {np.round(values, 4).tolist()}, "
@@ -243,7 +256,9 @@ def _estimate(value, std, method, n_rows) -> PrevalenceEstimate:
             "shift is not a label shift (the scores of each class moved too: "
             "covariate shift, a changed model input), or the rows are too few "
             "to see a rare class. No decision can be made for a rate of 0 or 1; "
-            "give the prevalence itself if it is known."
+            "give the prevalence itself if it is known (the 95 % interval reaches "
+            f"{np.round(reach, 4).tolist()}: a rate there is compatible with these "
+            "rows)."
         )
     half = norm.ppf(0.975) * np.asarray(std)
     interval = (

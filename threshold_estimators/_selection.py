@@ -185,6 +185,7 @@ def prepare(
     X=None,
     alternative=None,
     metadata=None,
+    odds_shift=None,
 ) -> Prepared:
     """Drop the samples of zero weight and bind ``objective`` to the rows.
 
@@ -197,7 +198,17 @@ def prepare(
         X = None if X is None else _safe_indexing(X, kept)
         alternative = None if alternative is None else alternative[kept]
         metadata = subset_metadata(metadata, kept)
-    rows = Rows(y, y_score, sample_weight, classes, pos_label, X, alternative, metadata)
+    rows = Rows(
+        y,
+        y_score,
+        sample_weight,
+        classes,
+        pos_label,
+        X,
+        alternative,
+        metadata,
+        odds_shift=odds_shift,
+    )
     return Prepared(objective.for_rows(rows), rows, y == pos_label)
 
 

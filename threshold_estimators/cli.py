@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._cli import demo, model, pick
+from ._cli import demo, model, pick, retarget
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_parser(commands)
     pick.add_parser(commands)
     model.add_parsers(commands)
+    retarget.add_parser(commands)
     return parser
 
 

@@ -1,10 +1,11 @@
-"""The commands of ``threshold-estimators``: ``demo``, ``pick``, ``tune``, ``predict``.
+"""The commands of ``threshold-estimators``: ``demo``, ``pick``, ``tune``, ``predict``,
+``retarget``.
 
 ``files`` reads CSV files (bounded lines, standard input) and writes outputs
 through a temporary file, never over an input, with the standard library (the
 CLI needs only the core dependencies); ``common`` turns user mistakes into
 one-line messages and formats the reports;
-``objective`` parses the ``--objective`` grammar; ``demo``, ``pick`` and
-``model`` (``tune`` and ``predict``) hold the commands.
+``objective`` parses the ``--objective`` grammar; ``demo``, ``pick``,
+``model`` (``tune`` and ``predict``) and ``retarget`` hold the commands.
 ``threshold_estimators.cli`` assembles the parser.
 """

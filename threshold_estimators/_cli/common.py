@@ -130,6 +130,68 @@ def add_weight_argument(parser) -> None:
     )
 
 
+def _rate(text: str) -> float:
+    """An argparse type: a rate strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"P must be a rate strictly between 0 and 1, got {text!r}"
+        )
+    return value
+
+
+def one_rate(text: str) -> float:
+    """``--prevalence`` of one tuned class (pick, tune): one rate in (0, 1)."""
+    if "," in text:
+        raise argparse.ArgumentTypeError(
+            "the decision is made for one class, so P is that class's rate "
+            f"(the positive label's), one number in (0, 1); got the list {text!r}"
+        )
+    return _rate(text)
+
+
+def rates_of(text: str) -> float | tuple[float, ...]:
+    """``--prevalence`` of retarget: one rate, or comma-separated proportions
+    (one per class, in sorted class order) for a model tuning every class."""
+    parts = text.split(",")
+    if len(parts) == 1:
+        return _rate(text)
+    values = tuple(_rate(part) for part in parts)
+    if abs(math.fsum(values) - 1.0) > 1e-9:
+        raise argparse.ArgumentTypeError(
+            f"proportions of the classes must sum to 1; got {text!r} (sum "
+            f"{math.fsum(values):.12g})"
+        )
+    return values
+
+
+def add_prevalence_argument(parser, *, multiple: bool = False, **kwargs) -> None:
+    """``--prevalence P``: the positive rate the decision is made for."""
+    more = (
+        "; for a model tuning every class of a multiclass target, one proportion "
+        "per class, comma-separated in sorted class order (e.g. 0.2,0.3,0.5)"
+    )
+    parser.add_argument(
+        "--prevalence",
+        type=rates_of if multiple else one_rate,
+        metavar="P",
+        help="the rate of the positive class the decision is made for, in (0, 1), "
+        "when deployment's differs from the data's (label shift: each class's "
+        f"scores keep their distribution){more if multiple else ''}",
+        **kwargs,
+    )
+
+
+def rate_text(value) -> str:
+    """A rate, or proportions, as text."""
+    if np.ndim(value) == 0:
+        return f"{float(value):.4f}"
+    return "(" + ", ".join(f"{float(v):.4f}" for v in np.ravel(value)) + ")"
+
+
 def counts_of(counts, weighted: bool) -> tuple:
     """tp, fp, tn, fn: integers, or weighted sums (floats) with weights."""
     return tuple(float(c) if weighted else int(c) for c in counts)

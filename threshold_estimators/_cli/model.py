@@ -11,6 +11,7 @@ import numpy as np
 from .._validation import plain
 from .common import (
     DataError,
+    add_prevalence_argument,
     add_weight_argument,
     counts_of,
     emit,
@@ -18,6 +19,7 @@ from .common import (
     positive_label,
     print_json,
     progress,
+    rate_text,
     rates,
     rates_text,
     report_errors,
@@ -46,7 +48,10 @@ weights are also passed to the model's fit, the costs never. The report gives
 the out-of-fold precision, recall, F1, flagged rate (the share of rows called
 positive) and cost at the threshold; progress lines go to stderr. The saved
 model keeps the decision, not the out-of-fold curves (whose size grows with
-the rows), unless --store-cv-results asks for them."""
+the rows), unless --store-cv-results asks for them. --prevalence P makes the
+decision for a positive rate P other than the file's (the out-of-fold rows of
+each class reweighted to it); "retarget" changes the rate of a model saved
+with --retargetable later, without refitting."""
 
 PREDICT_DESCRIPTION = """\
 Predict with a model saved by "tune" (or any fitted scikit-learn classifier
@@ -98,6 +103,7 @@ def add_parsers(commands) -> None:
         "--objective", default="f1", metavar="OBJ", help="default: f1; see below"
     )
     add_weight_argument(tune)
+    add_prevalence_argument(tune)
     tune.add_argument(
         "--cv", type=_folds, default=5, metavar="K", help="number of folds (default: 5)"
     )
@@ -111,6 +117,12 @@ def add_parsers(commands) -> None:
         action="store_true",
         help="keep the out-of-fold curves in the saved model (cv_results_, for "
         "ThresholdCurveDisplay.from_estimator); they grow with the rows",
+    )
+    tune.add_argument(
+        "--retargetable",
+        action="store_true",
+        help="keep the out-of-fold scores and labels (about 10 bytes a row) so "
+        "that retarget can re-decide for another rate without refitting",
     )
     tune.add_argument(
         "--output",
@@ -169,7 +181,7 @@ def run_tune(args: argparse.Namespace) -> int:
     features = [
         name for name in table.header if name != args.label and name not in roles
     ]
-    X = _features(table, features, allow_missing=args.model == "hgb")
+    X = features_of(table, features, allow_missing=args.model == "hgb")
     if args.model == "logistic":
         _check_scale(table, features, X)
     besides = f" (neither the label nor {sorted(roles)})" if roles else ""
@@ -187,6 +199,8 @@ def run_tune(args: argparse.Namespace) -> int:
         pos_label=pos_label,
         random_state=0,
         store_cv_results=args.store_cv_results,
+        prevalence=args.prevalence,
+        retargetable=args.retargetable,
     )
     try:
         model.fit(X, y, sample_weight=weight, **costs)
@@ -201,8 +215,10 @@ def run_tune(args: argparse.Namespace) -> int:
     # The fitted decision: its out-of-fold counts and each fold's threshold.
     rule, fitted = model.rule_, model.objective_
     fixed = fitted.fixed_cut() is not None
+    # Reweighted to a --prevalence, the counts are weighted sums.
+    weighted = weight is not None or args.prevalence is not None
     counts = counts_of(
-        (rule.counts_[key] for key in ("tp", "fp", "tn", "fn")), weight is not None
+        (rule.counts_[key] for key in ("tp", "fp", "tn", "fn")), weighted
     )
     report = {
         "threshold": model.threshold_,
@@ -212,6 +228,8 @@ def run_tune(args: argparse.Namespace) -> int:
         "objective_value": model.best_score_,
         "n": table.n_rows,
         "pos_label": plain(pos_label),
+        "prevalence": model.prevalence_,
+        "training_prevalence": float(np.average(positive, weights=weight)),
         "model": args.model,
         "cv": args.cv,
         "recalibrate": args.recalibrate,
@@ -219,6 +237,7 @@ def run_tune(args: argparse.Namespace) -> int:
         "fold_thresholds": rule.fold_thresholds_,
         "fold_threshold_std": model.threshold_std_,
         "store_cv_results": args.store_cv_results,
+        "retargetable": args.retargetable,
         "output": args.output,
     }
     if weight is not None:
@@ -233,7 +252,14 @@ def run_tune(args: argparse.Namespace) -> int:
         f"threshold {model.threshold_!r} on P({args.label} = {plain(pos_label)!r}), "
         f"objective {args.objective} ({fitted.display_name}), {args.model}, {how}"
     )
-    emit(f"out of fold ({args.cv} folds) at the threshold:")
+    if args.prevalence is not None:
+        emit(
+            f"decided for a rate of {plain(pos_label)!r} of "
+            f"{rate_text(model.prevalence_)} (--prevalence; the file's is "
+            f"{rate_text(report['training_prevalence'])})"
+        )
+    reweighted = ", reweighted to that rate," * (args.prevalence is not None)
+    emit(f"out of fold ({args.cv} folds){reweighted} at the threshold:")
     emit(rates_text(report))
     if not fixed:
         folds = " ".join(f"{t:.4g}" for t in rule.fold_thresholds_)
@@ -250,32 +276,16 @@ def run_tune(args: argparse.Namespace) -> int:
 @report_errors
 def run_predict(args: argparse.Namespace) -> int:
     check_output(args.output, args.model, args.file)
-    model = _load(args.model)
+    model = load(args.model)
     table = read_csv(args.file)
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        missing = [str(name) for name in names if name not in table.header]
-        if missing:
-            raise DataError(
-                f"{args.file} lacks feature columns the model was fitted on: "
-                f"{missing}; its columns are {table.header}."
-            )
-        features = [str(name) for name in names]
-    else:
-        features = table.header
-        expected = getattr(model, "n_features_in_", None)
-        if expected != len(features):
-            raise DataError(
-                f"the model knows no feature names and expects {expected} features; "
-                f"{args.file} has {len(features)} columns."
-            )
+    features = model_features(model, table, args.file)
     if args.proba and not hasattr(model, "predict_proba"):
         raise DataError(f"{type(model).__name__} has no predict_proba: drop --proba.")
-    X = _features(table, features, allow_missing=True)
-    predictions = _predict(model, X, table, features, "predict")
+    X = features_of(table, features, allow_missing=True)
+    predictions = predicted(model, X, table, features, "predict")
     header, columns = ["prediction"], [[str(plain(p)) for p in predictions]]
     if args.proba:
-        proba = _predict(model, X, table, features, "predict_proba")
+        proba = predicted(model, X, table, features, "predict_proba")
         header += [f"proba_{plain(label)}" for label in model.classes_]
         columns += [[repr(float(p)) for p in column] for column in proba.T]
     with output_file(args.output) as file:
@@ -287,7 +297,27 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _features(table, names: list[str], *, allow_missing: bool) -> np.ndarray:
+def model_features(model, table, path: str) -> list[str]:
+    """The columns the model reads: its feature names, else every column."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        missing = [str(name) for name in names if name not in table.header]
+        if missing:
+            raise DataError(
+                f"{path} lacks feature columns the model was fitted on: "
+                f"{missing}; its columns are {table.header}."
+            )
+        return [str(name) for name in names]
+    expected = getattr(model, "n_features_in_", None)
+    if expected != len(table.header):
+        raise DataError(
+            f"the model knows no feature names and expects {expected} features; "
+            f"{path} has {len(table.header)} columns."
+        )
+    return table.header
+
+
+def features_of(table, names: list[str], *, allow_missing: bool) -> np.ndarray:
     if not names:
         raise DataError(f"{table.path} has no feature column besides the label.")
     columns, bad = [], []
@@ -335,10 +365,12 @@ def _check_scale(table, names: list[str], X: np.ndarray) -> None:
         )
 
 
-def _predict(model, X, table, features, method):
-    """``model.method(X)``; a model refusing missing values says which columns."""
+def predicted(model, X, table, features, method):
+    """``model.method(X)`` (or ``method(X)`` for a function); a model refusing
+    missing values says which columns have some."""
+    call = getattr(model, method) if isinstance(method, str) else method
     try:
-        return getattr(model, method)(X)
+        return call(X)
     except ValueError as exc:
         gaps = [f for f, col in zip(features, X.T, strict=True) if np.isnan(col).any()]
         if not gaps or "NaN" not in str(exc):
@@ -350,7 +382,7 @@ def _predict(model, X, table, features, method):
         ) from None
 
 
-def _load(path: str):
+def load(path: str):
     import joblib
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted

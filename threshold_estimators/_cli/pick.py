@@ -10,6 +10,7 @@ from .._pick import ThresholdPick, pick_threshold
 from .._validation import plain
 from .common import (
     UsageError,
+    add_prevalence_argument,
     add_weight_argument,
     counts_of,
     emit,
@@ -17,6 +18,7 @@ from .common import (
     positive_label,
     print_json,
     progress,
+    rate_text,
     rates,
     rates_text,
     report_errors,
@@ -38,7 +40,9 @@ gives the precision, recall and F1 of the cut T.
 FILE.csv has a header row; the score column must be numeric (probabilities or
 any decision values, greater meaning more likely positive). A cost objective
 may read per-row costs from columns of FILE.csv (cost:fp=5,fn=@amount), and
---weight COL weighs the rows."""
+--weight COL weighs the rows. --prevalence P picks the threshold for a
+positive rate P other than the file's: each class's rows are reweighted to
+it (exact under label shift), and so are the counts reported."""
 
 
 def add_parser(commands) -> None:
@@ -63,6 +67,7 @@ def add_parser(commands) -> None:
         help="what the threshold is chosen for (default: f1; see below)",
     )
     add_weight_argument(parser)
+    add_prevalence_argument(parser)
     parser.add_argument(
         "--plot",
         metavar="OUT.png",
@@ -75,7 +80,7 @@ def add_parser(commands) -> None:
         action="store_true",
         help="print one JSON object: threshold, precision, recall, f1, "
         "flagged_rate (cost and mean_cost for cost objectives), n, n_positive, "
-        "pos_label, the counts",
+        "pos_label, prevalence, the counts",
     )
     parser.set_defaults(run=run)
 
@@ -109,11 +114,14 @@ def run(args: argparse.Namespace) -> int:
             parsed.objective,
             pos_label=True,
             sample_weight=weight,
+            prevalence=args.prevalence,
             **costs,
         )
     except ValueError as exc:
         raise parsed.refusal(exc, table) from None
-    weighted = weight is not None
+    # Reweighted to a --prevalence, the counts are weighted sums.
+    weighted = weight is not None or args.prevalence is not None
+    observed = float(np.average(positive, weights=weight))
     counts = counts_of((pick.tp, pick.fp, pick.tn, pick.fn), weighted)
     report = {
         "threshold": pick.threshold,
@@ -123,9 +131,11 @@ def run(args: argparse.Namespace) -> int:
         "n": table.n_rows,
         "n_positive": int(np.count_nonzero(positive)),
         "pos_label": plain(pos_label),
+        "prevalence": observed if args.prevalence is None else args.prevalence,
+        "observed_prevalence": observed,
         "n_candidates": pick.n_candidates,
     }
-    if weighted:
+    if weight is not None:
         report["weight"] = args.weight
     if parsed.names:
         report["cost_columns"] = parsed.columns
@@ -144,6 +154,12 @@ def run(args: argparse.Namespace) -> int:
         f"objective {args.objective}: predict {report['pos_label']!r} when "
         f"{args.score} >= {pick.threshold!r}"
     )
+    if args.prevalence is not None:
+        emit(
+            f"decided for a rate of {report['pos_label']!r} of "
+            f"{rate_text(args.prevalence)} (the file's is {rate_text(observed)}); "
+            "the counts below are reweighted to it"
+        )
     emit(rates_text(report))
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._folds import in_sorted_order
+from .._prevalence import odds_shift
 
 
 class DecisionRule:
@@ -75,23 +76,22 @@ class DecisionRule:
             return sample_weight
         return sample_weight / self.class_ratio[self.classes.searchsorted(y)]
 
-    def prior_shift(self, y, sample_weight, column: int) -> float:
-        """How much a prevalence moves the log-odds of class ``column``
-        against the rest: ``log(r_k) - log(r_rest)``, ``r`` the new over the
-        training proportion (the rest's ratio is their pooled one); 0
-        without a prevalence. Adding it to a calibrated posterior's
-        intercept is Bayes' prior correction."""
+    def odds_shift(self, y, sample_weight, column: int) -> float | None:
+        """The factor by which a prevalence multiplies the odds of class
+        ``column`` against the rest (see ``_prevalence.odds_shift``); None
+        without a prevalence. Its log, added to a calibrated posterior's
+        intercept, is Bayes' prior correction."""
         if self.class_ratio is None:
-            return 0.0
+            return None
         weight = self.training_weights(y, sample_weight)
         index = self.classes.searchsorted(y)
         training = np.bincount(index, weights=weight, minlength=len(self.classes))
-        new = training * self.class_ratio
-        rest_training = training.sum() - training[column]
-        rest_new = new.sum() - new[column]
-        return float(
-            np.log(self.class_ratio[column]) - np.log(rest_new / rest_training)
-        )
+        return odds_shift(self.class_ratio, training, column)
+
+    def prior_shift(self, y, sample_weight, column: int) -> float:
+        """``log(odds_shift)``: 0 without a prevalence."""
+        shift = self.odds_shift(y, sample_weight, column)
+        return 0.0 if shift is None else float(np.log(shift))
 
     @property
     def score_kind(self) -> str:

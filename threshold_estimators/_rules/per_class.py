@@ -27,8 +27,21 @@ class PerClassCuts(DecisionRule):
 
     def fit(self, oof, y, sample_weight, X, metadata=None):
         objective, classes = self.objective, self.classes
+        shifts = None
+        if self.class_ratio is not None:
+            # One-vs-rest: the rest's pooled ratio (exact for one class
+            # against classes sharing a ratio, an approximation otherwise).
+            shifts = [self.odds_shift(y, sample_weight, k) for k in range(len(classes))]
         threshold, class_scores = per_class_thresholds(
-            objective, y, oof.score, sample_weight, classes, X, oof.dtype, metadata
+            objective,
+            y,
+            oof.score,
+            sample_weight,
+            classes,
+            X,
+            oof.dtype,
+            metadata,
+            shifts,
         )
         self.threshold_ = threshold
         self.best_score_ = float(np.mean(class_scores))
@@ -54,7 +67,15 @@ class PerClassCuts(DecisionRule):
                 label_metric(y, classes[decision], sample_weight=sample_weight)
             )
         fold_thresholds = fold_class_thresholds(
-            objective, y, oof, sample_weight, classes, X, metadata, pooled=threshold
+            objective,
+            y,
+            oof,
+            sample_weight,
+            classes,
+            X,
+            metadata,
+            pooled=threshold,
+            odds_shifts=shifts,
         )
         self.threshold_std_ = spread(fold_thresholds)
         if self.store_cv_results:

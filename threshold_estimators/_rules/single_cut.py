@@ -39,8 +39,13 @@ class SingleCut(DecisionRule):
         return int(np.flatnonzero(self.classes == self.pos_label)[0])
 
     def fit(self, oof, y, sample_weight, X, metadata=None):
+        shift = self.odds_shift(y, sample_weight, self.column)
         search = partial(
-            find_best, self.objective, pos_label=self.pos_label, classes=self.classes
+            find_best,
+            self.objective,
+            pos_label=self.pos_label,
+            classes=self.classes,
+            odds_shift=shift,
         )
         pick = searched_pick(
             self.objective,
@@ -53,6 +58,7 @@ class SingleCut(DecisionRule):
             X=X,
             alternative=oof.alternative,
             metadata=metadata,
+            odds_shift=shift,
         )
         self.threshold_, self.best_score_ = pick.threshold, pick.score
         self.counts_ = {name: getattr(pick, name) for name in ("tp", "fp", "tn", "fn")}

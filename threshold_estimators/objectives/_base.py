@@ -261,3 +261,7 @@ class Rows(NamedTuple):
     metadata: dict | None = None
     # ``summed_rows`` summed at every candidate: ``(above, below)``.
     sums: tuple | None = None
+    # With a prevalence: the factor by which the reweighting multiplied the
+    # odds of the tuned class against the rest (its ratio over the rest's);
+    # a confidence bound is computed before it and mapped through it.
+    odds_shift: float | None = None

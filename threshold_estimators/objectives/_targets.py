@@ -7,6 +7,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.stats import beta as beta_distribution
+from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import (
@@ -41,11 +42,42 @@ class _RateTarget(Objective):
     # number of calls, so it depends on the scores only, not the labels.
     _BONFERRONI_GRID = 20
 
+    # With a prevalence and a confidence bound on precision: the odds shift
+    # of the tuned class (see ``for_rows``); None otherwise.
+    odds_shift = None
+
+    def for_rows(self, rows):
+        """With a prevalence, a precision bound is computed on the counts at
+        the training balance and then mapped to the new one.
+
+        Reweighting by class makes a negative row weigh ``k`` times less (or
+        more) than a positive one, and Kish's effective size of such mixed
+        weights would let one or two negatives in the top tail decide the
+        bound. The bound of the training-balance precision ``q`` (each
+        class's rows with their own weights) is the one the search already
+        trusts; precision at the new rate is the increasing map
+        ``odds(p) = k odds(q)``, so the bound maps with it.
+        """
+        shift = rows.odds_shift
+        if shift is None or self.confidence is None or self._constrained != "precision":
+            return self
+        bound = clone(self)
+        bound.odds_shift = float(shift)
+        return bound
+
+    def _shifted(self, precision):
+        """Training-balance precision mapped to the new rate (``odds_shift``)."""
+        if self.odds_shift is None:
+            return precision
+        shift = self.odds_shift
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return shift * precision / (shift * precision + (1 - precision))
+
     def _rates(self, tp, fp, tn, fn):
         """(constrained rate, maximized rate)."""
         precision, recall = precision_recall(tp, fp, tn, fn)
         if self._constrained == "precision":
-            return precision, recall
+            return self._shifted(precision), recall
         return recall, precision
 
     def _trials(self, tp, fp, tn, fn):
@@ -69,6 +101,11 @@ class _RateTarget(Objective):
         """
         tp, fp, tn, fn = (np.asarray(c, dtype=float) for c in counts)
         tp2, fp2, _, fn2 = (np.asarray(c, dtype=float) for c in squared_counts)
+        if self.odds_shift is not None:
+            # Back to the training balance: the negatives' weights times the
+            # shift (and their squares times its square); ``_rates`` and
+            # ``lower_bound`` map precision forward again.
+            fp, fp2 = fp * self.odds_shift, fp2 * self.odds_shift**2
         if self._constrained == "precision":
             weight, squared = tp + fp, tp2 + fp2
         else:
@@ -109,7 +146,7 @@ class _RateTarget(Objective):
         bound[some] = beta_distribution.ppf(
             alpha, successes[some], trials[some] - successes[some] + 1
         )
-        return bound
+        return self._shifted(bound) if self._constrained == "precision" else bound
 
     @staticmethod
     def _perfect_record_trials(alpha, target):
