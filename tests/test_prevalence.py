@@ -18,6 +18,7 @@ import joblib
 import numpy as np
 import pytest
 from scipy.stats import beta as beta_distribution
+from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
@@ -681,6 +682,37 @@ def test_em_and_bbse_recover_the_rate_over_20_seeds():
     """Measured: mean absolute errors EM 0.006 (rate 0.03) and 0.013 (0.3),
     BBSE 0.012 and 0.013; 95 % intervals cover the rate in 17-19 of 20."""
     check_estimation(estimation_errors(n_seeds=20, train_rows=4000), 20, limit=0.02)
+
+
+@pytest.mark.parametrize(
+    "objective, side",
+    [
+        (PrecisionTarget(0.7, confidence=0.9), -1),
+        (PrecisionTarget(0.7), 0),
+        (AlertBudget(0.1, confidence=0.9), 1),
+        ("f1", 0),
+    ],
+)
+def test_an_estimated_rate_is_read_at_the_end_a_confidence_needs(objective, side):
+    """A confidence bound holds at the estimate's conservative end: the lower
+    one-sided bound of the rate for precision, the upper for a budget; the
+    decision is the fit at that rate."""
+    rng = np.random.default_rng(1)
+    X, y = gaussian(3000, 0.15, rng)
+    model = ThresholdTunedClassifier(
+        LogisticRegression(), objective=objective, cv=FOLDS
+    )
+    model.fit(X, y)
+    X_new, _ = gaussian(2000, 0.1, rng)
+    model.retarget(X=X_new)
+    estimate = model.prevalence_estimate_
+    confidence = getattr(model.objective_, "confidence", None) or 0.5
+    expected = estimate.value + side * norm.ppf(confidence) * estimate.std
+    assert model.prevalence_ == pytest.approx(expected, rel=1e-12)
+    at_rate = ThresholdTunedClassifier(
+        LogisticRegression(), objective=objective, cv=FOLDS, prevalence=expected
+    ).fit(X, y)
+    assert model.threshold_ == at_rate.threshold_
 
 
 def test_every_class_bbse_recovers_the_proportions():

@@ -43,6 +43,7 @@ from ._folds import check_ovo, cross_fitted_scores, prefit_scores
 from ._prevalence import check_prevalence
 from ._retarget import (
     check_retargetable,
+    decided_rate,
     decision_weights,
     describe,
     estimate,
@@ -562,7 +563,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         found = None
         if X is not None:
             found = estimate(self, X, method)
-            prevalence = found.value
+            prevalence = decided_rate(found, self.objective_)
         proportions = resolved_prevalence(self, prevalence)
         y_oof = self.classes_[record["labels"]]
         weight, prevalence_, class_ratio = decision_weights(

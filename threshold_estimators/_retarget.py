@@ -10,6 +10,7 @@ would have with the same folds, without fitting any model.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import norm
 
 from ._calibration import PiecewiseLogisticCalibrator
 from ._folds import OutOfFold
@@ -151,6 +152,20 @@ def _most_separating_cut(score, positive, weight) -> float:
     curve = confusion_curve(positive, score, weight)
     separation = curve.tp / curve.tp[-1] - curve.fp / curve.fp[-1]
     return cut_point(curve.thresholds, int(np.argmax(separation)))
+
+
+def decided_rate(found: PrevalenceEstimate, objective):
+    """The rate a decision is made for from an estimate: the estimate, or,
+    for an objective promising a confidence bound, the end of the estimate's
+    one-sided interval at the same confidence that makes the promise hold
+    at every rate beyond it (``objective.prevalence_side``), so that the
+    estimate's own error is covered too."""
+    side = objective.prevalence_side
+    if side == 0 or np.ndim(found.value):
+        return found.value
+    reach = norm.ppf(objective.confidence) * found.std
+    floor = 0.5 / found.n_rows
+    return float(np.clip(found.value + side * reach, floor, 1 - floor))
 
 
 def _kish(weight) -> float:

@@ -208,6 +208,12 @@ class Objective(BaseEstimator):
         """
         return None, self.score(*counts)
 
+    # Which way a rate estimated with an error should be read for the
+    # decision: -1, its lower confidence bound (a precision bound holds at
+    # least as well at any higher rate); +1, its upper bound (an alert
+    # budget); 0, the estimate itself (no confidence promised).
+    prevalence_side = 0
+
     def fixed_cut(self) -> float | None:
         """The cut the user gave (see :class:`FixedThreshold`), or None: searched."""
         return None

@@ -81,6 +81,13 @@ class AlertBudget(Objective):
         "on_infeasible": [StrOptions({"raise", "warn"})],
     }
 
+    @property
+    def prevalence_side(self) -> int:
+        """A confidence bound on the flagged rate is read at the upper end of
+        an estimated rate: a cut flags more rows where positives are more
+        common (its true positive rate exceeds its false positive rate)."""
+        return 1 if self.confidence is not None else 0
+
     def __init__(
         self,
         max_positive_rate: float,

@@ -382,6 +382,12 @@ class PrecisionTarget(_RateTarget):
     _constrained = "precision"
     _target_param = "min_precision"
 
+    @property
+    def prevalence_side(self) -> int:
+        """A confidence bound on precision is read at the lower end of an
+        estimated rate: precision at a cut only rises with the rate."""
+        return -1 if self.confidence is not None else 0
+
     def __init__(
         self,
         min_precision: float,
