@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from threshold_estimators import ThresholdTunedClassifier, pick_threshold
 from threshold_estimators.objectives import (
+    F1,
     AlertBudget,
     CostMatrix,
     FBeta,
@@ -932,3 +933,49 @@ def test_skops_types_of_an_estimated_rate_are_documented(binary_data):
     sio = pytest.importorskip("skops.io")
     model, _ = retargeted(binary_data, by_rows=True)
     assert set(sio.get_untrusted_types(data=sio.dumps(model))) <= documented_types()
+
+
+@pytest.mark.parametrize("selection", ["fixed_sequence", "bonferroni"])
+@pytest.mark.parametrize("prevalence", [0.2, 0.05])
+def test_valid_selections_start_where_a_mapped_bound_can_pass(selection, prevalence):
+    """Separated scores reach any precision at any rate: the tests of a
+    selection start where a perfect record clears the bound once mapped to
+    the new rate, not at the training balance's start (where it cannot)."""
+    y = np.r_[np.ones(300, int), np.zeros(700, int)]
+    scores = np.r_[np.linspace(1, 2, 300), np.linspace(0, 0.9, 700)]
+    objective = PrecisionTarget(0.5, confidence=0.9, selection=selection)
+    pick = pick_threshold(y, scores, objective, prevalence=prevalence)
+    assert pick.recall == 1.0 and pick.precision >= 0.5
+
+
+def test_retarget_keeps_the_settings_of_the_fit(binary_data):
+    """Parameters set after fit (without refitting) do not leak into retarget."""
+    X, y, _ = binary_data
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    before = model.predict_proba(X)
+    model.set_params(recalibrate=True, store_cv_results=True, objective="precision")
+    model.retarget(0.05).retarget()
+    assert model.calibrator_ is None and model.rule_.cv_results_ is None
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    assert isinstance(model.objective_, F1)
+
+
+@pytest.mark.parametrize("prevalence", [True, "0.1", b"0.1"])
+def test_prevalence_refuses_booleans_and_text(binary_data, prevalence):
+    X, y, _ = binary_data
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    with pytest.raises(ValueError, match="prevalence must be a rate strictly"):
+        model.retarget(prevalence)
+
+
+def test_a_zero_dimensional_array_is_a_rate(binary_data):
+    X, y, _ = binary_data
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    assert model.retarget(np.array(0.05)).prevalence_ == 0.05
+
+
+def test_retarget_checks_the_method_name_even_with_a_rate(binary_data):
+    X, y, _ = binary_data
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    with pytest.raises(ValueError, match="method must be one of"):
+        model.retarget(0.2, method="bogus")

@@ -33,6 +33,11 @@ _LOG2_BUCKETS = 16
 # curve, or scores crowded into few buckets): the full search is as fast.
 _MAX_SORTED_SHARE = 0.125
 
+# Under this many occupied buckets, pruning is not tried (measured: scores
+# rounded to one decimal took 91 ms by a failed attempt and the fallback
+# against 73 ms for the whole curve at 10^6 rows).
+_MIN_OCCUPIED_BUCKETS = 256
+
 # Above this many buckets to refine, their per-bucket loop would cost more
 # than the full search.
 _MAX_REFINED_BUCKETS = 512
@@ -73,6 +78,7 @@ def bucketed_contenders(
     gain_magnitude: float | None,
     log2_buckets: int = _LOG2_BUCKETS,
     max_sorted_share: float = _MAX_SORTED_SHARE,
+    min_occupied: int = _MIN_OCCUPIED_BUCKETS,
 ) -> Contenders | None:
     """The candidates that may be the least cost (or tie with it).
 
@@ -95,6 +101,8 @@ def bucketed_contenders(
     max_sorted_share : float
         Give up (return None) when more than this share of the rows would
         have to be sorted.
+    min_occupied : int
+        Give up when fewer buckets than this hold a row.
 
     Returns
     -------
@@ -110,12 +118,16 @@ def bucketed_contenders(
     bucket >>= shift
     bucket = bucket.view(np.int64)
     n_buckets = (span >> int(shift)) + 1
+    occupied = np.bincount(bucket, minlength=n_buckets) > 0
+    if np.count_nonzero(occupied) < min_occupied:
+        # Few distinct scores crowd the rows into few buckets: pruning could
+        # not leave few rows to sort (and the whole curve is short anyway).
+        return None
     # Per bucket: the costs of its rows if called positive, if called
     # negative, and the least of the two.
     positive_sum = np.bincount(bucket, if_positive, n_buckets)
     negative_sum = np.bincount(bucket, if_negative, n_buckets)
     least_sum = np.bincount(bucket, np.minimum(if_positive, if_negative), n_buckets)
-    occupied = np.bincount(bucket, minlength=n_buckets) > 0
     # Running sums from the far end of each side (never a total minus a
     # prefix): above[j] over the buckets after j, below[j] before it.
     outer_above = np.zeros(n_buckets)

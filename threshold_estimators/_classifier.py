@@ -42,6 +42,7 @@ from sklearn.utils.validation import (
 from ._folds import check_ovo, cross_fitted_scores, prefit_scores
 from ._prevalence import check_prevalence
 from ._retarget import (
+    check_method,
     check_retargetable,
     decided_rate,
     decision_weights,
@@ -554,6 +555,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """
         check_is_fitted(self)
         check_retargetable(self)
+        check_method(method)
         if prevalence is not None and X is not None:
             raise ValueError(
                 "retarget takes the new rate or unlabelled rows to estimate it "
@@ -573,9 +575,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             self.objective_,
             classes=self.classes_,
             pos_label=self.pos_label_,
+            # The settings of the fit, not parameters set since.
             response_method=self.rule_.response_method,
-            recalibrate=self.recalibrate,
-            store_cv_results=self.store_cv_results,
+            recalibrate=self.rule_.recalibrate,
+            store_cv_results=self.rule_.store_cv_results,
             estimator_name=type(self.estimator_).__name__,
             class_ratio=class_ratio,
         )

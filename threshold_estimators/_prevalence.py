@@ -66,6 +66,13 @@ def check_prevalence(prevalence, classes, pos_label):
     """
     if prevalence is None:
         return None
+    if isinstance(prevalence, (bool, np.bool_, str, bytes)):
+        raise ValueError(
+            "prevalence must be a rate strictly between 0 and 1, or one "
+            f"proportion per class; got {prevalence!r}."
+        )
+    if isinstance(prevalence, np.ndarray) and prevalence.ndim == 0:
+        prevalence = prevalence.item()
     n_classes = len(classes)
     if isinstance(prevalence, Real) and not isinstance(prevalence, bool):
         if pos_label is None:

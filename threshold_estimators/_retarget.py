@@ -103,8 +103,7 @@ def decision_weights(y, sample_weight, classes, pos_label, prevalence):
 def estimate(model, X, method: str) -> PrevalenceEstimate:
     """The tuned class's rate (every class: the proportions) of the
     unlabelled rows ``X``, under label shift."""
-    if method not in ESTIMATORS:
-        raise ValueError(f"method must be one of {list(ESTIMATORS)}; got {method!r}.")
+    check_method(method)
     record = model.out_of_fold_
     classes, pos_label = model.classes_, model.pos_label_
     y = classes[record["labels"]]
@@ -168,6 +167,11 @@ def decided_rate(found: PrevalenceEstimate, objective):
     return float(np.clip(found.value + side * reach, floor, 1 - floor))
 
 
+def check_method(method) -> None:
+    if method not in ESTIMATORS:
+        raise ValueError(f"method must be one of {list(ESTIMATORS)}; got {method!r}.")
+
+
 def _kish(weight) -> float:
     """Kish's effective number of rows of these weights."""
     return float(weight.sum() ** 2 / np.sum(weight**2)) if weight.size else 0.0
@@ -195,8 +199,9 @@ def check_retargetable(model):
     """A ValueError when ``model`` kept nothing to re-decide from."""
     if getattr(model, "out_of_fold_", None) is None:
         raise ValueError(
-            "This model was fitted with retargetable=False: the out-of-fold "
-            "scores retarget re-decides from were not kept. Refit with "
+            "This model kept no out-of-fold scores to re-decide from: it was "
+            "fitted with retargetable=False (or by a version of "
+            "threshold_estimators without retarget). Refit with "
             "retargetable=True (the default), or with prevalence=... directly."
         )
     if model.objective_.reads_rows:

@@ -73,6 +73,13 @@ class _RateTarget(Objective):
         with np.errstate(invalid="ignore", divide="ignore"):
             return shift * precision / (shift * precision + (1 - precision))
 
+    def _unshifted(self, target):
+        """The training-balance precision that maps to ``target`` (see
+        ``_shifted``): where the tests of a selection can first pass."""
+        if self.odds_shift is None:
+            return target
+        return target / (target + self.odds_shift * (1 - target))
+
     def _rates(self, tp, fp, tn, fn):
         """(constrained rate, maximized rate)."""
         precision, recall = precision_recall(tp, fp, tn, fn)
@@ -188,7 +195,7 @@ class _RateTarget(Objective):
         alpha = 1 - self.confidence
         passes = self.lower_bound(tp, fp, tn, fn) >= target * (1 - _RATIO_TOL)
         trials = self._trials(tp, fp, tn, fn)
-        needed = self._perfect_record_trials(alpha, target)
+        needed = self._perfect_record_trials(alpha, self._unshifted(target))
         if self._constrained == "recall":
             # Recall is bounded best with every sample called positive: test
             # from the lowest threshold upwards.
@@ -222,7 +229,9 @@ class _RateTarget(Objective):
             calls = (tn + fn)[::-1]
         feasible = np.zeros(calls.shape, dtype=bool)
         if self._constrained == "precision":
-            first = max(self._perfect_record_trials(alpha, target), 1.0)
+            first = max(
+                self._perfect_record_trials(alpha, self._unshifted(target)), 1.0
+            )
             if not first <= calls[-1]:
                 return feasible
             levels = np.geomspace(first, calls[-1], size)
