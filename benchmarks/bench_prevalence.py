@@ -329,8 +329,9 @@ class Fair(Digits):
     data = fair_data()
     n_train_positives = 450
     # The model reaches precision 0.4 with recall about 0.4 at the training
-    # rate (out-of-fold AUC 0.77): 0.8 is out of reach.
-    min_precision = 0.4
+    # rate (out-of-fold AUC 0.77), and its 95 % bound not always: 0.8 is out
+    # of reach.
+    min_precision = 0.35
 
     @staticmethod
     def estimator():
@@ -394,15 +395,23 @@ def one_seed(problem_class, seed: int):
 
 
 def run(problem: str, seeds: int):
+    """Every seed's outcomes, and the seeds left out: those whose training
+    data reach no precision target at the training rate itself (nothing to
+    retarget)."""
     problem_class = PROBLEM_CLASSES[problem]
     decisions, estimates = defaultdict(list), defaultdict(list)
+    skipped = 0
     for seed in range(seeds):
-        d, e = one_seed(problem_class, seed)
+        try:
+            d, e = one_seed(problem_class, seed)
+        except InfeasibleTargetError:
+            skipped += 1
+            continue
         for key, value in d.items():
             decisions[key].append(value)
         for key, value in e.items():
             estimates[key].append(value)
-    return decisions, estimates
+    return decisions, estimates, skipped
 
 
 # ------------------------------------------------------------------- summaries
@@ -576,7 +585,7 @@ def estimation_tables(estimates) -> tuple[str, dict]:
 def part_prevalence(problem: str, seeds: int) -> tuple[list[Row], str]:
     """Rows for ``run_all`` (the worst shifted rate of each target, and the
     estimation errors), and this script's tables for ``problem``."""
-    decisions, estimates = run(problem, seeds)
+    decisions, estimates, skipped = run(problem, seeds)
     target = PROBLEM_CLASSES[problem].min_precision
     precision_text, precision_head = precision_table(decisions, target)
     ratio_text, ratio_head = ratio_table(decisions)
@@ -601,7 +610,13 @@ def part_prevalence(problem: str, seeds: int) -> tuple[list[Row], str]:
             estimation_head["bbse"], RATE_ERROR, "", None),
     ]  # fmt: skip
     text = (
-        f"{problem}: {seeds} seeds\n\n"
+        f"{problem}: {seeds} seeds"
+        + (
+            f" ({skipped} left out: a precision target infeasible at the training rate)"
+            if skipped
+            else ""
+        )
+        + "\n\n"
         f"1. Precision target {target:g}: mean deployment precision "
         "(cover)\n"
         f"{precision_text}\n\n"

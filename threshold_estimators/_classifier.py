@@ -40,18 +40,8 @@ from sklearn.utils.validation import (
 )
 
 from ._folds import check_ovo, cross_fitted_scores, prefit_scores
-from ._prevalence import check_prevalence
-from ._retarget import (
-    check_method,
-    check_retargetable,
-    decided_rate,
-    decision_weights,
-    describe,
-    estimate,
-    record_out_of_fold,
-    recorded_oof,
-    resolved_prevalence,
-)
+from ._prevalence import check_prevalence, decision_weights
+from ._retarget import record_out_of_fold, retargeted
 from ._rules import choose_rule, is_binary_only
 from ._scoring import resolve_objective, tuned_class
 from ._selection import subset_metadata
@@ -64,7 +54,7 @@ from ._validation import (
     check_target_shape,
     check_weights,
 )
-from .objectives import InfeasibleTargetError, Objective
+from .objectives import Objective
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
 
@@ -554,47 +544,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             ``X``, ``prevalence_estimate_`` holds the estimate).
         """
         check_is_fitted(self)
-        check_retargetable(self)
-        check_method(method)
-        if prevalence is not None and X is not None:
-            raise ValueError(
-                "retarget takes the new rate or unlabelled rows to estimate it "
-                "from, not both; got prevalence and X."
-            )
-        record = self.out_of_fold_
-        found = None
-        if X is not None:
-            found = estimate(self, X, method)
-            prevalence = decided_rate(found, self.objective_)
-        proportions = resolved_prevalence(self, prevalence)
-        y_oof = self.classes_[record["labels"]]
-        weight, prevalence_, class_ratio = decision_weights(
-            y_oof, record["sample_weight"], self.classes_, self.pos_label_, proportions
-        )
-        rule = choose_rule(
-            self.objective_,
-            classes=self.classes_,
-            pos_label=self.pos_label_,
-            # The settings of the fit, not parameters set since.
-            response_method=self.rule_.response_method,
-            recalibrate=self.rule_.recalibrate,
-            store_cv_results=self.rule_.store_cv_results,
-            estimator_name=type(self.estimator_).__name__,
-            class_ratio=class_ratio,
-        )
-        try:
-            rule.fit(recorded_oof(record), y_oof, weight, None, record["metadata"])
-        except InfeasibleTargetError as error:
-            if found is None:
-                raise
-            raise InfeasibleTargetError(
-                f"{error} (at the rate estimated from X: "
-                f"{describe(found, self.classes_, self.pos_label_)})"
-            ) from error
-        self.rule_, self.prevalence_, self.prevalence_estimate_ = (
-            rule,
-            prevalence_,
-            found,
+        self.rule_, self.prevalence_, self.prevalence_estimate_ = retargeted(
+            self, prevalence, X, method
         )
         return self
 

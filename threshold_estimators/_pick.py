@@ -25,8 +25,12 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import column_or_1d
 
 from ._best_cut import Found, find_best
-from ._prevalence import check_prevalence, class_proportions, odds_shift
-from ._retarget import decision_weights
+from ._prevalence import (
+    check_prevalence,
+    class_proportions,
+    decision_weights,
+    odds_shift,
+)
 from ._scoring import resolve_objective, tuned_class
 from ._search import ThresholdCurve, as_float_array
 from ._validation import (

@@ -154,6 +154,20 @@ def reported_prevalence(proportions, classes, pos_label):
     return float(proportions[int(np.flatnonzero(classes == pos_label)[0])])
 
 
+def decision_weights(y, sample_weight, classes, pos_label, prevalence):
+    """The weights the decision is searched with for ``prevalence`` (checked
+    already by :func:`check_prevalence`), what ``prevalence_`` reports (the
+    given rate, or the training rate for None) and each class's new over
+    its training proportion (None for None)."""
+    training = class_proportions(y, sample_weight, classes)
+    if prevalence is None:
+        return sample_weight, reported_prevalence(training, classes, pos_label), None
+    proportions = target_proportions(prevalence, training, classes, pos_label)
+    weight = shifted_weights(y, sample_weight, classes, proportions)
+    ratio = proportions / training
+    return weight, reported_prevalence(proportions, classes, pos_label), ratio
+
+
 # ---------------------------------------------------------------- estimation
 
 

@@ -20,14 +20,13 @@ from ._prevalence import (
     bbse_rate,
     check_prevalence,
     check_unlabelled_rows,
-    class_proportions,
+    decision_weights,
     em_rate,
-    reported_prevalence,
-    shifted_weights,
-    target_proportions,
 )
+from ._rules import choose_rule
 from ._search import confusion_curve, cut_point
 from ._validation import plain
+from .objectives import InfeasibleTargetError
 
 ESTIMATORS = ("auto", "em", "bbse")
 
@@ -84,20 +83,6 @@ def _smallest_int(values: np.ndarray) -> np.ndarray:
         if top <= np.iinfo(kind).max:
             return values.astype(kind)
     return values.astype(np.int64)
-
-
-def decision_weights(y, sample_weight, classes, pos_label, prevalence):
-    """The weights the decision is searched with for ``prevalence`` (checked
-    already by :func:`check_prevalence`), what ``prevalence_`` reports (the
-    given rate, or the training rate for None) and each class's new over
-    its training proportion (None for None)."""
-    training = class_proportions(y, sample_weight, classes)
-    if prevalence is None:
-        return sample_weight, reported_prevalence(training, classes, pos_label), None
-    proportions = target_proportions(prevalence, training, classes, pos_label)
-    weight = shifted_weights(y, sample_weight, classes, proportions)
-    ratio = proportions / training
-    return weight, reported_prevalence(proportions, classes, pos_label), ratio
 
 
 def estimate(model, X, method: str) -> PrevalenceEstimate:
@@ -230,3 +215,49 @@ def describe(estimate_: PrevalenceEstimate, classes, pos_label) -> str:
     )
     source = f"{estimate_.method}, {estimate_.n_rows} rows"
     return f"class proportions {{{shares}}} ({source})"
+
+
+def retargeted(model, prevalence, X, method):
+    """``(rule, prevalence_, prevalence_estimate_)`` of ``model`` re-decided
+    for ``prevalence``, or for the rate estimated from ``X``: a new rule fitted
+    on the kept out-of-fold rows, with the settings of the fit. Nothing of
+    ``model`` changes here, so a failure leaves it as it was."""
+    check_retargetable(model)
+    check_method(method)
+    if prevalence is not None and X is not None:
+        raise ValueError(
+            "retarget takes the new rate or unlabelled rows to estimate it "
+            "from, not both; got prevalence and X."
+        )
+    record = model.out_of_fold_
+    found = None
+    if X is not None:
+        found = estimate(model, X, method)
+        prevalence = decided_rate(found, model.objective_)
+    proportions = resolved_prevalence(model, prevalence)
+    classes, pos_label = model.classes_, model.pos_label_
+    y_oof = classes[record["labels"]]
+    weight, prevalence_, class_ratio = decision_weights(
+        y_oof, record["sample_weight"], classes, pos_label, proportions
+    )
+    rule = choose_rule(
+        model.objective_,
+        classes=classes,
+        pos_label=pos_label,
+        # The settings of the fit, not parameters set since.
+        response_method=model.rule_.response_method,
+        recalibrate=model.rule_.recalibrate,
+        store_cv_results=model.rule_.store_cv_results,
+        estimator_name=type(model.estimator_).__name__,
+        class_ratio=class_ratio,
+    )
+    try:
+        rule.fit(recorded_oof(record), y_oof, weight, None, record["metadata"])
+    except InfeasibleTargetError as error:
+        if found is None:
+            raise
+        raise InfeasibleTargetError(
+            f"{error} (at the rate estimated from X: "
+            f"{describe(found, classes, pos_label)})"
+        ) from error
+    return rule, prevalence_, found
