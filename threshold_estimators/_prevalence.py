@@ -129,11 +129,10 @@ def target_proportions(prevalence, training, classes, pos_label) -> np.ndarray:
     return proportions
 
 
-def shifted_weights(y, sample_weight, classes, proportions) -> np.ndarray:
-    """Each row's weight times its class's new over its training proportion."""
-    training = class_proportions(y, sample_weight, classes)
-    factor = proportions / training
-    weight = factor[np.searchsorted(classes, y)]
+def shifted_weights(y, sample_weight, classes, class_ratio) -> np.ndarray:
+    """Each row's weight times its class's ratio (new over training
+    proportion)."""
+    weight = class_ratio[np.searchsorted(classes, y)]
     return weight if sample_weight is None else weight * sample_weight
 
 
@@ -163,8 +162,8 @@ def decision_weights(y, sample_weight, classes, pos_label, prevalence):
     if prevalence is None:
         return sample_weight, reported_prevalence(training, classes, pos_label), None
     proportions = target_proportions(prevalence, training, classes, pos_label)
-    weight = shifted_weights(y, sample_weight, classes, proportions)
     ratio = proportions / training
+    weight = shifted_weights(y, sample_weight, classes, ratio)
     return weight, reported_prevalence(proportions, classes, pos_label), ratio
 
 
