@@ -979,3 +979,14 @@ def test_retarget_checks_the_method_name_even_with_a_rate(binary_data):
     model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
     with pytest.raises(ValueError, match="method must be one of"):
         model.retarget(0.2, method="bogus")
+
+
+@pytest.mark.parametrize("method", ["em", "bbse"])
+def test_an_estimate_does_not_depend_on_earlier_retargets(binary_data, method):
+    X, y, _ = binary_data
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    rows = X[:300]
+    first = model.retarget(X=rows, method=method).prevalence_estimate_
+    model.retarget(0.05)
+    again = model.retarget(X=rows, method=method).prevalence_estimate_
+    assert again.value == first.value and again.std == first.std

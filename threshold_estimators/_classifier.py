@@ -339,7 +339,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         With ``retargetable=True``, the out-of-fold rows the decision was
         searched on, as arrays: ``"score"``, ``"fold"``, ``"labels"`` (class
         indices), ``"sample_weight"`` (as given to ``fit``), ``"metadata"``
-        (per-row costs), ``"alternative"`` and ``"dtype"``; else None.
+        (per-row costs), ``"alternative"``, ``"dtype"`` and ``"threshold"``
+        (the fit's); else None.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`, when the estimator exposes it.
@@ -502,7 +503,9 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.objective_, self.rule_ = objective, rule
         self.prevalence_, self.prevalence_estimate_ = prevalence_, None
         self.out_of_fold_ = (
-            record_out_of_fold(oof, y_oof, weight_oof, metadata_oof, classes)
+            record_out_of_fold(
+                oof, y_oof, weight_oof, metadata_oof, classes, rule.threshold_
+            )
             if self.retargetable
             else None
         )

@@ -232,7 +232,7 @@ def bbse_rate(called, tpr: float, fpr: float, n_positive, n_negative):
     return _estimate(rate, float(np.sqrt(variance)), "bbse", n_rows)
 
 
-def bbse_proportions(predicted, confusion, n_per_class) -> PrevalenceEstimate:
+def bbse_proportions(predicted, confusion) -> PrevalenceEstimate:
     """Class proportions of unlabelled rows from their predicted classes.
 
     ``confusion[i, j]`` is the out-of-fold share of class-``j`` rows

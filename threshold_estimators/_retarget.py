@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from ._calibration import PiecewiseLogisticCalibrator
+from ._calibration import PiecewiseLogisticCalibrator, effective_size
 from ._folds import OutOfFold
 from ._prevalence import (
     PrevalenceEstimate,
@@ -31,7 +31,7 @@ from .objectives import InfeasibleTargetError
 ESTIMATORS = ("auto", "em", "bbse")
 
 
-def record_out_of_fold(oof, y_oof, weight_oof, metadata, classes) -> dict:
+def record_out_of_fold(oof, y_oof, weight_oof, metadata, classes, threshold) -> dict:
     """What ``fit`` keeps for ``retarget`` (``out_of_fold_``): plain arrays
     in a dict, so that a saved model asks no new type of its loader.
 
@@ -40,7 +40,7 @@ def record_out_of_fold(oof, y_oof, weight_oof, metadata, classes) -> dict:
     scores' type, ``labels`` each row's class index into ``classes_``,
     ``sample_weight`` the weights given to ``fit`` (before any prevalence)
     and ``metadata`` the objective's per-row costs; never ``X`` or the
-    model.
+    model. ``threshold`` is the fit's own (EM's calibration is hinged there).
     """
     fold = np.asarray(oof.fold)
     if fold.size and fold.min() >= 0:
@@ -53,6 +53,7 @@ def record_out_of_fold(oof, y_oof, weight_oof, metadata, classes) -> dict:
         "labels": _smallest_int(np.searchsorted(classes, y_oof)),
         "sample_weight": weight_oof,
         "metadata": metadata,
+        "threshold": threshold,
     }
 
 
@@ -108,21 +109,28 @@ def estimate(model, X, method: str) -> PrevalenceEstimate:
     check_unlabelled_rows(scores.size)
     oof_score = record["score"]
     if oof_score.ndim == 2:
-        oof_score = oof_score[:, int(np.flatnonzero(classes == pos_label)[0])]
+        oof_score = oof_score[:, rule.column]
+    w = np.ones(positive.size) if weight is None else weight
     if method in ("auto", "em"):
-        w = np.ones(positive.size) if weight is None else weight
+        # Hinged at the fit's cut, whatever retargets came since: the same
+        # rows always give the same estimate.
         calibrator = PiecewiseLogisticCalibrator(
-            threshold=float(model.threshold_), score_kind=rule.score_kind
+            threshold=float(record["threshold"]), score_kind=rule.score_kind
         ).fit(oof_score, positive, sample_weight=weight)
         posterior = calibrator.predict_posterior_proba(scores)[:, 1]
         training_rate = float(np.sum(w[positive]) / np.sum(w))
         return em_rate(posterior, training_rate)
-    w = np.ones(positive.size) if weight is None else weight
     cut = _most_separating_cut(oof_score, positive, weight)
     called = oof_score >= cut
     tpr = float(np.sum(w[positive & called]) / np.sum(w[positive]))
     fpr = float(np.sum(w[~positive & called]) / np.sum(w[~positive]))
-    return bbse_rate(scores >= cut, tpr, fpr, _kish(w[positive]), _kish(w[~positive]))
+    return bbse_rate(
+        scores >= cut,
+        tpr,
+        fpr,
+        effective_size(w[positive]),
+        effective_size(w[~positive]),
+    )
 
 
 def _most_separating_cut(score, positive, weight) -> float:
@@ -157,11 +165,6 @@ def check_method(method) -> None:
         raise ValueError(f"method must be one of {list(ESTIMATORS)}; got {method!r}.")
 
 
-def _kish(weight) -> float:
-    """Kish's effective number of rows of these weights."""
-    return float(weight.sum() ** 2 / np.sum(weight**2)) if weight.size else 0.0
-
-
 def _every_class_bbse(model, X, record, y, weight) -> PrevalenceEstimate:
     """Black-box shift estimation with the estimator's most likely class."""
     classes = model.classes_
@@ -177,7 +180,7 @@ def _every_class_bbse(model, X, record, y, weight) -> PrevalenceEstimate:
     new_scores = rule.inner(model.estimator_, X, rule.response_method)
     new_scores = np.asarray(new_scores)
     check_unlabelled_rows(new_scores.shape[0])
-    return bbse_proportions(np.argmax(new_scores, axis=1), confusion, None)
+    return bbse_proportions(np.argmax(new_scores, axis=1), confusion)
 
 
 def check_retargetable(model):
