@@ -71,27 +71,24 @@ class DecisionRule:
     def training_weights(self, y, sample_weight):
         """The weights at the training class balance: a prevalence's
         reweighting undone (calibrators are fitted at that balance, then
-        their intercept moved, see :meth:`prior_shift`)."""
+        their intercept moved by the log of :meth:`odds_shifts`)."""
         if self.class_ratio is None:
             return sample_weight
         return sample_weight / self.class_ratio[self.classes.searchsorted(y)]
 
-    def odds_shift(self, y, sample_weight, column: int) -> float | None:
-        """The factor by which a prevalence multiplies the odds of class
-        ``column`` against the rest (see ``_prevalence.odds_shift``); None
-        without a prevalence. Its log, added to a calibrated posterior's
-        intercept, is Bayes' prior correction."""
+    def odds_shifts(self, y, sample_weight) -> np.ndarray | None:
+        """The factor by which a prevalence multiplies the odds of each class
+        against the rest (see ``_prevalence.odds_shift``); None without a
+        prevalence. Its log, added to a calibrated posterior's intercept, is
+        Bayes' prior correction."""
         if self.class_ratio is None:
             return None
         weight = self.training_weights(y, sample_weight)
         index = self.classes.searchsorted(y)
         training = np.bincount(index, weights=weight, minlength=len(self.classes))
-        return odds_shift(self.class_ratio, training, column)
-
-    def prior_shift(self, y, sample_weight, column: int) -> float:
-        """``log(odds_shift)``: 0 without a prevalence."""
-        shift = self.odds_shift(y, sample_weight, column)
-        return 0.0 if shift is None else float(np.log(shift))
+        return np.array(
+            [odds_shift(self.class_ratio, training, k) for k in range(training.size)]
+        )
 
     @property
     def score_kind(self) -> str:

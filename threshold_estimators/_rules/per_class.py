@@ -27,11 +27,9 @@ class PerClassCuts(DecisionRule):
 
     def fit(self, oof, y, sample_weight, X, metadata=None):
         objective, classes = self.objective, self.classes
-        shifts = None
-        if self.class_ratio is not None:
-            # One-vs-rest: the rest's pooled ratio (exact for one class
-            # against classes sharing a ratio, an approximation otherwise).
-            shifts = [self.odds_shift(y, sample_weight, k) for k in range(len(classes))]
+        # One-vs-rest: the rest's pooled ratio (exact for one class against
+        # classes sharing a ratio, an approximation otherwise).
+        shifts = self.odds_shifts(y, sample_weight)
         threshold, class_scores = per_class_thresholds(
             objective,
             y,
@@ -54,8 +52,9 @@ class PerClassCuts(DecisionRule):
                 ).fit(oof.score[:, column], y == label, training_weight)
                 for column, label in enumerate(classes)
             ]
-            for column, calibrator in enumerate(self.calibrator_):
-                calibrator.intercept_ += self.prior_shift(y, sample_weight, column)
+            if shifts is not None:
+                for calibrator, shift in zip(self.calibrator_, shifts, strict=True):
+                    calibrator.intercept_ += np.log(shift)
         label_metric = objective.label_metric
         if label_metric is not None:
             # Accuracy-like metrics are defined on the combined labels: the

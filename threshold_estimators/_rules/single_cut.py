@@ -39,7 +39,8 @@ class SingleCut(DecisionRule):
         return int(np.flatnonzero(self.classes == self.pos_label)[0])
 
     def fit(self, oof, y, sample_weight, X, metadata=None):
-        shift = self.odds_shift(y, sample_weight, self.column)
+        shifts = self.odds_shifts(y, sample_weight)
+        shift = None if shifts is None else float(shifts[self.column])
         search = partial(
             find_best,
             self.objective,
@@ -71,9 +72,8 @@ class SingleCut(DecisionRule):
                 y == self.pos_label,
                 sample_weight=self.training_weights(y, sample_weight),
             )
-            self.calibrator_.intercept_ += self.prior_shift(
-                y, sample_weight, self.column
-            )
+            if shift is not None:
+                self.calibrator_.intercept_ += np.log(shift)
         # The curves are kept only when stored: at 10^6 candidates their
         # precision and recall cost as much as a pass of the search.
         pooled = self._curves(pick) if self.store_cv_results else None
