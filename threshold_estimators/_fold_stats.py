@@ -76,16 +76,20 @@ def fold_searches(
             continue
         thresholds.append(found.cut(objective, oof.dtype))
         if keep_curves:
-            precision, recall = precision_recall(*found.curve.counts)
-            curves.append(
-                {
-                    "thresholds": found.curve.thresholds,
-                    "objective": found.values,
-                    "precision": precision,
-                    "recall": recall,
-                }
-            )
+            curves.append(curve_results(found))
     return np.asarray(thresholds), (curves if keep_curves else None)
+
+
+def curve_results(found) -> dict:
+    """A search's whole curve as ``cv_results_`` stores it: thresholds,
+    objective, precision and recall of every candidate."""
+    precision, recall = precision_recall(*found.curve.counts)
+    return {
+        "thresholds": found.curve.thresholds,
+        "objective": found.values,
+        "precision": precision,
+        "recall": recall,
+    }
 
 
 def fold_class_thresholds(

@@ -9,10 +9,9 @@ from scipy.special import softmax
 
 from .._best_cut import find_best
 from .._calibration import PiecewiseLogisticCalibrator
-from .._fold_stats import fold_searches, spread
+from .._fold_stats import curve_results, fold_searches, spread
 from .._folds import oriented_score, positive_score, response
 from .._pick import searched_pick
-from ..objectives._base import precision_recall
 from ._base import DecisionRule
 
 
@@ -76,7 +75,7 @@ class SingleCut(DecisionRule):
                 self.calibrator_.intercept_ += np.log(shift)
         # The curves are kept only when stored: at 10^6 candidates their
         # precision and recall cost as much as a pass of the search.
-        pooled = self._curves(pick) if self.store_cv_results else None
+        pooled = curve_results(pick.search) if self.store_cv_results else None
         fold_thresholds, fold_curves = self._fold_thresholds(
             search, oof, y, sample_weight, X, pooled, metadata
         )
@@ -95,17 +94,6 @@ class SingleCut(DecisionRule):
     @staticmethod
     def _spread(fold_thresholds) -> float:
         return float(spread(fold_thresholds))
-
-    @staticmethod
-    def _curves(pick) -> dict:
-        """The pooled curve's thresholds, objective, precision and recall."""
-        precision, recall = precision_recall(*pick.curve.counts)
-        return {
-            "thresholds": pick.curve.thresholds,
-            "objective": pick.objective_values,
-            "precision": precision,
-            "recall": recall,
-        }
 
     def _fold_thresholds(
         self, search, oof, y, sample_weight, X, pooled_curve, metadata=None
