@@ -75,8 +75,9 @@ the confidence margin costs. The full table is ``bench_budget.py``'s.
 P8 -- base-rate shift (rows of ``bench_prevalence``): models tuned at a positive
 rate of 0.15, retargeted to 0.01, 0.03, 0.3 and 0.6, on the ``gauss`` problem
 (closed-form truth, 60 seeds; quick: 8), on the bundled digits (100 seeds;
-quick: 8) and on statsmodels' fair survey (60 seeds; quick: 8; the ``bench``
-extra). Per problem, the worst of the four rates: the coverage of
+quick: 8), on statsmodels' fair survey (60 seeds; quick: 8) and on plotnine's
+diamonds (40 seeds; quick: 4; both in the ``bench`` extra). Per problem, the
+worst of the four rates: the coverage of
 ``PrecisionTarget(0.8, confidence=0.95)`` after ``retarget(prevalence=pi')``
 over 0.95 (>= 1), the mean precision of ``PrecisionTarget(0.8)`` over 0.8
 (>= 0.975), F1 and cost over the oracle's (>= 0.98, <= 1.02); and the mean
@@ -105,7 +106,7 @@ from _common import (  # benchmarks/ is on sys.path when run as a script
     median_times,
 )
 from bench_budget import part_budget
-from bench_prevalence import Fair, part_prevalence
+from bench_prevalence import EXTRA_DATA, PROBLEM_CLASSES, part_prevalence
 from bench_row_costs import part_held_out, part_prefit
 from bench_search import (
     Row,
@@ -125,10 +126,20 @@ from threshold_estimators import ThresholdTunedClassifier
 
 FULL = {"search": 10**6, "logistic": 10**6, "hgb": 2 * 10**5, "predict": 10**6}
 FULL |= {"big": 10**7, "row_costs": 10**6, "splits": 5, "budget_splits": 20}
-FULL |= {"prevalence_gauss": 60, "prevalence_digits": 100, "prevalence_fair": 60}
+FULL |= {
+    "prevalence_gauss": 60,
+    "prevalence_digits": 100,
+    "prevalence_fair": 60,
+    "prevalence_diamonds": 40,
+}
 QUICK = {"search": 10**5, "logistic": 10**5, "hgb": 2 * 10**4, "predict": 10**5}
 QUICK |= {"big": 10**6, "row_costs": 10**5, "splits": 2, "budget_splits": 5}
-QUICK |= {"prevalence_gauss": 8, "prevalence_digits": 8, "prevalence_fair": 8}
+QUICK |= {
+    "prevalence_gauss": 8,
+    "prevalence_digits": 8,
+    "prevalence_fair": 8,
+    "prevalence_diamonds": 4,
+}
 P3_TRAIN = 10**5
 # Interleaved repeats (full, quick): the median damps a one-off slow run.
 REPEATS_FIT = (3, 1)
@@ -432,14 +443,20 @@ def part_p7(splits: int) -> list[Row]:
 
 def part_p8(sizes: dict) -> list[Row]:
     """``bench_prevalence``'s rows, lettered: gauss P8a-P8f, digits P8g-P8l,
-    fair P8m-P8r (left out, with a printed reason, without statsmodels)."""
+    fair P8m-P8r, diamonds P8s-P8x (the last two left out, with a printed
+    reason, without the ``bench`` extra)."""
     rows = []
-    problems = (("gauss", "abcdef"), ("digits", "ghijkl"), ("fair", "mnopqr"))
+    problems = (
+        ("gauss", "abcdef"),
+        ("digits", "ghijkl"),
+        ("fair", "mnopqr"),
+        ("diamonds", "stuvwx"),
+    )
     for problem, letters in problems:
-        if problem == "fair" and Fair.data is None:
+        if PROBLEM_CLASSES[problem].data is None:
             print(
-                "P8m-P8r (fair) left out: statsmodels is not installed "
-                "(pip install -e .[bench])"
+                f"P8{letters[0]}-P8{letters[-1]} ({problem}) left out: "
+                f"{EXTRA_DATA[problem]} is not installed (pip install -e .[bench])"
             )
             continue
         part = part_prevalence(problem, sizes[f"prevalence_{problem}"])[0]

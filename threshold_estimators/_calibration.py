@@ -82,6 +82,43 @@ def effective_size(weight: np.ndarray) -> float:
     return float(scaled.sum() ** 2 / (scaled @ scaled))
 
 
+def hinge_features(calibrator, scores: np.ndarray) -> np.ndarray:
+    """The rows' features ``[1, u, v]`` of a fitted calibrator's logistic model
+    (``[1, z]`` with one slope), clipped as in its fit."""
+    z = _to_logit(
+        np.asarray(scores, dtype=float),
+        calibrator.score_kind_,
+        clip=True,
+        offset=calibrator.threshold_logit_,
+    )
+    if calibrator.n_slopes_ == 1:
+        return np.column_stack([np.ones_like(z), z])
+    return np.column_stack([np.ones_like(z), np.minimum(z, 0.0), np.maximum(z, 0.0)])
+
+
+def parameter_covariance(calibrator, scores, positive, weight=None) -> np.ndarray:
+    """The covariance of a fitted calibrator's parameters (intercept, slopes).
+
+    The inverse of the logistic model's information, the weights scaled to
+    Kish's effective number of rows. The class counts of the rows it was
+    fitted on carry no information about the calibration, only about the
+    training rate, which the decision holds fixed: as in case-control
+    logistic regression (Prentice and Pyke 1979), the intercept's variance is
+    that of the full likelihood less ``1/n₊ + 1/n₋``.
+    """
+    features = hinge_features(calibrator, scores)
+    weight = np.ones(positive.size) if weight is None else np.asarray(weight, float)
+    weight = weight * (effective_size(weight) / weight.sum())
+    p = calibrator.predict_posterior_proba(scores)[:, 1]
+    information = (features * (weight * p * (1.0 - p))[:, None]).T @ features
+    covariance = np.linalg.pinv(information)
+    n_positive = effective_size(weight[positive])
+    n_negative = effective_size(weight[~positive])
+    if n_positive > 0 and n_negative > 0:
+        covariance[0, 0] = max(covariance[0, 0] - 1 / n_positive - 1 / n_negative, 0)
+    return covariance
+
+
 # The weights read as counts warn when a class's total weight is below this share
 # of its effective number of rows (weights an order of magnitude below counts,
 # e.g. normalized to sum 1; class-balancing weights keep at least half) and its

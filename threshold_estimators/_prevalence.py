@@ -179,14 +179,26 @@ def check_unlabelled_rows(n_rows: int):
         )
 
 
-def em_rate(posterior: np.ndarray, training_rate: float) -> PrevalenceEstimate:
+def em_rate(
+    posterior: np.ndarray,
+    training_rate: float,
+    *,
+    calibration: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PrevalenceEstimate:
     """The positive rate of unlabelled rows by expectation-maximization.
 
     ``posterior`` holds calibrated probabilities of the positive class at the
     training rate. Each iteration re-weighs them to the current rate and
     averages (Saerens, Latinne and Decaestecker 2002); the fixed point is
     the maximum-likelihood rate of the mixture, whose observed Fisher
-    information gives the standard error.
+    information gives the sampling part of the standard error.
+
+    ``calibration``, ``(features, covariance)``, carries the error of the
+    calibrator the posteriors come from: the rows' features of its logistic
+    model and the covariance of its parameters. The estimate moves with the
+    parameters by implicit differentiation of the fixed-point equation, and
+    that variance (delta method) is added: with a calibrator fitted on a few
+    hundred positives it is often the larger part.
     """
     posterior = np.clip(posterior, 1e-15, 1 - 1e-15)
     positive_odds = posterior / training_rate
@@ -201,8 +213,28 @@ def em_rate(posterior: np.ndarray, training_rate: float) -> PrevalenceEstimate:
         rate = updated
     mixture = rate * positive_odds + (1.0 - rate) * negative_odds
     information = np.sum(((positive_odds - negative_odds) / mixture) ** 2)
-    std = float(1.0 / np.sqrt(information)) if information > 0 else np.inf
-    return _estimate(rate, std, "em", posterior.size)
+    variance = 1.0 / information if information > 0 else np.inf
+    if calibration is not None and 0 < rate < 1 and np.isfinite(variance):
+        variance += _calibration_variance(
+            rate * positive_odds / mixture, rate, *calibration
+        )
+    return _estimate(rate, float(np.sqrt(variance)), "em", posterior.size)
+
+
+def _calibration_variance(shifted, rate, features, covariance) -> float:
+    """The variance the calibrator's parameters give the EM rate.
+
+    At the fixed point ``G(r, θ) = mean(h) - r = 0``, with ``h`` the posteriors
+    moved to the rate ``r``, ``h = expit(θ·f + logit r - logit π)``; so
+    ``∂G/∂θ = mean(h(1 - h) f)``, ``∂G/∂r = mean(h(1 - h)) / (r(1 - r)) - 1``
+    and ``dr/dθ = -(∂G/∂θ) / (∂G/∂r)``.
+    """
+    spread = shifted * (1.0 - shifted)
+    slope_in_rate = spread.mean() / (rate * (1.0 - rate)) - 1.0
+    if not slope_in_rate < 0:  # a flat likelihood: the rate is not identified
+        return np.inf
+    gradient = -(spread @ features) / spread.size / slope_in_rate
+    return float(max(gradient @ covariance @ gradient, 0.0))
 
 
 def bbse_rate(called, tpr: float, fpr: float, n_positive, n_negative):

@@ -12,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from ._calibration import PiecewiseLogisticCalibrator, effective_size
+from ._calibration import (
+    PiecewiseLogisticCalibrator,
+    effective_size,
+    hinge_features,
+    parameter_covariance,
+)
 from ._folds import OutOfFold
 from ._prevalence import (
     PrevalenceEstimate,
@@ -119,7 +124,11 @@ def estimate(model, X, method: str) -> PrevalenceEstimate:
         ).fit(oof_score, positive, sample_weight=weight)
         posterior = calibrator.predict_posterior_proba(scores)[:, 1]
         training_rate = float(np.sum(w[positive]) / np.sum(w))
-        return em_rate(posterior, training_rate)
+        calibration = (
+            hinge_features(calibrator, scores),
+            parameter_covariance(calibrator, oof_score, positive, weight),
+        )
+        return em_rate(posterior, training_rate, calibration=calibration)
     cut = _most_separating_cut(oof_score, positive, weight)
     called = oof_score >= cut
     tpr = float(np.sum(w[positive & called]) / np.sum(w[positive]))
