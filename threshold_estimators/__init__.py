@@ -4,8 +4,10 @@ from ._calibration import PiecewiseLogisticCalibrator
 from ._classifier import ThresholdTunedClassifier
 from ._pick import ThresholdPick, pick_threshold
 from ._search import ThresholdCurve, confusion_curve
+from ._support import LowSupportWarning
 
 __all__ = [
+    "LowSupportWarning",
     "PiecewiseLogisticCalibrator",
     "ThresholdCurve",
     "ThresholdPick",

@@ -9,6 +9,8 @@ from .._calibration import PiecewiseLogisticCalibrator
 from .._fold_stats import fold_class_thresholds, spread
 from .._folds import response
 from .._multiclass import every_class_decision, per_class_thresholds
+from .._support import warn_if_unsupported
+from .._validation import plain
 from ._base import DecisionRule
 
 
@@ -77,6 +79,15 @@ class PerClassCuts(DecisionRule):
             odds_shifts=shifts,
         )
         self.threshold_std_ = spread(fold_thresholds)
+        for column, label in enumerate(classes):
+            warn_if_unsupported(
+                objective,
+                y == label,
+                oof.score[:, column],
+                threshold[column],
+                fold_std=self.threshold_std_[column],
+                label=plain(label),
+            )
         if self.store_cv_results:
             self.cv_results_ = {
                 "class_thresholds": threshold,

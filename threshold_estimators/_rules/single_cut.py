@@ -12,6 +12,7 @@ from .._calibration import PiecewiseLogisticCalibrator
 from .._fold_stats import curve_results, fold_searches, spread
 from .._folds import oriented_score, positive_score, response
 from .._pick import searched_pick
+from .._support import warn_if_unsupported
 from ._base import DecisionRule
 
 
@@ -81,6 +82,13 @@ class SingleCut(DecisionRule):
         )
         self.fold_thresholds_ = fold_thresholds
         self.threshold_std_ = self._spread(fold_thresholds)
+        warn_if_unsupported(
+            self.objective,
+            y == self.pos_label,
+            oof.score,
+            self.threshold_,
+            fold_std=self.threshold_std_,
+        )
         if self.store_cv_results:
             self.cv_results_ = {
                 **pooled,
