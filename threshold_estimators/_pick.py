@@ -25,6 +25,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import column_or_1d
 
 from ._best_cut import Found, find_best
+from ._dask_search import dask_best, is_dask_collection
 from ._prevalence import (
     check_prevalence,
     class_proportions,
@@ -33,6 +34,7 @@ from ._prevalence import (
 )
 from ._scoring import resolve_objective, tuned_class
 from ._search import ThresholdCurve, as_float_array
+from ._support import warn_if_unsupported
 from ._validation import (
     check_metadata_read,
     check_row_metadata,
@@ -225,6 +227,10 @@ def pick_threshold(
     >>> pick.threshold, pick.tp, pick.fp, pick.recall
     (0.5, 3, 1, 0.75)
     """
+    if any(is_dask_collection(value) for value in (y_true, y_score, sample_weight)):
+        return _pick_on_dask(
+            y_true, y_score, objective, sample_weight, pos_label, prevalence, metadata
+        )
     y_true = column_or_1d(check_target_shape(y_true))
     if np.ndim(y_score) != 1:
         raise ValueError(
@@ -268,7 +274,7 @@ def pick_threshold(
         objective = resolve_objective(objective, None, positive_index)
         metadata = _objective_metadata(objective, metadata, y_true, sample_weight)
         # A scorer sees the labels themselves, and rows of no feature.
-        return searched_pick(
+        found = searched_pick(
             objective,
             y_true,
             y_score,
@@ -280,6 +286,10 @@ def pick_threshold(
             metadata=metadata,
             odds_shift=shift,
         )
+        warn_if_unsupported(
+            objective, y_true == pos_label, y_score, found.threshold, rows="scored"
+        )
+        return found
     # (rest, pos_label)
     objective = resolve_objective(objective, None, 1, two_classes=False)
     if objective.reads_rows:
@@ -302,6 +312,9 @@ def pick_threshold(
         classes=np.array([False, True]),
         metadata=metadata,
         odds_shift=shift,
+    )
+    warn_if_unsupported(
+        objective, y_true == pos_label, y_score, found.threshold, rows="scored"
     )
     return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})
 
@@ -338,3 +351,84 @@ def _objective_metadata(objective, metadata, y_true, sample_weight):
         name: per_row_cost(name, values, y_true.shape[0])
         for name, values in metadata.items()
     }
+
+
+class _NotGathered:
+    """The whole curve of a distributed search, which is never gathered."""
+
+    def __call__(self):
+        raise ValueError(
+            "pick_threshold on dask arrays gathers only the candidates that can "
+            "win, not the whole curve (curve, objective_values, index); compute "
+            "the arrays and pick in memory to get it."
+        )
+
+
+def _pick_on_dask(
+    y_true, y_score, objective, sample_weight, pos_label, prevalence, metadata
+) -> ThresholdPick:
+    """:func:`pick_threshold` on dask arrays (``_dask_search``): binary
+    targets and count objectives that rise with the true positives and fall
+    with the false ones (F1, F-beta, precision and recall targets)."""
+    import dask.array as da
+
+    from ._dask_search import _as_dask_array
+
+    y = _as_dask_array(y_true, "y_true")
+    score = _as_dask_array(y_score, "y_score")
+    if y.shape[0] != score.shape[0]:
+        raise ValueError(
+            "y_true and y_score must have the same length; got "
+            f"{y.shape[0]} and {score.shape[0]}."
+        )
+    if prevalence is not None or metadata:
+        raise ValueError(
+            "pick_threshold on dask arrays takes no prevalence or per-row "
+            f"metadata yet; got prevalence={prevalence!r} and metadata "
+            f"{sorted(metadata)}. Compute the arrays to pick in memory."
+        )
+    labels = np.asarray(da.unique(y).compute())
+    classes, positive_index = check_target(
+        labels, tuned_class(pos_label, objective, None), "pick_threshold"
+    )
+    if len(classes) != 2:
+        raise ValueError(
+            "pick_threshold on dask arrays needs binary labels; y_true has "
+            f"{len(classes)} classes {[plain(c) for c in classes][:10]}."
+        )
+    resolved = resolve_objective(objective, None, positive_index)
+    weighted_bound = sample_weight is not None and resolved.needs_sample_sizes
+    if (
+        getattr(resolved, "count_directions", None) is None
+        or resolved.summed_rows is not None
+        or resolved.reads_rows
+        or weighted_bound
+    ):
+        raise ValueError(
+            "pick_threshold on dask arrays searches count objectives that rise "
+            "with the true positives and fall with the false ones: F1, FBeta, "
+            "PrecisionTarget and RecallTarget (with confidence: the pointwise "
+            f"selection, unweighted); got {resolved!r}. Compute the arrays to "
+            "pick in memory."
+        )
+    pos_label = classes[positive_index]
+    threshold, lower, value, counts, gathered = dask_best(
+        resolved, y, score, sample_weight, pos_label=pos_label
+    )
+    found = Found(threshold, lower, value, counts, whole=_NotGathered())
+    found.n_gathered = gathered
+    precision, recall = precision_recall(*(np.array([c]) for c in counts))
+    tp, fp, tn, fn = counts
+    return ThresholdPick(
+        threshold=found.cut(resolved, score.dtype),
+        score=value,
+        tp=tp,
+        fp=fp,
+        tn=tn,
+        fn=fn,
+        precision=float(precision[0]),
+        recall=float(recall[0]),
+        pos_label=plain(pos_label),
+        objective=resolved,
+        search=found,
+    )

@@ -173,6 +173,13 @@ class Objective(BaseEstimator):
     # None) and, in ``_evaluate``, ``tie_magnitudes_``.
     sums_are_costs = False
 
+    # ``(d_tp, d_fp)``: the objective's value and feasibility can only move
+    # with the true positives in the direction of ``d_tp`` and with the false
+    # positives in that of ``d_fp`` (+1 up, -1 down), all else fixed; the
+    # best cut is then searched by bounds on buckets of scores
+    # (``_count_buckets``). None: no such promise, the whole curve is searched.
+    count_directions = None
+
     # Whether the metadata routed to the objective are what it requested
     # (``get_metadata_routing``); only a plain scorer function cannot request.
     routes_metadata = True

@@ -23,6 +23,7 @@ class F1(Objective):
     """
 
     display_name = "F1"
+    count_directions = (1, -1)
 
     def score(self, tp, fp, tn, fn):
         twice_tp = 2 * tp
@@ -50,6 +51,8 @@ class FBeta(Objective):
     """
 
     _parameter_constraints: dict = {"beta": [Interval(Real, 0, None, closed="neither")]}
+
+    count_directions = (1, -1)
 
     def __init__(self, beta: float = 1.0):
         self.beta = beta

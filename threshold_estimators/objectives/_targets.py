@@ -96,6 +96,16 @@ class _RateTarget(Objective):
     def needs_sample_sizes(self) -> bool:
         return self.confidence is not None
 
+    @property
+    def count_directions(self):
+        """Precision and recall (and their bounds) rise with the true
+        positives and fall with the false ones; the sequence and grid rules
+        judge a candidate by others, so their cut is searched on the whole
+        curve."""
+        if self.confidence is None or self.selection == "pointwise":
+            return (1, -1)
+        return None
+
     def effective_counts(self, counts, squared_counts):
         """Counts rescaled to Kish's effective sample size of the bounded rate.
 

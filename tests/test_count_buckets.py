@@ -1,0 +1,137 @@
+"""The bucketed search of count objectives equals the whole-curve search.
+
+An independent tally (``np.unique`` and ``np.bincount``, the objective's
+formula written out here) is the oracle; the whole curve must agree too, to
+the bit on exact counts.
+"""
+
+import numpy as np
+import pytest
+
+from threshold_estimators import pick_threshold
+from threshold_estimators._best_cut import _best_counts_by_buckets
+from threshold_estimators._selection import prepare, run_search
+from threshold_estimators.objectives import F1, FBeta, PrecisionTarget, RecallTarget
+
+CLASSES = np.array([False, True])
+
+
+def tally(y, score, weight):
+    """Every distinct score as a cut, highest first: (cut, tp, fp, P, N)."""
+    weight = np.ones(y.size) if weight is None else weight
+    kept = weight > 0
+    y, score, weight = y[kept], score[kept], weight[kept]
+    cuts, inverse = np.unique(score, return_inverse=True)
+    positive = np.bincount(inverse, np.where(y, weight, 0.0))[::-1]
+    negative = np.bincount(inverse, np.where(y, 0.0, weight))[::-1]
+    return (
+        cuts[::-1],
+        np.cumsum(positive),
+        np.cumsum(negative),
+        positive.sum(),
+        negative.sum(),
+    )
+
+
+def oracle_cut(objective, y, score, weight):
+    cuts, tp, fp, P, _ = tally(y, score, weight)
+    fn = P - tp
+    if isinstance(objective, (F1, FBeta)):
+        b2 = objective.beta**2 if isinstance(objective, FBeta) else 1.0
+        value = (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp)
+        feasible = np.ones(cuts.size, bool)
+    else:
+        precision, recall = tp / (tp + fp), tp / P
+        if isinstance(objective, PrecisionTarget):
+            feasible, value = precision >= objective.min_precision, recall
+        else:
+            feasible, value = recall >= objective.min_recall, precision
+    value = np.where(feasible, value, -np.inf)
+    best = value.max()
+    # Ties within rounding go to the highest cut (the first).
+    return cuts[np.flatnonzero(value >= best - 1e-12 * abs(best))[0]]
+
+
+def draw(seed, n, ties, weights):
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < rng.choice([0.03, 0.15, 0.5])
+    score = rng.normal(size=n) + 2 * y
+    if ties:
+        score = np.round(score, 4)  # half the rows share their score
+    weight = None
+    if weights == "real":
+        weight = rng.exponential(size=n)
+    elif weights == "integer":
+        weight = rng.integers(1, 4, n).astype(float)
+        weight[rng.random(n) < 0.05] = 0.0  # left out, as if absent
+    return y, score, weight
+
+
+OBJECTIVES = [F1(), FBeta(0.5), FBeta(3), PrecisionTarget(0.9), RecallTarget(0.8)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("weights", [None, "real", "integer"])
+@pytest.mark.parametrize("ties", [False, True])
+def test_bucketed_cut_is_the_whole_curve_cut(seed, weights, ties):
+    n = (1 << 16) + 5000 + 1000 * seed
+    y, score, weight = draw(seed, n, ties, weights)
+    for objective in OBJECTIVES:
+        prepared = prepare(objective, y, score, weight, pos_label=True, classes=CLASSES)
+        found = _best_counts_by_buckets(prepared)
+        assert found is not None, "the bucketed path was not taken"
+        curve, _, index = run_search(
+            objective, y, score, weight, pos_label=True, classes=CLASSES
+        )
+        assert found.threshold == curve.thresholds[index]
+        assert found.threshold == oracle_cut(objective, y, score, weight)
+        lower = (
+            curve.thresholds[index + 1] if index + 1 < curve.thresholds.size else None
+        )
+        assert found.lower == lower
+        expected = [column[index] for column in curve.counts]
+        if weights == "real":
+            total = weight.sum()
+            np.testing.assert_allclose(
+                found.counts, expected, rtol=0, atol=1e-12 * total
+            )
+        else:
+            assert found.counts == tuple(expected)
+
+
+def test_confidence_bound_pointwise_is_bucketed_and_exact():
+    y, score, _ = draw(7, 1 << 17, ties=False, weights=None)
+    objective = PrecisionTarget(0.85, confidence=0.9)
+    prepared = prepare(objective, y, score, None, pos_label=True, classes=CLASSES)
+    found = _best_counts_by_buckets(prepared)
+    curve, _, index = run_search(
+        objective, y, score, None, pos_label=True, classes=CLASSES
+    )
+    assert found is not None and found.threshold == curve.thresholds[index]
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [
+        PrecisionTarget(0.85, confidence=0.9, selection="fixed_sequence"),
+        PrecisionTarget(0.85, confidence=0.9, selection="bonferroni"),
+    ],
+)
+def test_rules_judging_a_cut_by_others_use_the_whole_curve(objective):
+    y, score, _ = draw(8, 1 << 17, ties=False, weights=None)
+    prepared = prepare(objective, y, score, None, pos_label=True, classes=CLASSES)
+    assert _best_counts_by_buckets(prepared) is None
+
+
+def test_pick_reports_the_whole_curve_on_demand():
+    y, score, _ = draw(9, 1 << 17, ties=True, weights=None)
+    pick = pick_threshold(y, score, "f1")
+    assert pick.curve.thresholds[pick.index] >= pick.threshold
+    assert pick.objective_values[pick.index] == pick.score
+
+
+def test_an_infeasible_target_still_raises_the_whole_curve_error():
+    rng = np.random.default_rng(10)
+    y, score = rng.random(1 << 17) < 0.5, rng.normal(size=1 << 17)  # no signal
+    with pytest.raises(ValueError, match="best lower bound reachable"):
+        pick_threshold(y, score, PrecisionTarget(0.9, confidence=0.9))

@@ -1,0 +1,164 @@
+"""pick_threshold on dask arrays runs on the cluster and equals the in-memory
+search: same threshold, same counts (weighted counts to rounding).
+
+The cluster is a ``LocalCluster`` of two worker processes on loopback
+(127.0.0.1), started and closed by this module, so every pass of the search
+is pickled to the workers and run there.
+"""
+
+import numpy as np
+import pytest
+
+from threshold_estimators import _dask_search, pick_threshold
+from threshold_estimators.objectives import (
+    F1,
+    AlertBudget,
+    FBeta,
+    PrecisionTarget,
+    RecallTarget,
+)
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def draw(seed, n=120_000, ties=False, weights=None):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < rng.choice([0.05, 0.2, 0.5])).astype(int)
+    score = rng.normal(size=n) + 2 * y
+    if ties:
+        score = np.round(score, 4)
+    weight = None
+    if weights == "real":
+        weight = rng.exponential(size=n)
+        weight[rng.random(n) < 0.1] = 0.0  # left out, as in memory
+    elif weights == "integer":
+        weight = rng.integers(1, 5, n).astype(float)
+    return y, score, weight
+
+
+OBJECTIVES = [
+    F1(),
+    FBeta(0.5),
+    PrecisionTarget(0.9),
+    RecallTarget(0.8),
+    PrecisionTarget(0.8, confidence=0.9),
+]
+
+
+def chunked(*arrays, chunks=17_000):
+    return [None if a is None else da.from_array(a, chunks=chunks) for a in arrays]
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        0,
+        pytest.param(1, marks=pytest.mark.slow),
+        pytest.param(2, marks=pytest.mark.slow),
+    ],
+)
+@pytest.mark.parametrize("weights", [None, "integer", "real"])
+@pytest.mark.parametrize("ties", [False, True])
+def test_dask_pick_equals_the_in_memory_pick(client, seed, weights, ties):
+    y, score, weight = draw(seed, ties=ties, weights=weights)
+    dy, ds, dw = chunked(y, score, weight)
+    for objective in OBJECTIVES:
+        if weight is not None and objective.needs_sample_sizes:
+            continue
+        memory = pick_threshold(y, score, objective, sample_weight=weight)
+        with distributed.get_task_stream(client) as stream:
+            dist = pick_threshold(dy, ds, objective, sample_weight=dw)
+        assert dist.threshold == memory.threshold, objective
+        counts = [dist.tp, dist.fp, dist.tn, dist.fn]
+        expected = [memory.tp, memory.fp, memory.tn, memory.fn]
+        if weights == "real":
+            np.testing.assert_allclose(counts, expected, rtol=1e-10)
+        else:
+            assert counts == expected
+        assert dist.score == pytest.approx(memory.score, rel=1e-10)
+        # The passes ran on the two workers.
+        assert {task["worker"] for task in stream.data} <= set(
+            client.scheduler_info()["workers"]
+        )
+        assert len(stream.data) > 0
+
+
+def test_dask_dataframe_columns(client):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    y, score, _ = draw(5)
+    frame = dd.from_pandas(pd.DataFrame({"y": y, "score": score}), npartitions=5)
+    dist = pick_threshold(frame["y"], frame["score"], "f1")
+    memory = pick_threshold(y, score, "f1")
+    assert (dist.threshold, dist.tp, dist.fp) == (
+        memory.threshold,
+        memory.tp,
+        memory.fp,
+    )
+
+
+@pytest.mark.parametrize("limit", [None, 2_000])
+def test_only_a_few_rows_are_gathered(client, monkeypatch, limit):
+    """The driver gathers at most ``MAX_SORTED_ROWS``; below it, the search
+    zooms into the refined range (more passes), with the same result."""
+    if limit is not None:
+        monkeypatch.setattr(_dask_search, "MAX_SORTED_ROWS", limit)
+    y, score, weight = draw(6, n=300_000, weights="integer")
+    dy, ds, dw = chunked(y, score, weight, chunks=50_000)
+    for objective in (F1(), PrecisionTarget(0.9)):
+        dist = pick_threshold(dy, ds, objective, sample_weight=dw)
+        memory = pick_threshold(y, score, objective, sample_weight=weight)
+        assert 0 < dist.search.n_gathered <= _dask_search.MAX_SORTED_ROWS
+        assert (dist.threshold, dist.tp, dist.fp) == (
+            memory.threshold,
+            memory.tp,
+            memory.fp,
+        )
+
+
+def test_the_whole_curve_is_not_gathered(client):
+    y, score, _ = draw(7)
+    dist = pick_threshold(*chunked(y, score), "f1")
+    with pytest.raises(ValueError, match="not the whole curve"):
+        _ = dist.curve
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("budget", "count objectives that rise"),
+        ("multiclass", "needs binary labels"),
+        ("prevalence", "no prevalence or per-row metadata"),
+        ("crowded", "crowd into fewer than 256"),
+    ],
+)
+def test_what_the_distributed_search_refuses(client, case, message):
+    y, score, _ = draw(8)
+    kwargs = {}
+    objective = "f1"
+    if case == "budget":
+        objective = AlertBudget(0.1)
+    elif case == "multiclass":
+        y = y + (score > 3)
+    elif case == "prevalence":
+        kwargs["prevalence"] = 0.3
+    elif case == "crowded":
+        score = np.round(score)
+    with pytest.raises(ValueError, match=message):
+        pick_threshold(*chunked(y, score), objective, **kwargs)

@@ -1,0 +1,329 @@
+"""Exact best cut of a count objective without sorting every score.
+
+An objective whose value can only rise with the true positives and fall with
+the false positives (F1, F-beta, a precision or recall target, a cost matrix
+whose errors cost more than the right calls) is bounded over a bucket of
+consecutive scores by its value at the bucket's best corner: every row of the
+bucket a true positive's worth of gain, none of its negatives a loss. The
+rows are grouped into buckets by the leading bits of their order-preserving
+keys (linear time, as in :mod:`~threshold_estimators._bucket_search`); the
+cuts at the buckets' edges are real candidates with exact counts; only the
+buckets whose bound reaches the best edge (within the tie tolerance) are
+sorted and every distinct score in them evaluated. The answer is the full
+search's: same candidate, same tie rules.
+
+The bucket sums (:func:`bucket_sums`) add up across chunks of rows, so the
+same plan runs where the rows do not fit in one place (dask partitions).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._bucket_search import (
+    _LOG2_BUCKETS,
+    _MIN_OCCUPIED_BUCKETS,
+)
+from ._search import ThresholdCurve
+
+# Pruning compares bounds with the best edge within this many ulps more than
+# the objective's own tie tolerance: a bound computed in floating point may
+# round an ulp or two below the value it bounds.
+BOUND_SLACK_ULPS = 16
+
+# Zooms into the refined range at most this many times (each a pass over the
+# rows; every zoom divides the range by up to 2**16).
+_MAX_ZOOMS = 3
+
+
+class Layout(NamedTuple):
+    """Buckets of keys in ``[low, high]``: bucket ``(key - low) >> shift``."""
+
+    low: int
+    high: int
+    shift: int
+    n_buckets: int
+
+    @classmethod
+    def spanning(cls, low, high, log2_buckets: int = _LOG2_BUCKETS) -> Layout:
+        low, high = int(low), int(high)
+        shift = max((high - low).bit_length() - log2_buckets, 0)
+        return cls(low, high, shift, ((high - low) >> shift) + 1)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        return (keys >= np.uint64(self.low)) & (keys <= np.uint64(self.high))
+
+    def buckets(self, keys: np.ndarray) -> np.ndarray:
+        """The buckets of keys in the layout's range."""
+        bucket = keys - np.uint64(self.low)
+        bucket >>= np.uint64(self.shift)
+        return bucket.view(np.int64)
+
+    def boundary(self, bucket: np.ndarray) -> np.ndarray:
+        """The smallest key of each bucket (the range's end past the last)."""
+        start = np.asarray(bucket, dtype=np.uint64) << np.uint64(self.shift)
+        start += np.uint64(self.low)
+        return np.minimum(start, np.uint64(self.high + 1))
+
+
+class BucketSums(NamedTuple):
+    """Per bucket: the weight of its positives and of its negatives, and its
+    number of rows. Sums of chunks' sums are the sums of the whole."""
+
+    positive: np.ndarray
+    negative: np.ndarray
+    rows: np.ndarray
+
+
+def bucket_sums(layout: Layout, keys, y_positive, weight, placed=None) -> BucketSums:
+    """The sums of the rows whose keys lie in the layout's range; ``placed``,
+    ``(inside, bucket)``, spares recomputing which rows those are."""
+    inside, bucket = placed or placed_rows(layout, keys)
+    if inside is not None:
+        y_positive = y_positive[inside]
+        weight = None if weight is None else weight[inside]
+    n = layout.n_buckets
+    rows = np.bincount(bucket, minlength=n)
+    if weight is None:
+        positive = np.bincount(bucket[y_positive], minlength=n)
+        return BucketSums(positive, rows - positive, rows)
+    positive = np.bincount(bucket, np.where(y_positive, weight, 0.0), n)
+    negative = np.bincount(bucket, np.where(y_positive, 0.0, weight), n)
+    return BucketSums(positive, negative, rows)
+
+
+def refined_rows(layout: Layout, refined: np.ndarray, keys, placed=None):
+    """Which rows lie in a refined bucket (a mask over the rows)."""
+    inside, bucket = placed or placed_rows(layout, keys)
+    if inside is None:
+        return refined[bucket]
+    kept = np.zeros(keys.shape, dtype=bool)
+    kept[inside] = refined[bucket]
+    return kept
+
+
+def placed_rows(layout: Layout, keys):
+    """``(inside, bucket)``: the rows in the layout's range (None: all of
+    them) and their buckets."""
+    inside = layout.contains(keys)
+    if inside.all():
+        return None, layout.buckets(keys)
+    return inside, layout.buckets(keys[inside])
+
+
+class Candidates(NamedTuple):
+    """Candidates with exact counts.
+
+    Each calls the rows whose key is at least ``key``: a bucket edge (its
+    threshold, the smallest such score, NaN until resolved for the winner)
+    or a distinct score of a refined bucket (``threshold`` that score,
+    ``lower`` the next lower one within its bucket, or NaN).
+    """
+
+    key: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    threshold: np.ndarray
+    lower: np.ndarray
+
+    @classmethod
+    def joined(cls, parts) -> Candidates:
+        """The parts as one list in decreasing threshold (increasing calls).
+        Equal keys are the same decisions, whichever comes first."""
+        merged = [np.concatenate([getattr(p, f) for p in parts]) for f in cls._fields]
+        order = np.argsort(merged[0], kind="stable")[::-1]
+        return cls(*(column[order] for column in merged))
+
+
+class Plan(NamedTuple):
+    """The buckets to refine, and every occupied bucket's edge.
+
+    ``occupied`` lists the occupied buckets from the top down; edge ``k``
+    calls every row of the buckets above ``occupied[k]`` (and the rows above
+    the layout's range), with counts ``edge_tp[k]``, ``edge_fp[k]``; the
+    last edge calls every row of the range. ``refined`` is a mask over
+    ``occupied``; ``value`` and ``ok`` are the objective and feasibility of
+    each edge.
+    """
+
+    occupied: np.ndarray
+    edge_key: np.ndarray
+    edge_tp: np.ndarray
+    edge_fp: np.ndarray
+    value: np.ndarray
+    ok: np.ndarray
+    refined: np.ndarray
+
+    def edges(self, keep: np.ndarray) -> Candidates:
+        size = np.count_nonzero(keep)
+        return Candidates(
+            self.edge_key[keep],
+            self.edge_tp[keep],
+            self.edge_fp[keep],
+            np.full(size, np.nan),
+            np.full(size, np.nan),
+        )
+
+
+def _counts_at(tp, fp, totals):
+    positives, negatives = totals
+    return tp, fp, negatives - fp, positives - tp
+
+
+def plan_refinement(
+    objective,
+    sums: BucketSums,
+    layout: Layout,
+    totals: tuple,
+    *,
+    above: tuple = (0, 0),
+    best_outside: float = -np.inf,
+    slack: float,
+) -> Plan | None:
+    """The buckets that may hold the best candidate or a tie with it: those
+    whose bound reaches the best edge (here or ``best_outside``) within
+    ``slack``. None when fewer than ``_MIN_OCCUPIED_BUCKETS`` are occupied
+    (the scores crowd into few buckets: pruning could not pay)."""
+    occupied = np.flatnonzero(sums.rows)[::-1]
+    if occupied.size < _MIN_OCCUPIED_BUCKETS:
+        return None
+    positive = sums.positive[occupied]
+    negative = sums.negative[occupied]
+    # Counts above each occupied bucket: running sums from the top.
+    edge_tp = np.empty(
+        occupied.size + 1, dtype=np.result_type(positive, type(above[0]))
+    )
+    edge_fp = np.empty(
+        occupied.size + 1, dtype=np.result_type(negative, type(above[1]))
+    )
+    edge_tp[0], edge_fp[0] = above
+    np.cumsum(positive, out=edge_tp[1:])
+    np.cumsum(negative, out=edge_fp[1:])
+    edge_tp[1:] += above[0]
+    edge_fp[1:] += above[1]
+    edge_key = layout.boundary(np.r_[occupied + 1, occupied[-1]])
+    edge_counts = _counts_at(edge_tp, edge_fp, totals)
+    value = np.asarray(objective.score(*edge_counts), dtype=float)
+    ok = objective.feasible(*edge_counts) & ~np.isnan(value)
+    tp_up, fp_up = objective.count_directions
+    tp_corner = edge_tp[:-1] + (positive if tp_up > 0 else 0)
+    fp_corner = edge_fp[:-1] + (negative if fp_up > 0 else 0)
+    corner_counts = _counts_at(tp_corner, fp_corner, totals)
+    corner_value = np.asarray(objective.score(*corner_counts), dtype=float)
+    refined = objective.feasible(*corner_counts) & ~np.isnan(corner_value)
+    best = max(value[ok].max(initial=-np.inf), best_outside)
+    if best > -np.inf:
+        refined &= corner_value >= best - slack * max(abs(best), 1e-300)
+    return Plan(occupied, edge_key, edge_tp, edge_fp, value, ok, refined)
+
+
+def inner_candidates(plan: Plan, layout: Layout, rows) -> Candidates:
+    """Every distinct score of the refined buckets, from their rows
+    ``(scores, keys, y_positive, weight)`` (weight None: unit), in any
+    order."""
+    scores, keys, y_positive, weight = rows
+    if scores.size == 0:
+        empty = np.empty(0)
+        return Candidates(keys, plan.edge_tp[:0], plan.edge_fp[:0], empty, empty)
+    bucket = layout.buckets(keys)
+    order = np.lexsort((scores, bucket))[::-1]  # bucket, then score, descending
+    scores, keys, bucket = scores[order], keys[order], bucket[order]
+    y_positive = y_positive[order]
+    if weight is None:
+        hits = y_positive.astype(np.int64)
+        misses = 1 - hits
+    else:
+        weight = weight[order]
+        hits = np.where(y_positive, weight, 0.0)
+        misses = np.where(y_positive, 0.0, weight)
+    new_bucket = np.r_[True, bucket[1:] != bucket[:-1]]
+    # The last row of each run of equal scores within a bucket.
+    last = np.r_[(scores[1:] != scores[:-1]) | (bucket[1:] != bucket[:-1]), True]
+    # Sums from each bucket's top: running sums restarted at each bucket.
+    starts = np.flatnonzero(new_bucket)
+    lengths = np.diff(np.r_[starts, bucket.size])
+    within_tp = _restarted_cumsum(hits, starts, lengths)
+    within_fp = _restarted_cumsum(misses, starts, lengths)
+    position = np.empty(layout.n_buckets, dtype=np.int64)
+    position[plan.occupied] = np.arange(plan.occupied.size)
+    k = position[bucket[last]]
+    same_bucket_next = np.r_[bucket[1:] == bucket[:-1], False]
+    lower_rows = np.flatnonzero(last)
+    following = np.r_[lower_rows[1:], bucket.size]  # next run's last row
+    lower = np.full(lower_rows.size, np.nan)
+    has_lower = same_bucket_next[lower_rows]
+    lower[has_lower] = scores[np.minimum(following, bucket.size - 1)][has_lower]
+    return Candidates(
+        keys[last],
+        plan.edge_tp[k] + within_tp[last],
+        plan.edge_fp[k] + within_fp[last],
+        scores[last],
+        lower,
+    )
+
+
+def _restarted_cumsum(values, starts, lengths):
+    """Running sums of ``values`` restarted at each of ``starts``."""
+    total = np.cumsum(values)
+    before = np.r_[np.zeros(1, dtype=total.dtype), total[:-1]][starts]
+    return total - np.repeat(before, lengths)
+
+
+def search_buckets(objective, layout, totals, sums_of, rows_of, *, tolerance, max_rows):
+    """Candidates that hold the best and every tie with it, or None.
+
+    ``sums_of(layout)`` sums the rows in a layout's range (one pass over the
+    rows); ``rows_of(layout, refined)`` returns the rows of its refined
+    buckets (``(scores, keys, y_positive, weight)``). While the refined
+    buckets hold more than ``max_rows`` rows, the layout zooms into their
+    range (another pass), keeping the edges outside it that may win.
+    ``tolerance`` is relative: the objective's tie tolerance plus the
+    bounds' rounding.
+    """
+    above, best_outside, kept = (0, 0), -np.inf, []
+    for _ in range(_MAX_ZOOMS + 1):
+        sums = sums_of(layout)
+        plan = plan_refinement(
+            objective,
+            sums,
+            layout,
+            totals,
+            above=above,
+            best_outside=best_outside,
+            slack=tolerance,
+        )
+        if plan is None:
+            return None
+        index = np.flatnonzero(plan.refined)
+        n_rows = int(sums.rows[plan.occupied[index]].sum())
+        if n_rows <= max_rows or index.size == 0:
+            break
+        # Zoom into the refined range: edges index[0] (its top) and
+        # index[-1] + 1 (its bottom) are the next layout's first and last.
+        top, bottom = index[0], index[-1] + 1
+        outside = np.ones(plan.edge_key.size, dtype=bool)
+        outside[top : bottom + 1] = False
+        kept.append(plan.edges(outside & plan.ok))
+        best_outside = max(best_outside, plan.value[plan.ok].max(initial=-np.inf))
+        above = (plan.edge_tp[top], plan.edge_fp[top])
+        high = int(plan.edge_key[top]) - 1
+        low = int(plan.edge_key[bottom])
+        if high - low < 1 << _LOG2_BUCKETS:
+            break  # already one key per bucket
+        layout = Layout.spanning(low, high)
+    else:
+        return None
+    if n_rows > max_rows:
+        return None
+    refined = np.zeros(layout.n_buckets, dtype=bool)
+    refined[plan.occupied[plan.refined]] = True
+    inner = inner_candidates(plan, layout, rows_of(layout, refined))
+    edges = plan.edges(np.ones(plan.edge_key.size, dtype=bool))
+    return Candidates.joined([*kept, edges, inner])
+
+
+def candidate_curve(found: Candidates, totals) -> ThresholdCurve:
+    """The candidates as a (partial) curve, for the usual selection."""
+    return ThresholdCurve(found.threshold, *_counts_at(found.tp, found.fp, totals))

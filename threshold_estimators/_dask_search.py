@@ -1,0 +1,240 @@
+"""``pick_threshold`` on dask arrays: the exact search, run where the rows are.
+
+Three passes over the partitions, none of which brings the rows to the
+driver (:mod:`~threshold_estimators._count_buckets` has the bounds):
+
+1. the smallest and largest score, which lay out ``2**16`` buckets of
+   consecutive scores (the leading bits of their order-preserving keys);
+2. per partition, each bucket's positive and negative weight, summed over
+   the partitions by a tree reduction: the counts of every bucket edge,
+   exact, and a bound on every cut inside each bucket;
+3. the rows of the few buckets whose bound reaches the best edge (within the
+   tie tolerance), gathered and searched exactly, every distinct score a
+   candidate;
+
+and, when the winner lies at a bucket's edge, one more reduction for the
+neighbouring scores its cut is placed between. The driver holds a few
+bucket-sized arrays and the gathered rows, whatever the number of rows:
+the same threshold and counts as the in-memory search (weighted counts to
+rounding: they are summed in another order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._bucket_search import order_keys
+from ._count_buckets import (
+    BOUND_SLACK_ULPS,
+    BucketSums,
+    Layout,
+    bucket_sums,
+    candidate_curve,
+    refined_rows,
+    search_buckets,
+)
+from ._selection import best_candidate, evaluation_counts, tie_ulps
+
+# The search zooms in (another pass) until the rows to gather are at most
+# this many: the driver's memory does not grow with the rows.
+MAX_SORTED_ROWS = 1 << 16
+_EPS = np.finfo(float).eps
+
+
+def is_dask_collection(value) -> bool:
+    """Whether ``value`` is a dask array, series or dataframe (without
+    importing dask when it is not installed or not used)."""
+    module = type(value).__module__
+    return module.startswith("dask") and hasattr(value, "dask")
+
+
+def _as_dask_array(value, name: str):
+    import dask.array as da
+
+    if hasattr(value, "to_dask_array"):  # a dask series
+        value = value.to_dask_array(lengths=True)
+    if not isinstance(value, da.Array):
+        value = da.from_array(np.asarray(value))
+    if value.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D; got a dask array of shape {value.shape}."
+        )
+    return value
+
+
+def _weighted_rows(y, score, weight, pos_label):
+    """A block's rows as arrays, without its zero-weight rows (which, as in
+    memory, neither create candidates nor move the cut)."""
+    score = np.asarray(score, dtype=float)
+    positive = np.asarray(y) == pos_label
+    if weight is None:
+        return score, positive, None
+    weight = np.asarray(weight, dtype=float)
+    kept = weight > 0
+    return score[kept], positive[kept], weight[kept]
+
+
+def _block_sums(layout, y, score, weight, pos_label):
+    score, positive, weight = _weighted_rows(y, score, weight, pos_label)
+    sums = bucket_sums(layout, order_keys(score), positive, weight)
+    return np.stack([np.asarray(column, dtype=float) for column in sums])[None]
+
+
+def _block_rows(layout, refined, y, score, weight, pos_label):
+    score, positive, weight = _weighted_rows(y, score, weight, pos_label)
+    keys = order_keys(score)
+    kept = refined_rows(layout, refined, keys)
+    return (
+        score[kept],
+        keys[kept],
+        positive[kept],
+        None if weight is None else weight[kept],
+    )
+
+
+def _block_extreme(key, y, score, weight, pos_label, side):
+    """The smallest score whose key is at least ``key`` (``side`` "above"),
+    or the largest below it (``side`` "below")."""
+    score, _, _ = _weighted_rows(y, score, weight, pos_label)
+    keys = order_keys(score)
+    if side == "above":
+        return np.min(score, where=keys >= key, initial=np.inf)
+    return np.max(score, where=keys < key, initial=-np.inf)
+
+
+def dask_best(objective, y, y_score, sample_weight, *, pos_label):
+    """``(threshold, lower, value, counts, gathered)`` of the best candidate
+    of a count objective monotone in the counts, over dask arrays ``y`` and
+    ``y_score`` (and ``sample_weight``, or None); ``gathered`` is the number
+    of rows brought to the driver."""
+    import dask
+    import dask.array as da
+
+    y_score = _as_dask_array(y_score, "y_score")
+    y = _as_dask_array(y, "y_true").rechunk(y_score.chunks)
+    exact = sample_weight is None
+    if not exact:
+        sample_weight = _as_dask_array(sample_weight, "sample_weight").rechunk(
+            y_score.chunks
+        )
+    positive = y == pos_label
+    counted = y_score
+    if exact:
+        weight_ok, positives, negatives = True, positive.sum(), (~positive).sum()
+    else:
+        # Zero-weight rows are left out, as in memory.
+        counted = da.where(sample_weight > 0, y_score, np.nan)
+        weight_ok = (
+            da.isfinite(sample_weight).all()
+            & (sample_weight >= 0).all()
+            & (sample_weight > 0).any()
+        )
+        positives = da.where(positive, sample_weight, 0.0).sum()
+        negatives = da.where(positive, 0.0, sample_weight).sum()
+    low, high, finite, weight_ok, positives, negatives = dask.compute(
+        da.nanmin(counted),
+        da.nanmax(counted),
+        da.isfinite(y_score).all(),
+        weight_ok,
+        positives,
+        negatives,
+    )
+    if not finite:
+        raise ValueError("y_score must be finite; got NaN or infinite values.")
+    if not weight_ok:
+        raise ValueError(
+            "sample_weight must be finite and non-negative, with a positive entry."
+        )
+    totals = (int(positives), int(negatives)) if exact else (positives, negatives)
+    keys = order_keys(np.array([low, high], dtype=float))
+    blocks = list(
+        zip(
+            y.to_delayed().ravel(),
+            y_score.to_delayed().ravel(),
+            (
+                [None] * y_score.numblocks[0]
+                if exact
+                else sample_weight.to_delayed().ravel()
+            ),
+            strict=True,
+        )
+    )
+
+    def sums_of(layout):
+        parts = [
+            dask.delayed(_block_sums)(layout, *block, pos_label) for block in blocks
+        ]
+        total = dask.delayed(_summed)(parts).compute()
+        return BucketSums(
+            *(total[i].astype(np.int64) if exact else total[i] for i in range(3))
+        )
+
+    gathered = []
+
+    def rows_of(layout, refined):
+        parts = dask.compute(
+            *(
+                dask.delayed(_block_rows)(layout, refined, *block, pos_label)
+                for block in blocks
+            )
+        )
+        columns = [np.concatenate([part[i] for part in parts]) for i in range(3)]
+        weight = None if exact else np.concatenate([part[3] for part in parts])
+        gathered.append(columns[0].size)
+        return (*columns, weight)
+
+    n_weighted = 0 if exact else int(y_score.shape[0])
+    found = search_buckets(
+        objective,
+        Layout.spanning(keys[0], keys[1]),
+        totals,
+        sums_of,
+        rows_of,
+        tolerance=(tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
+        max_rows=MAX_SORTED_ROWS,
+    )
+    if found is None:
+        raise ValueError(
+            "The scores crowd into fewer than 256 of the 65,536 buckets the "
+            "distributed search lays out between their smallest and largest "
+            "value, or the objective is too flat over them to prune: compute "
+            "them (dask.compute) and call pick_threshold on in-memory arrays."
+        )
+    curve = candidate_curve(found, totals)
+    counts = evaluation_counts(objective, curve)
+    values = np.asarray(objective.score(*counts), dtype=float)
+    if not np.any(objective.feasible(*counts) & ~np.isnan(values)):
+        objective.fallback(*counts)  # raises, saying the best reachable
+        raise ValueError(
+            f"No threshold satisfies {objective!r} among the candidates the "
+            "distributed search kept; with on_infeasible='warn' compute the "
+            "arrays and call pick_threshold in memory for the fallback cut."
+        )
+    best = best_candidate(
+        objective, curve, values, counts=counts, n_weighted=n_weighted
+    )
+    key = found.key[best]
+    threshold, lower = found.threshold[best], found.lower[best]
+    if np.isnan(threshold) or np.isnan(lower):
+        extremes = []
+        for side in ("above", "below"):
+            parts = [
+                dask.delayed(_block_extreme)(key, *block, pos_label, side)
+                for block in blocks
+            ]
+            extremes.append(dask.delayed(min if side == "above" else max)(parts))
+        above, below = dask.compute(*extremes)
+        threshold = above if np.isnan(threshold) else threshold
+        lower = below if np.isnan(lower) else lower
+    result_counts = tuple(column[best].item() for column in curve.counts)
+    return (
+        float(threshold),
+        None if lower == -np.inf else float(lower),
+        float(values[best]),
+        result_counts,
+        int(sum(gathered)),
+    )
+
+
+def _summed(parts):
+    return np.sum(parts, axis=0)[0]
