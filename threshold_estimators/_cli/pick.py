@@ -8,6 +8,7 @@ import numpy as np
 
 from .._pick import ThresholdPick, pick_threshold
 from .._validation import plain
+from .columns import is_label, label_values, read_columns
 from .common import (
     UsageError,
     add_prevalence_argument,
@@ -24,7 +25,7 @@ from .common import (
     report_errors,
     sample_weights,
 )
-from .files import check_output, read_csv, writing
+from .files import check_output, writing
 from .objective import GRAMMAR, parse
 
 DESCRIPTION = """\
@@ -42,7 +43,11 @@ any decision values, greater meaning more likely positive). A cost objective
 may read per-row costs from columns of FILE.csv (cost:fp=5,fn=@amount), and
 --weight COL weighs the rows. --prevalence P picks the threshold for a
 positive rate P other than the file's: each class's rows are reweighted to
-it (exact under label shift), and so are the counts reported."""
+it (exact under label shift), and so are the counts reported.
+
+FILE may also be Parquet (a .parquet or .pq file, or a directory of them;
+read with pyarrow). Only the columns named are converted: the others may
+hold any text."""
 
 
 def add_parser(commands) -> None:
@@ -95,11 +100,16 @@ def run(args: argparse.Namespace) -> int:
         args.weight, {args.label: "--label", args.score: "--score"}
     )
     check_output(args.plot, args.file, option="--plot")
-    table = read_csv(args.file, keep=[args.label, args.score, *roles], roles=roles)
-    y = table.labels(args.label)
+    # Only the columns needed, compact: the labels as codes into their
+    # distinct values (``columns``).
+    table = read_columns(
+        args.file, label=args.label, numeric=[args.score, *roles], roles=roles
+    )
+    labels, codes = label_values(table, args.label)
     score = table.numeric(args.score, allow_missing=False)
-    pos_label = positive_label(y, args.label, "pick", args.pos_label)
-    positive = y == pos_label
+    pos_label = positive_label(labels, args.label, "pick", args.pos_label)
+    positive = is_label(labels, codes, pos_label)
+    del labels, codes
     weight = (
         None if args.weight is None else sample_weights(table, args.weight, positive)
     )
@@ -133,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         "pos_label": plain(pos_label),
         "prevalence": observed if args.prevalence is None else args.prevalence,
         "observed_prevalence": observed,
-        "n_candidates": pick.n_candidates,
+        "n_candidates": _distinct_scores(pick, score, weight, args.plot),
     }
     if weight is not None:
         report["weight"] = args.weight
@@ -162,6 +172,17 @@ def run(args: argparse.Namespace) -> int:
         )
     emit(rates_text(report))
     return 0
+
+
+def _distinct_scores(pick: ThresholdPick, score, weight, plot) -> int:
+    """``pick.n_candidates``, the distinct scores of the rows of positive
+    weight, without the whole curve when the search did without it (a
+    bucketed search on many rows): a sort of the scores, 8 bytes a row,
+    rather than the curve's arrays."""
+    if plot or not callable(getattr(pick.search, "_whole", None)):
+        return pick.n_candidates  # built already, or needed for the plot
+    ordered = np.sort(score if weight is None else score[weight > 0])
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + int(ordered.size > 0)
 
 
 def _save_plot(args, source, pick: ThresholdPick, pos_label) -> None:
