@@ -127,6 +127,11 @@ def searched_pick(
     ``run_search``); the cut is a value of ``dtype``, the scores' own type (see
     ``cut_point``)."""
     found = find_best(objective, y, y_score, sample_weight, **rows)
+    return _picked(found, objective, dtype, rows["pos_label"])
+
+
+def _picked(found: Found, objective: Objective, dtype, pos_label) -> ThresholdPick:
+    """The pick of a search's best candidate, its cut a value of ``dtype``."""
     tp, fp, tn, fn = found.counts
     precision, recall = precision_recall(*(np.array([c]) for c in found.counts))
     return ThresholdPick(
@@ -138,7 +143,7 @@ def searched_pick(
         fn=fn,
         precision=float(precision[0]),
         recall=float(recall[0]),
-        pos_label=plain(rows["pos_label"]),
+        pos_label=plain(pos_label),
         objective=objective,
         search=found,
     )
@@ -417,18 +422,4 @@ def _pick_on_dask(
     )
     found = Found(threshold, lower, value, counts, whole=_NotGathered())
     found.n_gathered = gathered
-    precision, recall = precision_recall(*(np.array([c]) for c in counts))
-    tp, fp, tn, fn = counts
-    return ThresholdPick(
-        threshold=found.cut(resolved, score.dtype),
-        score=value,
-        tp=tp,
-        fp=fp,
-        tn=tn,
-        fn=fn,
-        precision=float(precision[0]),
-        recall=float(recall[0]),
-        pos_label=plain(pos_label),
-        objective=resolved,
-        search=found,
-    )
+    return _picked(found, resolved, score.dtype, pos_label)
