@@ -2,12 +2,80 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_guarantee.py               # 200 repetitions (about 10 min)
-    python benchmarks/bench_guarantee.py --quick       # 20 repetitions, smoke run
-    python benchmarks/bench_guarantee.py --repeats 1000 --sizes 5000 --no-embedded
+    python benchmarks/bench_guarantee.py            # the grid, 500 repetitions (*)
+    python benchmarks/bench_guarantee.py --quick    # the grid, 50 repetitions
+    python benchmarks/bench_guarantee.py --models   # fitted models, 200 repetitions
+    python benchmarks/bench_guarantee.py --models --sizes 5000 --no-embedded
 
-Protocol
---------
+(*) About 20 min on two idle cores; ``--quick`` a tenth of it (1.9 min).
+
+The grid (default run)
+----------------------
+Out-of-fold scores drawn from two families whose precision and recall at every
+cut are known in closed form, so no fresh sample or model fit stands between a
+rule and its truth:
+
+``gauss``
+    negatives' scores ``N(0, 1)``, positives' ``N(2, 1)`` (AUC 0.92);
+``beta``
+    scores in (0, 1), negatives ``Beta(2, 5)``, positives ``Beta(5, 2)``
+    (AUC 0.96), already probabilities.
+
+In both the likelihood ratio of positives to negatives is increasing and
+unbounded, so the true precision of the cut ``score >= t``,
+``π S1(t) / (π S1(t) + (1 - π) S0(t))`` (``S0``, ``S1`` the negatives' and
+positives' survival functions, from ``scipy.stats``), rises from ``π`` to 1 and
+every target is reachable at every prevalence. Its recall is ``S1(t)``. The
+*oracle* cut is the lowest ``t`` whose true precision is ``>= p`` (root of the
+closed form by ``brentq``): the most recall any cut has under the target; the
+script prints it for every cell (the smallest, ``gauss`` at π = 0.05 and
+p = 0.95, keeps 5.2 % of the positives).
+
+Cells: ``n`` ∈ {1,000, 5,000, 20,000} rows × prevalence ``π`` ∈ {0.05, 0.15,
+0.5} × target ``p`` ∈ {0.8, 0.9, 0.95}, per family. Each repetition draws ``n``
+labelled rows (labels Bernoulli(π), scores from the family; the generator is
+seeded by family, ``n``, ``π`` and the repetition's index, and the three targets
+share the draw) and computes every rule's threshold on those scores directly:
+
+``point``
+    ``pick_threshold(y, scores, PrecisionTarget(p))``;
+``pointwise`` / ``fixed_sequence`` / ``bonferroni``
+    ``PrecisionTarget(p, confidence=0.9, selection=...)``, the three selection
+    rules of the docs;
+``pointwise@0.95`` / ``pointwise@0.99``
+    the pointwise rule at confidence 0.95 / 0.99, judged against the 0.9
+    promise: what tightening the pointwise level costs in recall;
+``mapie``
+    MAPIE's ``BinaryClassificationController`` (mapie >= 1.0; Learn Then Test:
+    Hoeffding–Bentkus p-values, Bonferroni–Holm over its default grid of 100
+    probability thresholds 0, 0.01, ..., 0.99), ``risk="precision"``,
+    ``target_level=p``, ``confidence_level=0.9``, the valid threshold with the
+    best recall, calibrated on all ``n`` rows; its predict function maps a
+    score to a probability (``expit`` for ``gauss``, the score itself for
+    ``beta``). Skipped, with the reason printed, when mapie is not installed.
+``mapie_nan1``
+    the same controller's p-values with an undefined one read as 1 (no
+    evidence). A threshold above every calibration probability calls no row:
+    its precision and p-value are NaN, and MAPIE 1.6's Bonferroni–Holm (its
+    ``np.argmin`` picks the NaN first) then rejects nothing, so ``mapie``
+    finds no threshold whenever no score maps above 0.99. Where no p-value is
+    NaN the two rules select the same threshold.
+
+Each selected cut (``score >= threshold``; MAPIE's probability threshold mapped
+back to a score) is judged on the closed form. Columns, per cell and rule:
+``cover`` the share of repetitions whose true precision is ``>= p`` (a
+repetition where the rule finds no threshold, an ``InfeasibleTargetError`` or no
+valid MAPIE threshold, counts as covered, with recall 0: it made no false
+promise), with its 95 % Clopper–Pearson interval; ``infeas`` the share of such
+repetitions; ``recall/oracle`` the mean true recall over the oracle's recall.
+The summary gives per rule: the cells whose coverage interval lies wholly below
+0.9 (the 0.9 promise visibly broken; ``point`` makes none) and those whose
+coverage reads below 0.9, the worst cell's coverage, and the means over the
+cells of ``infeas`` and of ``recall/oracle``, the latter also over the
+``pointwise`` rule's.
+
+Fitted models (``--models``)
+----------------------------
 Synthetic problem (``gauss``): one feature, negatives ``N(0, 1)``, positives
 ``N(2, 1)``, prevalence 0.15. Each repetition draws a fresh training set of
 ``n_train`` rows (5,000 and 20,000) and fits every method on it with
@@ -52,10 +120,19 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
-from _common import render_table  # benchmarks/ is on sys.path as a script
+from _common import (  # benchmarks/ is on sys.path as a script
+    environment,
+    load_average,
+    render_table,
+)
 from joblib import Parallel, delayed
+from scipy import special, stats
+from scipy.optimize import brentq
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import make_scorer, precision_score, recall_score
@@ -67,10 +144,331 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from threshold_estimators import ThresholdCurve, ThresholdTunedClassifier
+from threshold_estimators import (
+    ThresholdCurve,
+    ThresholdTunedClassifier,
+    pick_threshold,
+)
 from threshold_estimators._search import cut_point
 from threshold_estimators._selection import best_candidate
 from threshold_estimators.objectives import InfeasibleTargetError, PrecisionTarget
+
+try:
+    import mapie
+    from mapie.risk_control import BinaryClassificationController
+    from mapie.risk_control.fwer_control import FWERBonferroniHolm
+except ImportError as error:  # mapie < 1.0 has no risk_control
+    BinaryClassificationController = None
+    MAPIE_MISSING = f"mapie >= 1.0 is not installed ({error})"
+else:
+    MAPIE_MISSING = ""
+
+# ---------------------------------------------------------------------------
+# The grid: out-of-fold scores of families with closed-form truth.
+# ---------------------------------------------------------------------------
+
+GRID_SIZES = (1_000, 5_000, 20_000)
+GRID_PREVALENCES = (0.05, 0.15, 0.5)
+GRID_TARGETS = (0.8, 0.9, 0.95)
+GRID_REPEATS, GRID_QUICK = 500, 50
+PROMISE = 0.9
+GRID_RULES = (
+    "point",
+    "pointwise",
+    "fixed_sequence",
+    "bonferroni",
+    "pointwise@0.95",
+    "pointwise@0.99",
+    "mapie",
+    "mapie_nan1",
+)
+MAPIE_GRID = np.linspace(0, 0.99, 100)  # BinaryClassificationController's default
+GRID_HEADER = tuple(
+    "family n prevalence target rule cover 95%-interval infeas recall/oracle".split()
+)
+SUMMARY_HEADER = (
+    "rule",
+    "cells broken",
+    "cover < 0.9",
+    "worst cover",
+    "worst cell",
+    "mean infeas",
+    "mean recall/oracle",
+    "/ pointwise",
+)
+
+
+def _same(values):
+    return values
+
+
+# Through the module: the workers unpickle these functions by value, and a
+# scipy ufunc itself does not pickle.
+def _expit(values):
+    return special.expit(values)
+
+
+def _logit(values):
+    return special.logit(values)
+
+
+class Family(NamedTuple):
+    """Scores of negatives and positives with closed-form survival functions."""
+
+    negative: object  # frozen scipy.stats distributions
+    positive: object
+    bracket: tuple[float, float]  # where the oracle cut lies
+    probability: Callable  # score -> probability (MAPIE's predict function)
+    score: Callable  # probability -> score (MAPIE's threshold as a cut)
+
+
+FAMILIES = {
+    "gauss": Family(stats.norm(0, 1), stats.norm(2, 1), (-10.0, 50.0), _expit, _logit),
+    "beta": Family(stats.beta(2, 5), stats.beta(5, 2), (1e-9, 1 - 1e-9), _same, _same),
+}
+
+
+def true_rates(family: Family, prevalence: float, cuts) -> tuple:
+    """True precision and recall of the cuts ``score >= t`` (NaN cut: NaN)."""
+    cuts = np.asarray(cuts, dtype=float)
+    log_s1, log_s0 = family.positive.logsf(cuts), family.negative.logsf(cuts)
+    with np.errstate(invalid="ignore"):
+        precision = special.expit(special.logit(prevalence) + log_s1 - log_s0)
+    return precision, np.exp(log_s1)
+
+
+def oracle(family: Family, prevalence: float, target: float) -> tuple:
+    """The lowest cut whose true precision is ``target``, and its recall.
+
+    The precision is increasing in the cut (increasing likelihood ratio), so
+    the cut is the root of its logit minus the target's.
+    """
+
+    def gap(cut):
+        log_s1, log_s0 = family.positive.logsf(cut), family.negative.logsf(cut)
+        return special.logit(prevalence) + log_s1 - log_s0 - special.logit(target)
+
+    cut = brentq(gap, *family.bracket, xtol=1e-12, rtol=1e-12)
+    return cut, float(family.positive.sf(cut))
+
+
+def grid_objective(rule: str, target: float) -> PrecisionTarget:
+    if rule == "point":
+        return PrecisionTarget(target)
+    selection, _, level = rule.partition("@")
+    confidence = float(level) if level else CONFIDENCE
+    return PrecisionTarget(target, confidence=confidence, selection=selection)
+
+
+def mapie_cuts(family: Family, y, scores, target: float) -> tuple[float, float]:
+    """MAPIE's threshold as a cut on the scores, as shipped and with an
+    undefined p-value read as 1; NaN when none is valid."""
+
+    def predict_proba(X):
+        positive = family.probability(np.asarray(X, dtype=float))
+        return np.column_stack([1 - positive, positive])
+
+    controller = BinaryClassificationController(
+        predict_function=predict_proba,
+        risk="precision",
+        target_level=float(target),
+        confidence_level=CONFIDENCE,
+        best_predict_param_choice="recall",
+        list_predict_params=MAPIE_GRID,
+    )
+    controller.calibrate(scores, y)
+    shipped = controller.best_predict_param
+    # The thresholds above every calibration probability call no row: their
+    # precision, hence p-value, is NaN, and np.argmin in Bonferroni-Holm then
+    # tests that NaN first and rejects nothing. Read as 1 (no evidence), the
+    # NaN leaves the other thresholds to the same procedure.
+    p_values = np.nan_to_num(controller.p_values[:, 0], nan=1.0)
+    valid = FWERBonferroniHolm().run(p_values, 1 - CONFIDENCE)
+    # Recall falls as the threshold rises: the best recall is the lowest valid
+    # threshold, MAPIE's own choice (its ties in recall go to the lower
+    # precision); where no p-value is NaN, the two cuts are the same.
+    fixed = MAPIE_GRID[valid].min() if valid.size else None
+    return tuple(
+        np.nan if chosen is None else float(family.score(chosen))
+        for chosen in (shipped, fixed)
+    )
+
+
+def rule_cuts(rules, family: Family, y, scores, target: float) -> list[float]:
+    """Every rule's cut on these scores; NaN when it finds no threshold.
+
+    The MAPIE rules, last in ``rules``, come from one calibration.
+    """
+    cuts = []
+    for rule in rules:
+        if rule.startswith("mapie"):
+            continue
+        try:
+            pick = pick_threshold(y, scores, grid_objective(rule, target))
+        except InfeasibleTargetError:
+            cuts.append(np.nan)
+        else:
+            cuts.append(float(pick.threshold))
+    if "mapie" in rules:
+        cuts.extend(mapie_cuts(family, y, scores, target))
+    return cuts
+
+
+def grid_repetition(
+    name: str, n: int, prevalence: float, rep: int, rules
+) -> np.ndarray:
+    """Every rule's cut on one draw: shape (targets, rules), NaN = infeasible."""
+    family = FAMILIES[name]
+    seed = [list(FAMILIES).index(name), n, round(prevalence * 1000), rep]
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < prevalence).astype(int)
+    positive = y == 1
+    scores = np.empty(n)
+    scores[positive] = family.positive.rvs(size=positive.sum(), random_state=rng)
+    scores[~positive] = family.negative.rvs(size=n - positive.sum(), random_state=rng)
+    cuts = np.full((len(GRID_TARGETS), len(rules)), np.nan)
+    with warnings.catch_warnings():
+        # Low-support warnings of the point rule, MAPIE's "no valid threshold".
+        warnings.simplefilter("ignore")
+        for i, target in enumerate(GRID_TARGETS):
+            cuts[i] = rule_cuts(rules, family, y, scores, target)
+    return cuts
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The two-sided exact binomial interval of ``k`` successes in ``n``."""
+    tail = (1 - level) / 2
+    low = stats.beta.ppf(tail, k, n - k + 1) if k > 0 else 0.0
+    high = stats.beta.ppf(1 - tail, k + 1, n - k) if k < n else 1.0
+    return float(low), float(high)
+
+
+def judge(family: Family, prevalence: float, target: float, cuts, oracle_recall):
+    """cover, its interval, infeasible share, mean recall / oracle recall."""
+    infeasible = np.isnan(cuts)
+    precision, recall = true_rates(family, prevalence, np.where(infeasible, 0, cuts))
+    covered = infeasible | (precision >= target)
+    recall = np.where(infeasible, 0.0, recall)
+    k = int(covered.sum())
+    return (
+        k / cuts.size,
+        clopper_pearson(k, cuts.size),
+        infeasible.mean(),
+        recall.mean() / oracle_recall,
+    )
+
+
+def run_grid(repeats: int, n_jobs: int, save: str | None = None) -> None:
+    rules = [r for r in GRID_RULES if not (r.startswith("mapie") and MAPIE_MISSING)]
+    mapie_version = MAPIE_MISSING or f"mapie {mapie.__version__}"
+    settings = (
+        f"grid: n {', '.join(f'{n:_}' for n in GRID_SIZES)} x prevalence "
+        f"{', '.join(map(str, GRID_PREVALENCES))} x target "
+        f"{', '.join(map(str, GRID_TARGETS))}; {repeats} repetitions per cell, "
+        f"confidence {CONFIDENCE}, n_jobs={n_jobs}; {mapie_version}"
+    )
+    print("\n".join(environment(settings)), end="\n\n", flush=True)
+    if MAPIE_MISSING:
+        print(f"rules mapie, mapie_nan1 skipped: {MAPIE_MISSING}\n", flush=True)
+    start = time.perf_counter()
+    draws = [
+        (name, n, prevalence)
+        for name in FAMILIES
+        for n in GRID_SIZES
+        for prevalence in GRID_PREVALENCES
+    ]
+    tasks = [(*draw, rep) for draw in draws for rep in range(repeats)]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(grid_repetition)(*task, rules) for task in tasks
+    )
+    cuts = {
+        draw: np.stack(results[i * repeats : (i + 1) * repeats])
+        for i, draw in enumerate(draws)
+    }
+    if save:
+        np.savez(save, **{"/".join(map(str, draw)): cut for draw, cut in cuts.items()})
+
+    oracles, oracle_rows = {}, []
+    for name, family in FAMILIES.items():
+        for prevalence in GRID_PREVALENCES:
+            for target in GRID_TARGETS:
+                cut, recall = oracle(family, prevalence, target)
+                oracles[name, prevalence, target] = recall
+                oracle_rows.append(
+                    (name, prevalence, target, f"{cut:.4f}", f"{recall:.4f}")
+                )
+    print("Oracle: the lowest cut whose true precision reaches the target")
+    print(
+        render_table(
+            ("family", "prevalence", "target", "cut", "recall"), oracle_rows, left={0}
+        )
+    )
+
+    rows, by_rule = [], {rule: [] for rule in rules}
+    for name, n, prevalence in draws:
+        for i, target in enumerate(GRID_TARGETS):
+            oracle_recall = oracles[name, prevalence, target]
+            cell = f"{name} n={n} π={prevalence} p={target}"
+            for j, rule in enumerate(rules):
+                cover, (low, high), infeasible, ratio = judge(
+                    FAMILIES[name],
+                    prevalence,
+                    target,
+                    cuts[name, n, prevalence][:, i, j],
+                    oracle_recall,
+                )
+                by_rule[rule].append((cell, cover, high, infeasible, ratio))
+                rows.append(
+                    (
+                        name,
+                        n,
+                        prevalence,
+                        target,
+                        rule,
+                        f"{cover:.3f}",
+                        f"[{low:.3f}, {high:.3f}]",
+                        f"{infeasible:.3f}",
+                        f"{ratio:.3f}",
+                    )
+                )
+            rows.append(None)
+    print(
+        f"\nCoverage: share of {repeats} repetitions whose true precision reaches "
+        "the target (infeasible = covered, recall 0)"
+    )
+    print(render_table(GRID_HEADER, rows[:-1], left={0, 4}))
+
+    summary = []
+    pointwise = np.mean([ratio for *_, ratio in by_rule["pointwise"]])
+    for rule, cells in by_rule.items():
+        columns = map(np.array, zip(*cells, strict=True))
+        names, covers, highs, infeasible, ratios = columns
+        worst = int(np.argmin(covers))
+        summary.append(
+            (
+                rule,
+                f"{np.sum(highs < PROMISE)} / {len(cells)}",
+                np.sum(covers < PROMISE),
+                f"{covers[worst]:.3f}",
+                names[worst],
+                f"{infeasible.mean():.3f}",
+                f"{ratios.mean():.3f}",
+                f"{ratios.mean() / pointwise:.3f}",
+            )
+        )
+    print(
+        f"\nSummary over the {len(draws) * len(GRID_TARGETS)} cells: cells broken = "
+        f"coverage interval wholly below {PROMISE}; cover < {PROMISE}: the "
+        "point estimate below; means over the cells"
+    )
+    print(render_table(SUMMARY_HEADER, summary, left={0, 4}))
+    minutes = (time.perf_counter() - start) / 60
+    print(f"\n{load_average('at end')}; {minutes:.1f} min")
+
+
+# ---------------------------------------------------------------------------
+# Fitted models (--models): tuned LogisticRegression, fresh or held-out truth.
+# ---------------------------------------------------------------------------
 
 TARGETS = (0.8, 0.9, 0.95)
 CONFIDENCE = 0.9
@@ -266,25 +664,7 @@ def table_row(problem, n_train, target, method, cover, infeasible, precision, ra
     )
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--quick", action="store_true", help="20 repetitions")
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument(
-        "--sizes",
-        type=int,
-        nargs="+",
-        default=[5_000, 20_000],
-        help="training sizes of the synthetic problem (default 5000 20000)",
-    )
-    parser.add_argument(
-        "--no-embedded",
-        action="store_true",
-        help="skip the embedded data sets (e.g. for a long run of --repeats 1000)",
-    )
-    args = parser.parse_args(argv)
-    repeats = 20 if args.quick else args.repeats
+def run_models(args, repeats: int) -> None:
     start = time.perf_counter()
     fresh = FreshSample()
     rows, checks = [], []
@@ -329,6 +709,50 @@ def main(argv=None) -> None:
             f"{ratio:.3f} ({want})  {'PASS' if ok else 'FAIL'}"
         )
     print(f"Total time: {time.perf_counter() - start:.0f} s")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--models",
+        action="store_true",
+        help="the fitted-model run (tuned LogisticRegression) instead of the grid",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"repetitions per cell (default {GRID_REPEATS}; --models: 200)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{GRID_QUICK} repetitions (--models: 20)",
+    )
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument(
+        "--save",
+        metavar="FILE",
+        help="the grid: also write every repetition's cuts to FILE (.npz)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[5_000, 20_000],
+        help="--models: training sizes of the synthetic problem (default 5000 20000)",
+    )
+    parser.add_argument(
+        "--no-embedded",
+        action="store_true",
+        help="--models: skip the embedded data sets (e.g. for --repeats 1000)",
+    )
+    args = parser.parse_args(argv)
+    if args.models:
+        run_models(args, args.repeats or (20 if args.quick else 200))
+    else:
+        repeats = args.repeats or (GRID_QUICK if args.quick else GRID_REPEATS)
+        run_grid(repeats, args.n_jobs, args.save)
 
 
 if __name__ == "__main__":

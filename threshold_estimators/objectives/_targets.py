@@ -358,7 +358,7 @@ class PrecisionTarget(_RateTarget):
 
         - ``"pointwise"``: every threshold whose own bound clears the target.
           Selecting the best of many tested thresholds could let the error
-          exceed ``alpha``; in simulation (``benchmarks/bench_guarantee.py``,
+          exceed ``alpha``; in simulation (``bench_guarantee.py --models``,
           1,000 repetitions, confidence 0.9) the true precision held in
           91–93 % of repetitions, with 74–91 % of the oracle's recall at
           targets 0.8–0.9: the nominal level, measured, not proved.
