@@ -18,18 +18,16 @@ from ._count_buckets import (
     BOUND_SLACK_ULPS,
     Layout,
     bucket_sums,
-    candidate_curve,
     placed_rows,
     refined_rows,
     search_buckets,
+    winner,
 )
 from ._search import ThresholdCurve, cut_between
 from ._selection import (
     Prepared,
     _evaluate_prepared,
-    best_candidate,
     best_of,
-    evaluation_counts,
     fixed_index,
     near_top,
     prepare,
@@ -262,24 +260,18 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
 
 def _chosen(objective, found, totals, n_weighted, y_score, keys, prepared):
     """The best of the candidates, its cut resolved on the rows."""
-    curve = candidate_curve(found, totals)
-    counts = evaluation_counts(objective, curve)
-    values = np.asarray(objective.score(*counts), dtype=float)
-    if not np.any(objective.feasible(*counts) & ~np.isnan(values)):
+    best = winner(objective, found, totals, n_weighted)
+    if best is None:
         return None  # the whole curve's fallback decides (or raises)
-    best = best_candidate(
-        objective, curve, values, counts=counts, n_weighted=n_weighted
-    )
-    key = found.key[best]
-    threshold, lower = found.threshold[best], found.lower[best]
+    threshold, lower = best.threshold, best.lower
     if np.isnan(threshold):
-        threshold = np.min(y_score, where=keys >= key, initial=np.inf)
+        threshold = np.min(y_score, where=keys >= best.key, initial=np.inf)
     if np.isnan(lower):
-        lower = np.max(y_score, where=keys < key, initial=-np.inf)
+        lower = np.max(y_score, where=keys < best.key, initial=-np.inf)
     return Found(
         threshold,
         None if lower == -np.inf else lower,
-        values[best],
-        tuple(column[best].item() for column in curve.counts),
+        best.value,
+        best.counts,
         whole=_WholeCurve(prepared),
     )

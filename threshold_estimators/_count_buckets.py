@@ -27,6 +27,7 @@ from ._bucket_search import (
     _MIN_OCCUPIED_BUCKETS,
 )
 from ._search import ThresholdCurve
+from ._selection import best_candidate, evaluation_counts
 
 # Pruning compares bounds with the best edge within this many ulps more than
 # the objective's own tie tolerance: a bound computed in floating point may
@@ -327,3 +328,34 @@ def search_buckets(objective, layout, totals, sums_of, rows_of, *, tolerance, ma
 def candidate_curve(found: Candidates, totals) -> ThresholdCurve:
     """The candidates as a (partial) curve, for the usual selection."""
     return ThresholdCurve(found.threshold, *_counts_at(found.tp, found.fp, totals))
+
+
+class Winner(NamedTuple):
+    """The best candidate: its key, its threshold and next lower score (NaN
+    until resolved on the rows), its value and its counts."""
+
+    key: np.uint64
+    threshold: float
+    lower: float
+    value: float
+    counts: tuple
+
+
+def winner(objective, found: Candidates, totals, n_weighted: int) -> Winner | None:
+    """The best feasible candidate by the whole-curve search's rules, or None
+    when none is feasible (the caller falls back or raises)."""
+    curve = candidate_curve(found, totals)
+    counts = evaluation_counts(objective, curve)
+    values = np.asarray(objective.score(*counts), dtype=float)
+    if not np.any(objective.feasible(*counts) & ~np.isnan(values)):
+        return None
+    best = best_candidate(
+        objective, curve, values, counts=counts, n_weighted=n_weighted
+    )
+    return Winner(
+        found.key[best],
+        found.threshold[best],
+        found.lower[best],
+        float(values[best]),
+        tuple(column[best].item() for column in curve.counts),
+    )

@@ -32,8 +32,9 @@ from ._count_buckets import (
     candidate_curve,
     refined_rows,
     search_buckets,
+    winner,
 )
-from ._selection import best_candidate, evaluation_counts, tie_ulps
+from ._selection import evaluation_counts, tie_ulps
 
 # The search zooms in (another pass) until the rows to gather are at most
 # this many: the driver's memory does not grow with the rows.
@@ -200,38 +201,32 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
             "value, or the objective is too flat over them to prune: compute "
             "them (dask.compute) and call pick_threshold on in-memory arrays."
         )
-    curve = candidate_curve(found, totals)
-    counts = evaluation_counts(objective, curve)
-    values = np.asarray(objective.score(*counts), dtype=float)
-    if not np.any(objective.feasible(*counts) & ~np.isnan(values)):
+    best = winner(objective, found, totals, n_weighted)
+    if best is None:
+        counts = evaluation_counts(objective, candidate_curve(found, totals))
         objective.fallback(*counts)  # raises, saying the best reachable
         raise ValueError(
             f"No threshold satisfies {objective!r} among the candidates the "
             "distributed search kept; with on_infeasible='warn' compute the "
             "arrays and call pick_threshold in memory for the fallback cut."
         )
-    best = best_candidate(
-        objective, curve, values, counts=counts, n_weighted=n_weighted
-    )
-    key = found.key[best]
-    threshold, lower = found.threshold[best], found.lower[best]
+    threshold, lower = best.threshold, best.lower
     if np.isnan(threshold) or np.isnan(lower):
         extremes = []
         for side in ("above", "below"):
             parts = [
-                dask.delayed(_block_extreme)(key, *block, pos_label, side)
+                dask.delayed(_block_extreme)(best.key, *block, pos_label, side)
                 for block in blocks
             ]
             extremes.append(dask.delayed(min if side == "above" else max)(parts))
         above, below = dask.compute(*extremes)
         threshold = above if np.isnan(threshold) else threshold
         lower = below if np.isnan(lower) else lower
-    result_counts = tuple(column[best].item() for column in curve.counts)
     return (
         float(threshold),
         None if lower == -np.inf else float(lower),
-        float(values[best]),
-        result_counts,
+        best.value,
+        best.counts,
         int(sum(gathered)),
     )
 
