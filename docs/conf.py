@@ -6,9 +6,13 @@ Build (offline, warnings are errors) from the repository root::
 
 Sphinx + numpydoc + sphinx-gallery + myst-parser: the docstrings are numpydoc, as in
 scikit-learn, and sphinx-gallery executes the examples and renders their figures
-(scikit-learn's own toolchain); myst-parser keeps the user guide in Markdown.
+(scikit-learn's own toolchain); myst-parser keeps the user guide in Markdown. The
+Python blocks of the pages listed in ``executed_pages`` run at build time, and their
+output is shown under them.
 """
 
+import contextlib
+import io
 import os
 import re
 from datetime import date
@@ -64,8 +68,38 @@ def _plain_sklearn_references(app, what, name, obj, options, lines):
     lines[:] = [_SKLEARN_ROLE.sub(r"\1", line) for line in lines]
 
 
+# -- pages whose code runs at build time --------------------------------------
+# The Python blocks of these pages run when Sphinx reads them, in order and in one
+# namespace per page (as the cells of a notebook), and what a block prints is shown
+# under it: the numbers such a page quotes are this build's, never typed in. A block
+# that raises stops the build. tests/test_docs.py also runs them without Sphinx.
+executed_pages = ("guide/from_sklearn",)
+_PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```\n", flags=re.S | re.M)
+_OUTPUT_CAPTION = "Output of the code above, when this page was built"
+
+
+def _run_python_blocks(app, docname, source):
+    if docname not in executed_pages:
+        return
+    filename = str(app.env.doc2path(docname))
+    namespace = {"__name__": "__main__"}
+
+    def run(block):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(block[1], filename, "exec"), namespace)
+        output = printed.getvalue()
+        if not output:
+            return block[0]
+        fence = f"```{{code-block}} text\n:caption: {_OUTPUT_CAPTION}\n\n"
+        return f"{block[0]}\n{fence}{output.rstrip()}\n```\n"
+
+    source[0] = _PYTHON_BLOCK.sub(run, source[0])
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_sklearn_references)
+    app.connect("source-read", _run_python_blocks)
 
 
 # -- myst ---------------------------------------------------------------------

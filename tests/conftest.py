@@ -1,5 +1,6 @@
 """Shared data and the brute-force oracle of the estimator tests."""
 
+import csv
 import importlib.util
 import os
 
@@ -14,7 +15,16 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 # Tests of optional parts skip on a developer machine without their extra; in
 # CI (CI=true) the [test] extra installs them all, so a missing one is an error.
-OPTIONAL_MODULES = ("keras", "jax", "matplotlib", "skops", "distributed", "sphinx")
+OPTIONAL_MODULES = (
+    "keras",
+    "jax",
+    "matplotlib",
+    "skops",
+    "distributed",
+    "sphinx",
+    "skl2onnx",
+    "onnxruntime",
+)
 
 # CI replays the same hypothesis examples on every run (a failure there is a
 # change's, not a new draw's); developers' runs keep drawing new ones.
@@ -50,3 +60,12 @@ def oof_best_value(y, oof, value, feasible=lambda y_pred: True):
         value((oof >= t).astype(int)) for t in cuts if feasible((oof >= t).astype(int))
     ]
     return max(results)
+
+
+def write_csv(path, header, rows):
+    """A CSV file of ``header`` and ``rows`` at ``path``, for the command line."""
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from conftest import write_csv
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
@@ -81,14 +82,6 @@ def test_console_script_help():
 
 
 # pick, tune, predict
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return str(path)
 
 
 def run(capsys, *argv):
@@ -901,7 +894,9 @@ def test_pick_fbeta_extreme_beta_is_the_exact_optimum(capsys, scores, scores_csv
         f"fbeta:{beta}",
         "--json",
     )
-    assert code == 0 and err == ""
+    # beta=1e-200 weighs precision alone: its cut calls a handful of rows
+    # positive, which the warning about few positive calls says.
+    assert code == 0 and all("positive calls:" in line for line in err.splitlines())
     report = json.loads(out)
     cuts = np.unique(score)
     exact = [fbeta_exact(y, score >= t, float(beta)) for t in cuts]
@@ -946,14 +941,15 @@ def test_huge_costs_choose_like_unit_costs(capsys, scores_csv):
         "fp=1.7976931348623157e308,fn=1.7976931348623157e308",
     ):
         code, out, err = run(capsys, *pick, f"cost:{costs}", "--json")
-        assert code == 0 and err == ""  # no overflow warning
+        # No overflow warning; only the one about the few rows called positive.
+        assert code == 0 and all("positive calls:" in e for e in err.splitlines())
         reports[costs] = json.loads(out)
     unit, huge, largest = reports.values()
     assert huge["threshold"] == unit["threshold"] == largest["threshold"]
     assert huge["cost"] is None  # beyond the float range: null in JSON
     assert huge["mean_cost"] == pytest.approx(unit["mean_cost"] * 1e308)
     code, out, err = run(capsys, *pick, "cost:fp=1e308,fn=1e308")
-    assert code == 0 and err == ""
+    assert code == 0 and all("positive calls:" in e for e in err.splitlines())
     assert "cost beyond the float range (" in out
     # Costs below the smallest normal float cannot be rescaled.
     code, _, err = run(capsys, *pick, "cost:fp=1e-310,fn=1e-310")

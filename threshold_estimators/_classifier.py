@@ -8,9 +8,11 @@ metadata, produces the out-of-fold scores, chooses a decision rule
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 from numbers import Integral, Real
 
+import numpy as np
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -39,7 +41,13 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._folds import check_ovo, cross_fitted_scores, prefit_scores
+from ._folds import (
+    check_ovo,
+    cross_fitted_scores,
+    prefit_scores,
+    report,
+    seconds_text,
+)
 from ._prevalence import check_prevalence, decision_weights
 from ._retarget import record_out_of_fold, retargeted
 from ._rules import choose_rule, is_binary_only
@@ -86,6 +94,25 @@ def _recalibrates_or_estimator_has(method):
         return self.recalibrate or estimator_has(self)
 
     return check
+
+
+def _decision_text(rule, objective, n_rows: int, prefit: bool) -> str:
+    """The fitted decision and its objective value, for ``verbose``."""
+    threshold = rule.threshold_
+    if rule.cost_rule_ is not None:
+        decision = f"k x k cost rule {rule.cost_rule_!r}"
+    elif np.ndim(threshold) == 0:
+        decision = f"threshold {float(threshold):.6g}"
+    else:
+        decision = "thresholds " + ", ".join(f"{float(t):.4g}" for t in threshold)
+    # A cost objective shows the cost (its score negated); a rate target,
+    # which draws no curve of its own, the rate it maximizes, by its name.
+    shown = objective.curve_label([rule.best_score_])
+    if shown is None:
+        shown = objective.display_name, [rule.best_score_]
+    name, value = shown
+    rows = "rows scored by the prefit model" if prefit else "out-of-fold rows"
+    return f"{decision} ({name}: {float(value[0]):.4g} on {n_rows} {rows})"
 
 
 def _from_rule(name: str, doc: str) -> property:
@@ -205,6 +232,18 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Number of jobs fitting the folds (and the final refit) in parallel via
         joblib. ``None`` means 1 unless in a :func:`joblib.parallel_config`
         context, which can also send the fits to a dask or ray cluster.
+
+    verbose : int, default=0
+        Progress messages of :meth:`fit`, printed to **stderr** (scikit-learn's
+        search estimators print to stdout; stderr keeps stdout for data, e.g.
+        the command line's ``--json``). 0 prints nothing; 1 or more prints one
+        line as each fold fit and the refit finish, in the order they finish
+        (also with ``n_jobs``: reported by this process as joblib hands each
+        result back, except with backends that cannot return results as they
+        come, such as ``"multiprocessing"`` or ray's, where they are reported
+        once all have finished), then the threshold chosen and its objective
+        value. Values above 1 print the same for now. The fitted model does
+        not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Shuffles the folds when ``cv`` is an int, and seeds the split when ``cv``
@@ -388,6 +427,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "response_method": [StrOptions({"auto", *_RESPONSE_METHODS})],
         "pos_label": [Real, str, "boolean", None],
         "n_jobs": [Integral, None],
+        "verbose": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "store_cv_results": ["boolean"],
         "prevalence": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like", None],
@@ -405,6 +445,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         response_method="auto",
         pos_label=None,
         n_jobs=None,
+        verbose=0,
         random_state=None,
         store_cv_results=False,
         prevalence=None,
@@ -418,6 +459,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.response_method = response_method
         self.pos_label = pos_label
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
         self.store_cv_results = store_cv_results
         self.prevalence = prevalence
@@ -450,6 +492,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self : object
             The fitted classifier.
         """
+        start = time.perf_counter()
         X, y = indexable(X, y)
         y = check_target_shape(y)
         wanted = tuned_class(self.pos_label, self.objective, self.estimator)
@@ -512,6 +555,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         for attribute in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attribute):
                 setattr(self, attribute, getattr(self.estimator_, attribute))
+        if self.verbose:
+            decision = _decision_text(rule, objective, len(y_oof), self.cv == "prefit")
+            elapsed = seconds_text(time.perf_counter() - start)
+            report(f"{decision}; fit done in {elapsed}")
         return self
 
     def retarget(self, prevalence=None, X=None, *, method="auto"):
@@ -557,7 +604,12 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         check_ovo(self.estimator, rule.response_method, len(rule.classes))
         if self.cv == "prefit":
             return prefit_scores(
-                self.estimator, X, rule.response_method, rule.pos_label, rule.classes
+                self.estimator,
+                X,
+                rule.response_method,
+                rule.pos_label,
+                rule.classes,
+                verbose=self.verbose,
             )
         splits = self._check_cv(y).split(X, y, **routed.splitter.split)
         return cross_fitted_scores(
@@ -571,6 +623,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             pos_label=rule.pos_label,
             classes=rule.classes,
             n_jobs=self.n_jobs,
+            verbose=self.verbose,
         )
 
     def _route(self, sample_weight, fit_params, objective):

@@ -1,5 +1,7 @@
 """Fitting the folds: out-of-fold scores of the class to tune, and the final model."""
 
+import sys
+import time
 from functools import partial
 from typing import NamedTuple
 
@@ -184,7 +186,57 @@ def _fit_and_score(estimator, X, y, fit_params, train, test, score, return_estim
     return scores, alternative, (estimator if return_estimator else None)
 
 
-def prefit_scores(estimator, X, response_method, pos_label, classes) -> OutOfFold:
+def report(message: str) -> None:
+    """One progress line of ``fit(verbose>=1)`` on stderr, flushed at once.
+
+    stderr, unlike scikit-learn's search estimators (stdout): progress is a
+    diagnostic, and stdout is often data (the command line's ``--json``, a
+    script's CSV). ``sys.stderr`` is looked up at each call, so that
+    redirections (pytest's ``capsys``, ``contextlib.redirect_stderr``) see it.
+    """
+    print(f"[ThresholdTunedClassifier] {message}", file=sys.stderr, flush=True)
+
+
+def seconds_text(seconds: float) -> str:
+    """A duration for :func:`report`, as scikit-learn's searches show it."""
+    return f"{seconds:.2f} s"
+
+
+def _timed(index, function, *args, **kwargs):
+    """``(index, function(*args, **kwargs), seconds)``: a job tagged with its
+    place, so that results arriving in any order can be put back in order."""
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return index, result, time.perf_counter() - start
+
+
+def _run_reporting(jobs, n_jobs, describe):
+    """The results of ``jobs`` (each a ``delayed(_timed)(index, ...)``) in
+    index order, each reported by ``describe(index, result, seconds)`` as it
+    finishes.
+
+    joblib's ``return_as="generator_unordered"`` hands each result back to
+    this process as soon as its job finishes, whatever the backend's workers
+    (threads, loky processes, a dask cluster); printing here, not in the
+    workers, is what reaches this process's stderr. Backends that cannot
+    return results as they come (``multiprocessing``, ray's) and joblib
+    before 1.4 refuse that at construction: their jobs are reported once the
+    whole batch has finished, still in fold order.
+    """
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except (TypeError, ValueError):  # see the docstring
+        parallel = Parallel(n_jobs=n_jobs)
+    results = [None] * len(jobs)
+    for index, result, seconds in parallel(jobs):
+        report(describe(index, result, seconds))
+        results[index] = result
+    return results
+
+
+def prefit_scores(
+    estimator, X, response_method, pos_label, classes, *, verbose=0
+) -> OutOfFold:
     """Scores of an already fitted ``estimator`` on all of ``X`` (``cv="prefit"``)."""
     try:
         check_is_fitted(estimator)
@@ -194,9 +246,15 @@ def prefit_scores(estimator, X, response_method, pos_label, classes) -> OutOfFol
             f"{type(estimator).__name__}. Fit it first, or pass an int cv to fit "
             "it on each fold."
         ) from exc
+    start = time.perf_counter()
     scores, alternative = positive_score(
         estimator, X, response_method, pos_label, classes
     )
+    if verbose:
+        report(
+            f"prefit {type(estimator).__name__} scored {_num_samples(X)} rows in "
+            f"{seconds_text(time.perf_counter() - start)} (no fold fitted)"
+        )
     index = np.arange(len(scores))
     dtype = np.asarray(scores).dtype
     scores = check_fold_scores([scores], response_method)
@@ -215,11 +273,14 @@ def cross_fitted_scores(
     pos_label,
     classes,
     n_jobs,
+    verbose=0,
 ) -> OutOfFold:
     """Fit a clone per split and pool the scores of the test folds.
 
     With ``refit``, the final fit on all the data runs in the same parallel
-    batch as the folds: it does not depend on the threshold.
+    batch as the folds: it does not depend on the threshold. With ``verbose``,
+    each fit is reported on stderr as it finishes (:func:`report`); the
+    results are the same, put back in fold order.
     """
     if not splits:
         raise ValueError("cv produced no train/test split.")
@@ -234,15 +295,24 @@ def cross_fitted_scores(
         pos_label=pos_label,
         classes=classes,
     )
-    jobs = [
-        delayed(_fit_and_score)(
-            clone(estimator), X, y, fit_params, train, test, score, not refit
+    # (function, args, kwargs) of each fit: the folds', then the refit.
+    calls = [
+        (
+            _fit_and_score,
+            (clone(estimator), X, y, fit_params, train, test, score, not refit),
+            {},
         )
         for train, test in splits
     ]
     if refit:
-        jobs.append(delayed(clone(estimator).fit)(X, y, **fit_params))
-    results = Parallel(n_jobs=n_jobs)(jobs)
+        calls.append((clone(estimator).fit, (X, y), fit_params))
+    if verbose:
+        results = _fit_reporting(calls, splits, refit, n_jobs, _num_samples(X))
+    else:
+        # The default path is joblib's plain list, as before ``verbose``.
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(function)(*args, **kwargs) for function, args, kwargs in calls
+        )
     final = results.pop() if refit else results[0][2]
     test_sets = [test for _, test in splits]
     scores = check_fold_scores([result[0] for result in results], response_method)
@@ -253,3 +323,30 @@ def cross_fitted_scores(
     fold = np.repeat(np.arange(len(splits)), [len(t) for t in test_sets])
     dtype = np.result_type(*(np.asarray(result[0]).dtype for result in results))
     return OutOfFold(index, scores, alternative, fold, final, dtype)
+
+
+def _fit_reporting(calls, splits, refit, n_jobs, n_rows):
+    """The results of ``calls`` (each ``(function, args, kwargs)``: the folds'
+    fits, then the refit), each fit reported as it finishes
+    (:func:`_run_reporting`)."""
+    n_folds = len(splits)
+    what = f"{n_folds} fold{'s' * (n_folds > 1)}" + " and the refit" * refit
+    report(f"fitting {what} on {n_rows} rows (n_jobs={n_jobs})")
+
+    def describe(index, result, seconds):
+        if index == n_folds:
+            return f"refit on all {n_rows} rows in {seconds_text(seconds)}"
+        train, test = splits[index]
+        return (
+            f"fold {index + 1}/{n_folds} fitted in {seconds_text(seconds)} "
+            f"({len(train)} training rows, {len(test)} scored)"
+        )
+
+    # Wrapped by ``delayed`` once, around the timing: scikit-learn's
+    # ``delayed`` carries its configuration to the workers only for the
+    # function it wraps itself.
+    jobs = [
+        delayed(_timed)(index, function, *args, **kwargs)
+        for index, (function, args, kwargs) in enumerate(calls)
+    ]
+    return _run_reporting(jobs, n_jobs, describe)

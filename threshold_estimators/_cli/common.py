@@ -8,13 +8,17 @@ import functools
 import json
 import math
 import os
+import re
 import sys
+import traceback
 import warnings
 from fractions import Fraction
 
 import numpy as np
 
+from .._support import MIN_SUPPORT, LowSupportWarning, _interval
 from .._validation import plain
+from ..objectives import AlertBudget, PrecisionTarget, RecallTarget
 
 
 class DataError(Exception):
@@ -30,6 +34,75 @@ def _one_line(error: object) -> str:
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
+# The library's words for what only its Python API offers, and the command
+# line's for the same thing (or nothing, where the command line has no such
+# option): every message of a command names only what that command offers.
+# Each pattern is applied in turn; tests/test_cli_habits.py checks that the
+# messages reachable from the commands hold no Python option.
+_PYTHON_TERMS = (
+    # An infeasible target or budget: the command line always refuses.
+    (
+        r"Lower min_(precision|recall) or confidence, or pass on_infeasible='warn' "
+        r"to [^.]*\.",
+        lambda m: f"Lower the target {m[1][0].upper()} or the confidence C.",
+    ),
+    (
+        r"Lower min_(precision|recall), or pass on_infeasible='warn' to [^.]*\.",
+        lambda m: f"Lower the target {m[1][0].upper()}.",
+    ),
+    (
+        r"Lower the floors, raise max_positive_rate, or pass on_infeasible='warn' "
+        r"to [^.]*\.",
+        "Lower the floors (P, Q) or raise the budget R.",
+    ),
+    (r",? or pass on_infeasible='warn' to [^.]*\.", "."),
+    (r"\bmax_positive_rate\b", "R"),
+    (r"\blower confidence\b", "lower C"),
+    # A rate target read on few rows (LowSupportWarning): its remedy.
+    (
+        r"Set (Precision|Recall)Target\(([^,]+), confidence=([\d.]+)\) for a cut "
+        r"whose (\w+) bound accounts for it, or tune on more rows\.",
+        lambda m: (
+            f"Use --objective '{m[1].lower()}>={m[2]}@{m[3]}' for a cut "
+            f"whose {m[4]} bound accounts for it, or tune on more rows."
+        ),
+    ),
+    # scikit-learn's splitters speak of n_splits, tune of --cv K.
+    (r"\bn_splits=(\d+)", r"--cv \1"),
+    (r"\bwith every class tuned \(pos_label=None\)", "for a model tuning every class"),
+    (r" \(pos_label=None\)", ""),
+    (r"\bin the order of classes_", "in sorted class order"),
+    # retarget of a model fitted in Python with a scorer objective.
+    (
+        r"Refit with prevalence=\.\.\. instead, or tune a count objective "
+        r"\(F1, PrecisionTarget, CostMatrix, \.\.\.\)",
+        "Fit it again for the rate (tune --prevalence P), or with a count "
+        "objective (f1, precision>=P, cost:fp=A,fn=B, ...)",
+    ),
+    # (Grammar: one call.)
+    (
+        r"\b1 (scored |out-of-fold )?positive calls: its (\w+), (\S+) on them\b",
+        r"1 \1positive call: its \2, \3 on it",
+    ),
+)
+
+# ``pick`` reads scores the user already has: no fold, nothing to tune.
+_PICK_TERMS = (
+    (r"\bon the out-of-fold data\b", "on these scores"),
+    (r"\bout-of-fold\b", "scored"),
+    (r"\bor tune on more rows\b", "or label and score more rows"),
+)
+
+
+def in_command_terms(text: str, command: str) -> str:
+    """``text``, a message of the library, in the terms of ``command``: the
+    options it names are the command line's (see ``_PYTHON_TERMS``)."""
+    terms = _PYTHON_TERMS + (_PICK_TERMS if command == "pick" else ())
+    for pattern, replacement in terms:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
 def report_errors(command):
     """Run ``command(args)``; print errors and warnings as one-liners.
 
@@ -37,14 +110,15 @@ def report_errors(command):
     estimators raise for bad input), unreadable or unwritable files
     (``OSError``), a missing optional dependency (``ImportError``) and a lack
     of memory give exit code 1, contradicting arguments (``UsageError``) exit
-    code 2, with a one-line message on stderr, never a traceback. Warnings go
-    to stderr once each.
+    code 2, with a one-line message on stderr, never a traceback, unless
+    ``--debug`` asks for it (after the message). Warnings go to stderr once
+    each. Messages are put in the command's terms (:func:`in_command_terms`).
     """
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
         prefix = f"threshold-estimators {args.command}"
-        error = None
+        error = exception = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -55,17 +129,33 @@ def report_errors(command):
                 _silence_stdout()
                 return 1
             except UsageError as exc:
-                code, error = 2, exc
+                code, error, exception = 2, exc, exc
             except (DataError, ValueError, OSError, ImportError) as exc:
-                code, error = 1, exc
-            except MemoryError:
-                code, error = 1, "out of memory"
-            except KeyboardInterrupt:
-                code, error = 130, "interrupted"
-        for message in dict.fromkeys(str(warning.message) for warning in caught):
-            print(f"{prefix}: warning: {_one_line(message)}", file=sys.stderr)
+                code, error, exception = 1, exc, exc
+            except MemoryError as exc:
+                code, error, exception = 1, "out of memory", exc
+            except KeyboardInterrupt as exc:
+                code, error, exception = 130, "interrupted", exc
+        debug = getattr(args, "debug", False)
+        messages = {}
+        for warning in caught:
+            text = _one_line(in_command_terms(str(warning.message), args.command))
+            messages.setdefault(text, warning)
+        for text, warning in messages.items():
+            where = ""
+            if debug:
+                where = (
+                    f" [{warning.category.__name__} at {warning.filename}:"
+                    f"{warning.lineno}]"
+                )
+            print(f"{prefix}: warning: {text}{where}", file=sys.stderr)
         if error is not None:
-            print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+            text = in_command_terms(str(error), args.command)
+            print(f"{prefix}: error: {_one_line(text)}", file=sys.stderr)
+            if debug:
+                traceback.print_exception(
+                    type(exception), exception, exception.__traceback__
+                )
         return code
 
     return run
@@ -354,3 +444,42 @@ def print_json(report: dict) -> None:
         return value
 
     emit(json.dumps({key: clean(value) for key, value in report.items()}))
+
+
+def warn_if_few_calls(objective, positive, score, threshold, *, rows, remedy) -> None:
+    """A :class:`~threshold_estimators.LowSupportWarning` when the cut calls
+    fewer than ``MIN_SUPPORT`` (30) rows positive.
+
+    The library warns so only for a precision target without confidence (its
+    ``LowSupportWarning``, which this leaves to it); but a cut that F1, F-beta,
+    a cost, a recall target or a fixed threshold places on a handful of
+    positive calls reports a precision (and F1, cost) as rough, and the
+    command line says so with the count. Left alone: a target with a
+    confidence level (``@C``), whose bound accounts for the count, and an
+    alert budget (``rate<=R``), whose number of calls R sets by design (the
+    report gives it). ``positive`` marks the positive rows, ``score`` their
+    scores (the cut calls ``score >= threshold``); ``rows`` says which rows
+    they are and ``remedy`` ends the message.
+    """
+    if isinstance(objective, (PrecisionTarget, AlertBudget)) or (
+        isinstance(objective, RecallTarget) and objective.confidence is not None
+    ):
+        return
+    if not np.isfinite(threshold):
+        return
+    called = np.asarray(score) >= threshold
+    calls = int(np.count_nonzero(called))
+    if not 0 < calls < MIN_SUPPORT:
+        return
+    hits = int(np.count_nonzero(called & positive))
+    low, high = _interval(hits, calls)
+    them = "it" if calls == 1 else "them"
+    warnings.warn(
+        f"The cut {threshold:.4g} rests on {calls} {rows} positive "
+        f"call{'s' * (calls > 1)}: its precision, {hits / calls:.3g} on {them}, "
+        f"is only known to lie in [{low:.3g}, {high:.3g}] (95 %), and a cut "
+        f"calling fewer than {MIN_SUPPORT} rows positive may not keep its "
+        f"precision, recall, F1 or cost on new data. {remedy}",
+        LowSupportWarning,
+        stacklevel=2,
+    )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import importlib
+import sys
 import time
+import zipfile
 
 import numpy as np
 
@@ -24,6 +28,7 @@ from .common import (
     rates_text,
     report_errors,
     sample_weights,
+    warn_if_few_calls,
 )
 from .files import check_output, output_file, read_csv, writing
 from .objective import GRAMMAR, parse
@@ -35,9 +40,10 @@ HistGradientBoostingClassifier) is fitted on K stratified folds (shuffled with
 a fixed seed: the same file gives the same model), the threshold on its
 probability of the positive class (the greater of the two labels, e.g. 1 of
 0/1, "yes" of no/yes) is searched exactly on the out-of-fold predictions, and
-the model is refitted on all rows and saved with joblib. With --objective
-threshold:T nothing is searched: the model predicts positive at probability
->= T, and the report gives that cut's out-of-fold metrics.
+the model is refitted on all rows and saved with joblib (with skops when
+MODEL ends in .skops: a file "predict" loads without running its code). With
+--objective threshold:T nothing is searched: the model predicts positive at
+probability >= T, and the report gives that cut's out-of-fold metrics.
 
 Every column except the label, the --weight column and the per-row cost
 columns of the objective (cost:fp=5,fn=@amount) is a feature and must be
@@ -46,7 +52,11 @@ cells (or NA, NaN) are missing values, which hgb handles and logistic
 refuses. The weights and per-row costs weigh the threshold search; the
 weights are also passed to the model's fit, the costs never. The report gives
 the out-of-fold precision, recall, F1, flagged rate (the share of rows called
-positive) and cost at the threshold; progress lines go to stderr. The saved
+positive) and cost at the threshold; progress lines go to stderr (with -v, or
+when stderr is a terminal, also one as each fold fit finishes). A threshold
+calling fewer than 30 out-of-fold rows positive gets a warning with the
+count: its metrics, read on so few rows, may not hold on new data (a target
+with a confidence level @C and a budget rate<=R excepted). The saved
 model keeps the decision, not the out-of-fold curves (whose size grows with
 the rows), unless --store-cv-results asks for them. --prevalence P makes the
 decision for a positive rate P other than the file's (the out-of-fold rows of
@@ -55,10 +65,28 @@ with --retargetable later, without refitting."""
 
 PREDICT_DESCRIPTION = """\
 Predict with a model saved by "tune" (or any fitted scikit-learn classifier
-saved with joblib): one output row per input row, column "prediction", and
-with --proba one "proba_<class>" column per class. The feature columns are
-selected by name (the label column, and any other extra column, is ignored).
-Only load model files you trust: loading a joblib file can run code."""
+saved with joblib or skops): one output row per input row, column
+"prediction", and with --proba one "proba_<class>" column per class. The
+feature columns are selected by name (the label column, and any other extra
+column, is ignored).
+
+Only load joblib files you trust: loading one can run code. A .skops file (a
+model saved with skops.io, e.g. by "tune --output MODEL.skops"; needs pip
+install "threshold-estimators[persist]") is loaded without running code from
+the file, and only if the types it asks for are classes or functions of
+threshold_estimators, scikit-learn or NumPy; any other type is refused by
+name, unless --trust names it."""
+
+TRUST_HELP = (
+    "for a .skops model: a type to load besides those of threshold_estimators, "
+    "scikit-learn and NumPy, as the refusal names it (e.g. "
+    "xgboost.sklearn.XGBClassifier); repeat for each. Trusting a type runs its "
+    "code: name only types you know"
+)
+
+# The packages whose classes and functions a .skops model may ask for: those
+# the command line itself runs (its models, its rules, their arrays).
+_TRUSTED_PACKAGES = ("threshold_estimators", "sklearn", "numpy")
 
 
 def _models():
@@ -83,6 +111,12 @@ def _folds(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"K must be an integer >= 2, got {text!r}")
     return value
+
+
+def add_trust_argument(parser) -> None:
+    parser.add_argument(
+        "--trust", action="append", default=[], metavar="TYPE", help=TRUST_HELP
+    )
 
 
 def add_parsers(commands) -> None:
@@ -128,12 +162,22 @@ def add_parsers(commands) -> None:
         "--output",
         required=True,
         metavar="MODEL.joblib",
-        help="where to save it (not over FILE.csv)",
+        help="where to save it (not over FILE.csv); a path ending in .skops is "
+        'written with skops (pip install "threshold-estimators[persist]"), '
+        "which predict loads without running code from the file",
     )
     tune.add_argument(
         "--json",
         action="store_true",
-        help="print the report as one JSON object (and no progress lines)",
+        help="print the report as one JSON object (and no progress lines unless -v)",
+    )
+    tune.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="a progress line on stderr as each fold fit and the final refit "
+        "finish, then the threshold chosen (default: only when stderr is a "
+        "terminal and without --json); stdout is left to the report",
     )
     tune.set_defaults(run=run_tune)
 
@@ -141,8 +185,11 @@ def add_parsers(commands) -> None:
         "predict",
         help="predict a CSV with a saved model",
         description=PREDICT_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    predict.add_argument("model", metavar="MODEL.joblib", help="saved by tune")
+    predict.add_argument(
+        "model", metavar="MODEL.joblib", help="saved by tune (.joblib or .skops)"
+    )
     predict.add_argument(
         "file", metavar="FILE.csv", help="CSV file with a header row (-: stdin)"
     )
@@ -154,13 +201,39 @@ def add_parsers(commands) -> None:
     predict.add_argument(
         "--proba", action="store_true", help="add the probability of each class"
     )
+    add_trust_argument(predict)
     predict.set_defaults(run=run_predict)
+
+
+def _fold_progress(args: argparse.Namespace) -> bool:
+    """Whether ``tune`` reports each fold fit: asked for (``-v``), or by
+    default for someone watching a terminal, unless the output is ``--json``
+    (which asks for quiet)."""
+    if args.verbose:
+        return True
+    try:
+        return not args.json and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
+
+
+def _warn_if_few_calls(model) -> None:
+    """``common.warn_if_few_calls`` on the tuned model's out-of-fold rows."""
+    record = model.out_of_fold_
+    positive_index = int(np.searchsorted(model.classes_, model.pos_label_))
+    warn_if_few_calls(
+        model.objective_,
+        record["labels"] == positive_index,
+        record["score"],
+        model.threshold_,
+        rows="out-of-fold",
+        remedy="Tune on more rows, or ask for a bound on the precision: "
+        "--objective 'precision>=P@C'.",
+    )
 
 
 @report_errors
 def run_tune(args: argparse.Namespace) -> int:
-    import joblib
-
     from .. import ThresholdTunedClassifier
 
     # Fail before reading the data, let alone fitting.
@@ -197,19 +270,27 @@ def run_tune(args: argparse.Namespace) -> int:
         cv=args.cv,
         recalibrate=args.recalibrate,
         pos_label=pos_label,
+        verbose=int(_fold_progress(args)),
         random_state=0,
         store_cv_results=args.store_cv_results,
         prevalence=args.prevalence,
-        retargetable=args.retargetable,
+        # The out-of-fold rows are kept for the warning about few positive
+        # calls, then dropped unless asked for (_warn_if_few_calls).
+        retargetable=True,
     )
     try:
         model.fit(X, y, sample_weight=weight, **costs)
     except ValueError as exc:
         raise parsed.refusal(exc, table) from None
+    _warn_if_few_calls(model)
+    if not args.retargetable:
+        # As if fitted with retargetable=False: nothing else depends on it.
+        model.out_of_fold_ = None
+        model.set_params(retargetable=False)
+    model.set_params(verbose=0)  # the saved model fits quietly, as by default
     # The columns the model reads, by name, so that predict can select them.
     model.feature_names_in_ = np.asarray(features, dtype=object)
-    with writing(args.output) as name:
-        joblib.dump(model, name)
+    save(model, args.output)
     progress(args, f"saved {args.output} ({time.perf_counter() - start:.1f} s)")
 
     # The fitted decision: its out-of-fold counts and each fold's threshold.
@@ -276,7 +357,7 @@ def run_tune(args: argparse.Namespace) -> int:
 @report_errors
 def run_predict(args: argparse.Namespace) -> int:
     check_output(args.output, args.model, args.file)
-    model = load(args.model)
+    model = load(args.model, trust=args.trust)
     table = read_csv(args.file)
     features = model_features(model, table, args.file)
     if args.proba and not hasattr(model, "predict_proba"):
@@ -382,24 +463,128 @@ def predicted(model, X, table, features, method):
         ) from None
 
 
-def load(path: str):
+def is_skops(path: str) -> bool:
+    """Whether ``path`` is a skops file: named ``.skops``, or a zip archive
+    (what skops writes; a joblib file never is one), whatever its name."""
+    if path.lower().endswith(".skops"):
+        return True
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError:
+        return False  # unreadable: joblib's reading says why
+
+
+def save(model, path: str) -> None:
+    """``model`` saved to ``path``: with skops for a ``.skops`` path, else with
+    joblib; through a temporary file (``files.writing``)."""
+    if path.lower().endswith(".skops"):
+        sio = _skops_io(path, "writing")  # before any file is created
+        with writing(path) as name, open(name, "wb") as file:
+            sio.dump(model, file)
+        return
     import joblib
+
+    with writing(path) as name:
+        joblib.dump(model, name)
+
+
+def _skops_io(path: str, doing: str):
+    try:
+        import skops.io
+    except ImportError:
+        raise ImportError(
+            f"{doing} {path}, a skops file, needs skops: pip install "
+            '"threshold-estimators[persist]" (or use a .joblib path).'
+        ) from None
+    return skops.io
+
+
+def _is_library_type(name: str) -> bool:
+    """Whether the type ``name`` (``module.Qualname``, as skops names it) is a
+    class or function defined in one of ``_TRUSTED_PACKAGES``.
+
+    The object is looked up as skops would load it, and judged by where it
+    was defined (its ``__module__``), not by the name the file gives: a
+    function of another package imported into a scikit-learn module, named
+    through that module, is refused. Only modules of the trusted packages are
+    ever imported.
+    """
+    parts = name.split(".")
+    if parts[0] not in _TRUSTED_PACKAGES or any(p.startswith("__") for p in parts):
+        return False
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except Exception:  # no such module (the name goes on), or a broken one
+            continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute, None)
+        break
+    else:
+        return False
+    if not callable(found):  # a class or a function
+        return False
+    defined = getattr(found, "__module__", None) or ""
+    return defined.split(".")[0] in _TRUSTED_PACKAGES
+
+
+def _load_skops(sio, path: str, trust):
+    """The model of the skops file ``path``, once every type it asks for is
+    skops' default, the library's (:func:`_is_library_type`) or in ``trust``."""
+    try:
+        asked = sio.get_untrusted_types(file=path)
+    except OSError as exc:
+        raise DataError(
+            f"cannot read model file {path}: {exc.strerror or exc}."
+        ) from None
+    except Exception as exc:  # not a skops archive, or a damaged one
+        raise DataError(
+            f"{path} is not a model file written by skops "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    refused = [t for t in asked if t not in trust and not _is_library_type(t)]
+    if refused:
+        raise DataError(
+            f"{path} asks for types that are not classes or functions of "
+            f"threshold_estimators, scikit-learn or NumPy: {refused}. Loading "
+            "them would run their code: if you know them, name each with "
+            f"--trust TYPE (e.g. --trust {refused[0]})."
+        )
+    # Every type asked for is now either skops' default or approved above.
+    return sio.load(path, trusted=asked)
+
+
+def load(path: str, *, trust=()):
+    """The fitted model saved at ``path`` by joblib, or by skops (see
+    :func:`is_skops`), whose types beyond skops' defaults must be the
+    library's, scikit-learn's, NumPy's or named in ``trust``."""
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
 
     from .._classifier import RefitNeededError
 
+    if is_skops(path):
+        sio = _skops_io(path, "reading")  # without skops: the extra to install
+        writer = "skops"
+        read = functools.partial(_load_skops, sio, path, trust)
+    else:
+        import joblib
+
+        writer = "joblib"
+        read = functools.partial(joblib.load, path)
     try:
-        model = joblib.load(path)
+        model = read()
+    except DataError:  # a refusal of _load_skops, already in words
+        raise
     except OSError as exc:
         raise DataError(
             f"cannot read model file {path}: {exc.strerror or exc}."
         ) from None
     except RefitNeededError as exc:
         raise DataError(f"{path}: {exc}") from None
-    except Exception as exc:  # a file that is no joblib dump fails in many ways
+    except Exception as exc:  # a file that is no such dump fails in many ways
         raise DataError(
-            f"{path} is not a model file written by joblib "
+            f"{path} is not a model file written by {writer} "
             f"({type(exc).__name__}: {exc})."
         ) from None
     if not hasattr(model, "predict"):

@@ -272,7 +272,6 @@ def parse(spec: str) -> ParsedObjective:
     text = "".join(spec.split()).lower()
     costs: dict = {}
     names: dict = {}
-    budget = False
     if text == "f1":
         objective = F1()
     elif re.fullmatch(r"cost:.*", text):
@@ -280,7 +279,7 @@ def parse(spec: str) -> ParsedObjective:
     elif text.startswith("rate") or (
         "," in text and not text.startswith(("fbeta:", "threshold:"))
     ):
-        objective, budget = _budget(spec, text), True
+        objective = _budget(spec, text)
     elif match := re.fullmatch(r"fbeta:(.*)", text):
         beta = _number(match[1], "B", spec)
         objective = FBeta(beta=_check(spec, "B", beta, beta > 0, "> 0"))
@@ -294,7 +293,7 @@ def parse(spec: str) -> ParsedObjective:
         resolved = resolve_objective(objective, None, 1)
     except ValueError as exc:
         raise _refused(spec, objective, costs, names, exc) from None
-    return ParsedObjective(spec, resolved, costs, names, budget)
+    return ParsedObjective(spec, resolved, costs, names)
 
 
 def parse_objective(spec: str) -> Objective:

@@ -35,7 +35,6 @@ class ParsedObjective:
     objective: Objective
     costs: dict = field(default_factory=dict)
     names: dict = field(default_factory=dict)
-    budget: bool = False  # written as "rate<=R...": its refusals speak of R, C
 
     @property
     def columns(self) -> list[str]:
@@ -112,19 +111,14 @@ class ParsedObjective:
     def refusal(self, error: ValueError, table) -> Exception:
         """The search's (or fit's) refusal ``error``, in the grammar's terms
         where it is the objective's: a refused per-row cost names its column
-        and line, an infeasible budget speaks of R and C."""
+        and line, an infeasible target or budget names the objective (whose
+        letters P, R, C its remedy speaks of: ``common.in_command_terms``)."""
         text = str(error)
         if self.names and (
             "CostMatrix" in text or any(repr(name) in text for name in self.names)
         ):
             return self.explained(error, table)
-        if isinstance(error, InfeasibleTargetError) and self.budget:
-            text = text.replace("max_positive_rate", "R")
-            text = text.replace("lower confidence", "lower C")
-            text = text.replace(
-                ", or pass on_infeasible='warn' to keep the budget alone.",
-                ".",
-            )
+        if isinstance(error, InfeasibleTargetError):
             return DataError(f"objective {self.spec!r}: {text}")
         return error
 

@@ -24,6 +24,7 @@ from .common import (
     rates_text,
     report_errors,
     sample_weights,
+    warn_if_few_calls,
 )
 from .files import check_output, writing
 from .objective import GRAMMAR, parse
@@ -44,6 +45,11 @@ may read per-row costs from columns of FILE.csv (cost:fp=5,fn=@amount), and
 --weight COL weighs the rows. --prevalence P picks the threshold for a
 positive rate P other than the file's: each class's rows are reweighted to
 it (exact under label shift), and so are the counts reported.
+
+A cut calling fewer than 30 rows positive gets a warning on stderr with the
+count: its precision, recall, F1 or cost, read on so few rows, may not hold on
+new data (except for a target with a confidence level, @C, which accounts for
+it, and a budget rate<=R, whose calls R sets).
 
 FILE may also be Parquet (a .parquet or .pq file, or a directory of them;
 read with pyarrow). Only the columns named are converted: the others may
@@ -129,6 +135,15 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise parsed.refusal(exc, table) from None
+    warn_if_few_calls(
+        pick.objective,
+        positive,
+        score,
+        pick.threshold,
+        rows="scored",
+        remedy="Label and score more rows, or ask for a bound on the precision: "
+        "--objective 'precision>=P@C'.",
+    )
     # Reweighted to a --prevalence, the counts are weighted sums.
     weighted = weight is not None or args.prevalence is not None
     observed = float(np.average(positive, weights=weight))

@@ -18,12 +18,19 @@ from .common import (
     rate_text,
     report_errors,
 )
-from .files import STDIN, check_output, read_csv, writing
-from .model import features_of, load, model_features, predicted
+from .files import STDIN, check_output, read_csv
+from .model import (
+    add_trust_argument,
+    features_of,
+    load,
+    model_features,
+    predicted,
+    save,
+)
 
 DESCRIPTION = f"""\
 Re-decide a model saved by "tune --retargetable" (or a ThresholdTunedClassifier
-fitted with retargetable=True, saved with joblib) for another base rate,
+fitted with retargetable=True, saved with joblib or skops) for another base rate,
 without refitting it: the rate of the positive class in deployment
 (--prevalence P), or a rate estimated from unlabelled deployment rows
 (--unlabelled FILE.csv). Under label shift (each class's scores keep their
@@ -40,8 +47,10 @@ does (any other column, a label included, is ignored), and at least
 (auto's choice for a model tuning one class) fits the rate by
 expectation-maximization on the out-of-fold calibrated probabilities; bbse
 (black-box shift estimation; auto's choice for a model tuning every class)
-inverts the out-of-fold confusion matrix of a decision. Only load model files
-you trust: loading a joblib file can run code."""
+inverts the out-of-fold confusion matrix of a decision. Only load joblib files
+you trust: loading one can run code. A .skops model is loaded as "predict"
+loads it (see --trust), and a NEW path ending in .skops is written with
+skops."""
 
 
 def add_parser(commands) -> None:
@@ -72,7 +81,8 @@ def add_parser(commands) -> None:
         "--output",
         required=True,
         metavar="NEW.joblib",
-        help="where to save the retargeted model (never over an input)",
+        help="where to save the retargeted model (never over an input; with "
+        "skops when it ends in .skops)",
     )
     parser.add_argument(
         "--json",
@@ -80,6 +90,7 @@ def add_parser(commands) -> None:
         help="print one JSON object: threshold, prevalence, the previous ones, "
         "and an estimate's method, std, interval and n_unlabelled",
     )
+    add_trust_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -93,17 +104,14 @@ def run(args: argparse.Namespace) -> int:
     # Fail before loading the model, let alone reading the rows.
     inputs = [args.model] + ([] if args.unlabelled is None else [args.unlabelled])
     check_output(args.output, *inputs)
-    model = _retargetable(args.model)
+    model = _retargetable(args.model, args.trust)
     before = {"threshold": model.threshold_, "prevalence": model.prevalence_}
     if args.prevalence is not None:
         _check_rate(model, args.prevalence)
         model.retarget(args.prevalence)
     else:
         _estimate(model, args)
-    with writing(args.output) as name:
-        import joblib
-
-        joblib.dump(model, name)
+    save(model, args.output)
     _report(args, model, before)
     return 0
 
@@ -123,12 +131,12 @@ def _check_rate(model, prevalence) -> None:
         raise UsageError(f"--prevalence: {exc}") from None
 
 
-def _retargetable(path: str):
+def _retargetable(path: str, trust):
     """The model saved at ``path``, if it can be retargeted."""
     from .. import ThresholdTunedClassifier
     from .._retarget import check_retargetable
 
-    model = load(path)
+    model = load(path, trust=trust)
     if not isinstance(model, ThresholdTunedClassifier):
         raise DataError(
             f"{path} holds a {type(model).__name__}, not a model saved by tune "

@@ -42,6 +42,12 @@ class DecisionRule:
         them from its rule; ``cv_results_`` is None unless stored.
     """
 
+    # The name of the type of the scores the rule was fitted on (the
+    # estimator's own; threshold_ is a value of it): a string, which skops
+    # loads without a type to trust. A class attribute: rules fitted before
+    # it was kept read float64 scores.
+    score_dtype_ = "float64"
+
     def __init__(
         self,
         objective,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._folds import response
 from .._multiclass import class_mean_costs, cost_decision, select_cost_rule
 from ._base import DecisionRule
@@ -43,6 +45,7 @@ class CostRule(DecisionRule):
             self.matrix_, y_index, oof.score, sample_weight, oof.fold, realized
         )
         self.threshold_, self.best_score_ = offsets, -cost
+        self.score_dtype_ = np.dtype(oof.dtype).name
         self.cost_rule_, self.cost_temperature_ = rule, temperature
         if self.store_cv_results:
             self.cv_results_ = {

@@ -44,6 +44,7 @@ class PerClassCuts(DecisionRule):
             shifts,
         )
         self.threshold_ = threshold
+        self.score_dtype_ = np.dtype(oof.dtype).name
         self.best_score_ = float(np.mean(class_scores))
         if self.recalibrate:
             # Fitted at the training balance, then moved to the prevalence's.

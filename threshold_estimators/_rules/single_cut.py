@@ -62,6 +62,7 @@ class SingleCut(DecisionRule):
             odds_shift=shift,
         )
         self.threshold_, self.best_score_ = pick.threshold, pick.score
+        self.score_dtype_ = np.dtype(oof.dtype).name
         self.counts_ = {name: getattr(pick, name) for name in ("tp", "fp", "tn", "fn")}
         if self.recalibrate:
             # Fitted at the training balance, then moved to the prevalence's.
