@@ -81,12 +81,15 @@ class Graph:
         """``log(p / (1 - p))``, as ``_calibration._to_logit`` computes it:
         unclipped, 0 and 1 give -inf and +inf."""
         opset = self.opset
-        if clip:
-            probability = OnnxMax(
-                OnnxMin(probability, self.const(1 - _EPS), op_version=opset),
-                self.const(_EPS),
-                op_version=opset,
-            )
+        # Unclipped, p is still held in [0, 1], where the model's Python
+        # probabilities lie: a float32 graph's sum of tree votes can round to
+        # 1.0000001, whose logit would be NaN.
+        low, high = (_EPS, 1 - _EPS) if clip else (0.0, 1.0)
+        probability = OnnxMax(
+            OnnxMin(probability, self.const(high), op_version=opset),
+            self.const(low),
+            op_version=opset,
+        )
         odds = OnnxDiv(
             probability,
             OnnxSub(self.const(1.0), probability, op_version=opset),

@@ -28,6 +28,7 @@ from skl2onnx.common.data_types import (
 )
 from skl2onnx.common.exceptions import MissingConverter, MissingShapeCalculator
 from sklearn.frozen import FrozenEstimator
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -146,13 +147,11 @@ def calculate_output_types(operator) -> None:
     operator.outputs[1].set_type(tensor_type(shape=[n_rows, len(tuner.classes_)]))
 
 
-def _parse_probabilities(scope, model, features, custom_parsers):
-    """The inner model parsed into the graph; the variable of its
-    probabilities (without ZipMap)."""
-    final = model
-    while isinstance(final, Pipeline):
-        final = final.steps[-1][1]
-    scope.add_options(id(final), {"zipmap": False})
+def _parsed(scope, model, features, custom_parsers):
+    """The output variables of ``model`` parsed into the graph, as inner
+    variables: parsers that call skl2onnx's top-level parse (GridSearchCV's)
+    mark their results as graph outputs, which would add the inner model's
+    own labels to the graph's outputs."""
     try:
         outputs = _parse_sklearn(scope, model, features, custom_parsers=custom_parsers)
     except (MissingConverter, MissingShapeCalculator, NotImplementedError) as error:
@@ -160,7 +159,19 @@ def _parse_probabilities(scope, model, features, custom_parsers):
             f"skl2onnx cannot convert the inner {type(model).__name__}, so this "
             f"ThresholdTunedClassifier cannot be converted either: {error}"
         ) from error
-    return outputs[1]
+    for variable in outputs:
+        variable.init_status(is_leaf=False)
+    return outputs
+
+
+def _parse_probabilities(scope, model, features, custom_parsers):
+    """The inner model parsed into the graph; the variable of its
+    probabilities (without ZipMap)."""
+    final = model
+    while isinstance(final, Pipeline):
+        final = final.steps[-1][1]
+    scope.add_options(id(final), {"zipmap": False})
+    return _parsed(scope, model, features, custom_parsers)[1]
 
 
 def _parse_decision_values(scope, model, features, custom_parsers):
@@ -175,10 +186,18 @@ def _parse_decision_values(scope, model, features, custom_parsers):
     """
     while isinstance(model, Pipeline):
         if len(model.steps) > 1:
-            features = _parse_sklearn(
+            features = _parsed(
                 scope, Pipeline(model.steps[:-1]), features, custom_parsers
             )
         model = model.steps[-1][1]
+    if isinstance(model, OneVsRestClassifier):
+        # skl2onnx's one-vs-rest raw scores of a binary target hold four
+        # columns, (s, -s, -s, s), not the (-s, s) a cut reads.
+        raise UnconvertibleError(
+            "response_method='decision_function' of a OneVsRestClassifier "
+            "cannot be converted: skl2onnx's converter does not give its "
+            "decision values column by class. Tune on predict_proba to convert it."
+        )
     allowed = get_converter(sklearn_operator_name_map[type(model)])
     if "raw_scores" not in (allowed.get_allowed_options() or {}):
         raise UnconvertibleError(
@@ -187,7 +206,10 @@ def _parse_decision_values(scope, model, features, custom_parsers):
             "cannot give (it has no raw_scores option). Tune on predict_proba "
             "to convert it."
         )
-    operator = scope.declare_local_operator(DECISION_VALUES_ALIAS, copy.copy(model))
+    # A deep copy: a meta-estimator's sub-estimators (bagging, one-vs-rest)
+    # would otherwise share their ids, and their options, with the original.
+    copied = copy.deepcopy(model)
+    operator = scope.declare_local_operator(DECISION_VALUES_ALIAS, copied)
     operator.inputs = list(features)
     label = scope.declare_local_variable("inner_label", Int64TensorType())
     values = scope.declare_local_variable(
@@ -216,7 +238,12 @@ def parse(scope, model, inputs, custom_parsers=None):
     """skl2onnx's parser: the inner model's outputs feed the decision, whose
     probabilities go through ZipMap unless the ``zipmap`` option is False."""
     check_convertible(model)
-    options = scope.get_options(model, dict(zipmap=True))
+    options = scope.get_options(model, dict(zipmap=True, nocl=False))
+    if options["nocl"]:
+        raise UnconvertibleError(
+            "The option nocl (ZipMap keys 0..k-1 instead of the class labels) "
+            "is not supported for ThresholdTunedClassifier; leave it False."
+        )
     inner = inner_model(model)
     rule = model.rule_
     operator = scope.declare_local_operator(ALIAS, model)
@@ -286,6 +313,6 @@ def register() -> None:
         calculate_output_types,
         convert,
         parser=parse,
-        # As skl2onnx's classifiers: nocl leaves the class names out of ZipMap.
+        # skl2onnx passes nocl (False) to classifiers; True is refused.
         options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
     )
