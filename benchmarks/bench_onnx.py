@@ -16,6 +16,10 @@ new float32 rows both ways:
 ``onnx``
     ``session.run(None, {"X": X})`` of an ONNX Runtime ``InferenceSession``
     (CPU provider, default threads): labels and probabilities in one call.
+``inner onnx``
+    The same for the inner model alone (``skl2onnx.to_onnx(tuned.estimator_,
+    X[:1])``, for information): the tuned graph's time less this one is what
+    the decision costs.
 
 Times are medians of interleaved repeats (``_common.median_times``); the
 ratio is python / onnx (> 1: ONNX Runtime faster). The columns ``differ`` and
@@ -132,10 +136,12 @@ def main() -> None:
             tuned.fit(X_fit, y_fit)
         X, _ = data(rows, len(tuned.classes_), seed=1)
         session = session_of(tuned, X)
+        inner = session_of(tuned.estimator_, X)
         timed = median_times(
             {
                 "python": lambda tuned=tuned, X=X: tuned.predict(X),
                 "onnx": lambda session=session, X=X: session.run(None, {"X": X}),
+                "inner": lambda inner=inner, X=X: inner.run(None, {"X": X}),
             },
             repeats,
         )
@@ -147,6 +153,7 @@ def main() -> None:
                 f"{timed['python'][0]:.3f}",
                 f"{timed['onnx'][0]:.3f}",
                 f"{timed['python'][0] / timed['onnx'][0]:.2f}",
+                f"{timed['inner'][0]:.3f}",
                 str(int(np.sum(labels != expected))),
                 str(near_cut(tuned, X)),
                 f"{np.abs(proba - tuned.predict_proba(X)).max():.1e}",
@@ -164,25 +171,14 @@ def main() -> None:
             "",
             "",
             "",
+            "",
             str(int(np.sum(labels != reference.predict(X)))),
             "",
             "",
         ]
     )
-    print(
-        render_table(
-            [
-                "case",
-                "python s",
-                "onnx s",
-                "python/onnx",
-                "differ",
-                "near",
-                "proba err",
-            ],
-            table,
-        )
-    )
+    header = ["case", "python s", "onnx s", "python/onnx", "inner onnx s", "differ"]
+    print(render_table([*header, "near", "proba err"], table, left={0}))
     print(load_average("at end"))
     print(f"cpus {os.cpu_count()}")
 

@@ -1,5 +1,5 @@
-"""Each fitted decision rule as ONNX nodes: the class index of each row and
-the probabilities the tuner reports.
+"""Each fitted decision rule as ONNX nodes: the label of each row and the
+probabilities the tuner reports.
 
 Every builder takes the inner estimator's outputs already in the graph's
 float type, with columns in sorted class order: ``scores`` (what the rule
@@ -38,10 +38,6 @@ from ..objectives._base import _power_of_two
 from ._graph import Graph
 
 
-def _index(value: int) -> np.ndarray:
-    return np.array(value, dtype=np.int64)
-
-
 def single_cut(graph: Graph, rule: SingleCut, scores, proba):
     """The tuned class where its score passes ``threshold_``; otherwise the
     other class, or on a multiclass target the most likely other class."""
@@ -50,20 +46,22 @@ def single_cut(graph: Graph, rule: SingleCut, scores, proba):
     called = graph.called(score, rule.threshold_)
     tuned_column = np.zeros((1, n_classes), dtype=bool)
     tuned_column[0, column] = True
+    # The labels chosen directly: no class index to look up on each row.
     if n_classes == 2:
-        other = _index(1 - column)
+        other = np.asarray(graph.labels[1 - column])
     else:
         # The first highest other column, as np.argmax picks it.
         others = OnnxWhere(tuned_column, graph.const(-np.inf), scores, op_version=opset)
-        other = OnnxArgMax(others, axis=1, keepdims=0, op_version=opset)
-    index = OnnxWhere(called, _index(column), other, op_version=opset)
+        other = graph.label_of(OnnxArgMax(others, axis=1, keepdims=0, op_version=opset))
+    tuned = np.asarray(graph.labels[column])
+    labels = OnnxWhere(called, tuned, other, op_version=opset)
     calibrator = rule.calibrator_
     if calibrator is None:
-        return index, proba
+        return labels, proba
     q = graph.operating_probability(calibrator, score)
     if n_classes == 2:
         pair = (graph.complement(q), q)
-        return index, graph.columns(*(pair if column == 1 else pair[::-1]))
+        return labels, graph.columns(*(pair if column == 1 else pair[::-1]))
     # The other classes share 1 - q in proportion to the estimator's
     # probabilities (the softmax of its decision function), evenly where it
     # gives them nothing.
@@ -83,7 +81,7 @@ def single_cut(graph: Graph, rule: SingleCut, scores, proba):
     probabilities = OnnxWhere(
         tuned_column, graph.as_column(q), shared, op_version=opset
     )
-    return index, probabilities
+    return labels, probabilities
 
 
 def per_class_cuts(graph: Graph, rule: PerClassCuts, scores, proba):
@@ -96,7 +94,8 @@ def per_class_cuts(graph: Graph, rule: PerClassCuts, scores, proba):
         logit = graph.logit(scores, clip=True) if probability else scores
         cuts = graph.const(logits(rule.threshold_, probability)[None, :])
         margins = OnnxSub(logit, cuts, op_version=opset)
-        return OnnxArgMax(margins, axis=1, keepdims=0, op_version=opset), proba
+        index = OnnxArgMax(margins, axis=1, keepdims=0, op_version=opset)
+        return graph.label_of(index), proba
     log_odds = graph.columns(
         *(
             graph.operating_log_odds(calibrator, graph.column(scores, column))
@@ -122,7 +121,7 @@ def per_class_cuts(graph: Graph, rule: PerClassCuts, scores, proba):
     )
     probabilities = OnnxSoftmax(log_q, axis=1, op_version=opset)
     index = OnnxArgMax(probabilities, axis=1, keepdims=0, op_version=opset)
-    return index, probabilities
+    return graph.label_of(index), probabilities
 
 
 def cost_rule(graph: Graph, rule: CostRule, scores, proba):
@@ -155,7 +154,7 @@ def cost_rule(graph: Graph, rule: CostRule, scores, proba):
         keepdims=0,
         op_version=opset,
     )
-    return index, proba
+    return graph.label_of(index), proba
 
 
 # Most derived first: a FixedCut is a SingleCut.

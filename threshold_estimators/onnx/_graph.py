@@ -25,8 +25,10 @@ from .._calibration import _EPS
 class Graph:
     """Builds nodes in one float type (``dtype``) at one opset (``opset``)."""
 
-    def __init__(self, opset: int, dtype, score_dtype=np.float64):
+    def __init__(self, opset: int, dtype, score_dtype=np.float64, labels=None):
         self.opset = opset
+        # The class labels as ONNX outputs them (int64 or strings), in order.
+        self.labels = labels
         self.dtype = np.dtype(dtype)
         # The type of the scores the model gave at fit (float64 for integers).
         self.score_dtype = np.dtype(score_dtype)
@@ -54,6 +56,10 @@ class Graph:
         if float(cut) < threshold and held:
             cut = np.nextafter(cut, self.dtype.type(np.inf))
         return np.asarray(cut, dtype=self.dtype)
+
+    def label_of(self, index):
+        """The class label of each row's class index."""
+        return OnnxGather(self.labels, index, axis=0, op_version=self.opset)
 
     def column(self, scores, index: int):
         """Column ``index`` of an (n, k) tensor, as an (n,) tensor."""

@@ -13,7 +13,7 @@ from skl2onnx import update_registered_converter
 # its classifiers' parser uses them (pinned by tests/test_onnx.py).
 from skl2onnx._parse import _apply_zipmap, _parse_sklearn, sklearn_parsers_map
 from skl2onnx._supported_operators import sklearn_operator_name_map
-from skl2onnx.algebra.onnx_ops import OnnxCast, OnnxGather, OnnxIdentity
+from skl2onnx.algebra.onnx_ops import OnnxCast, OnnxIdentity
 from skl2onnx.common._registration import (
     get_converter,
     get_shape_calculator,
@@ -277,7 +277,8 @@ def convert(scope, operator, container) -> None:
     rule = tuner.rule_
     opset = container.target_opset
     dtype, proto_type, _ = _float_type(operator.inputs[0])
-    graph = Graph(opset, dtype, rule.score_dtype_)
+    labels = onnx_labels(np.asarray(tuner.classes_))
+    graph = Graph(opset, dtype, rule.score_dtype_, labels)
 
     def cast(variable):
         if isinstance(variable.type, _float_type(operator.inputs[0])[2]):
@@ -286,18 +287,13 @@ def convert(scope, operator, container) -> None:
 
     scores = cast(operator.inputs[1])
     proba = cast(operator.inputs[-1])
-    index, probabilities = _builder(rule)(graph, rule, scores, proba)
-    classes = onnx_labels(np.asarray(tuner.classes_))
-    labels = OnnxGather(classes, index, axis=0, op_version=opset)
-    OnnxIdentity(labels, op_version=opset, output_names=[operator.outputs[0]]).add_to(
-        scope, container
-    )
-    OnnxCast(
-        probabilities,
-        to=proto_type,
-        op_version=opset,
-        output_names=[operator.outputs[1]],
-    ).add_to(scope, container)
+    labels, probabilities = _builder(rule)(graph, rule, scores, proba)
+    # Everything is in the graph's type already: Identity names the outputs
+    # without the copy a Cast would make.
+    for output, variable in zip(operator.outputs, (labels, probabilities), strict=True):
+        OnnxIdentity(variable, op_version=opset, output_names=[output]).add_to(
+            scope, container
+        )
 
 
 def register() -> None:
