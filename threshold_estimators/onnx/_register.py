@@ -136,9 +136,9 @@ def _float_type(variable):
 
 
 def calculate_output_types(operator) -> None:
-    """Labels of the classes' type, probabilities of the input's float type."""
+    """Labels of the classes' type, probabilities of the input's float type
+    (the tuner was checked by :func:`parse`, which declared this operator)."""
     tuner = operator.raw_operator
-    check_convertible(tuner)
     n_rows = operator.inputs[0].get_first_dimension()
     strings = onnx_labels(np.asarray(tuner.classes_)).dtype.kind == "U"
     label_type = StringTensorType if strings else Int64TensorType
@@ -276,12 +276,12 @@ def convert(scope, operator, container) -> None:
     tuner = operator.raw_operator
     rule = tuner.rule_
     opset = container.target_opset
-    dtype, proto_type, _ = _float_type(operator.inputs[0])
+    dtype, proto_type, tensor_type = _float_type(operator.inputs[0])
     labels = onnx_labels(np.asarray(tuner.classes_))
     graph = Graph(opset, dtype, rule.score_dtype_, labels)
 
     def cast(variable):
-        if isinstance(variable.type, _float_type(operator.inputs[0])[2]):
+        if isinstance(variable.type, tensor_type):
             return variable
         return OnnxCast(variable, to=proto_type, op_version=opset)
 
