@@ -11,7 +11,13 @@ import pytest
 from threshold_estimators import pick_threshold
 from threshold_estimators._best_cut import _best_counts_by_buckets
 from threshold_estimators._selection import prepare, run_search
-from threshold_estimators.objectives import F1, FBeta, PrecisionTarget, RecallTarget
+from threshold_estimators.objectives import (
+    F1,
+    CostMatrix,
+    FBeta,
+    PrecisionTarget,
+    RecallTarget,
+)
 
 CLASSES = np.array([False, True])
 
@@ -36,7 +42,12 @@ def tally(y, score, weight):
 def oracle_cut(objective, y, score, weight):
     cuts, tp, fp, P, _ = tally(y, score, weight)
     fn = P - tp
-    if isinstance(objective, (F1, FBeta)):
+    if isinstance(objective, CostMatrix):
+        (c_tn, c_fp), (c_fn, c_tp) = objective.matrix
+        tn = fp[-1] - fp
+        value = -(c_tn * tn + c_fp * fp + c_fn * fn + c_tp * tp) / (P + fp[-1])
+        feasible = np.ones(cuts.size, bool)
+    elif isinstance(objective, (F1, FBeta)):
         b2 = objective.beta**2 if isinstance(objective, FBeta) else 1.0
         value = (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp)
         feasible = np.ones(cuts.size, bool)
@@ -49,7 +60,7 @@ def oracle_cut(objective, y, score, weight):
     value = np.where(feasible, value, -np.inf)
     best = value.max()
     # Ties within rounding go to the highest cut (the first).
-    return cuts[np.flatnonzero(value >= best - 1e-12 * abs(best))[0]]
+    return cuts[np.flatnonzero(value >= best - 1e-12 * max(abs(best), 1))[0]]
 
 
 def draw(seed, n, ties, weights):
@@ -67,7 +78,15 @@ def draw(seed, n, ties, weights):
     return y, score, weight
 
 
-OBJECTIVES = [F1(), FBeta(0.5), FBeta(3), PrecisionTarget(0.9), RecallTarget(0.8)]
+OBJECTIVES = [
+    F1(),
+    FBeta(0.5),
+    FBeta(3),
+    PrecisionTarget(0.9),
+    RecallTarget(0.8),
+    CostMatrix([[0, 1], [5, 0]]),
+    CostMatrix([[-1, 2], [4, 0.5]]),  # a gain for the right calls
+]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -97,6 +116,37 @@ def test_bucketed_cut_is_the_whole_curve_cut(seed, weights, ties):
             )
         else:
             assert found.counts == tuple(expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("weights", [None, "real", "integer"])
+def test_heavily_tied_scores_are_bucketed_and_exact(seed, weights):
+    """Scores of a few thousand values, tens to hundreds of rows each
+    (rounded model outputs): buckets near the optimum hold one score, which
+    no zoom splits. Those buckets hold no cut but their edges, so the bucketed path
+    is still taken, and its cut is the oracle's."""
+    rng = np.random.default_rng(seed)
+    n = 1 << 18
+    y, score, weight = draw(seed, n, ties=False, weights=weights)
+    score = np.round(score, 3)
+    # Part of the rows keep distinct scores: buckets of one score and
+    # buckets of many sit side by side.
+    distinct = rng.random(n) < [0.0, 0.01, 0.2, 0.5][seed]
+    score[distinct] += rng.uniform(-5e-4, 5e-4, np.count_nonzero(distinct))
+    for objective in OBJECTIVES:
+        prepared = prepare(objective, y, score, weight, pos_label=True, classes=CLASSES)
+        found = _best_counts_by_buckets(prepared)
+        assert found is not None, "the bucketed path was not taken"
+        curve, _, index = run_search(
+            objective, y, score, weight, pos_label=True, classes=CLASSES
+        )
+        assert found.threshold == oracle_cut(objective, y, score, weight)
+        assert found.threshold == curve.thresholds[index]
+        below = curve.thresholds[index + 1 :][:1]
+        assert found.lower == (below[0] if below.size else None)
+        expected = [column[index] for column in curve.counts]
+        total = y.size if weight is None else weight.sum()
+        np.testing.assert_allclose(found.counts, expected, rtol=0, atol=1e-12 * total)
 
 
 def test_confidence_bound_pointwise_is_bucketed_and_exact():

@@ -13,6 +13,7 @@ from threshold_estimators import _dask_search, pick_threshold
 from threshold_estimators.objectives import (
     F1,
     AlertBudget,
+    CostMatrix,
     FBeta,
     PrecisionTarget,
     RecallTarget,
@@ -58,6 +59,8 @@ OBJECTIVES = [
     PrecisionTarget(0.9),
     RecallTarget(0.8),
     PrecisionTarget(0.8, confidence=0.9),
+    CostMatrix([[0, 1], [5, 0]]),
+    CostMatrix([[-1, 2], [4, 0.5]]),
 ]
 
 

@@ -256,3 +256,28 @@ def test_empty_cv(data):
     X, y = data
     with pytest.raises(ValueError, match="cv produced no train/test split"):
         ThresholdTunedClassifier(LogisticRegression(), cv=[]).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1]),
+        np.array([False, True]),
+        np.array([-1, 1]),
+        np.array([-1, 0, 1]),
+        np.array([3, 4, 5, 6], dtype=np.uint8),
+        np.array([2, 7, 40]),
+        np.array([0.0, 1.0]),
+        np.array(["ham", "spam"]),
+        np.array([-(2**62), 2**62]),
+    ],
+)
+def test_class_index_is_the_position_in_the_sorted_classes(labels):
+    from threshold_estimators._validation import class_index, unique_labels
+
+    y = np.random.default_rng(0).choice(labels, size=1000)
+    classes = unique_labels(y)
+    np.testing.assert_array_equal(classes, np.unique(y))
+    index = class_index(y, classes)
+    np.testing.assert_array_equal(index, np.searchsorted(classes, y))
+    np.testing.assert_array_equal(classes[index], y)

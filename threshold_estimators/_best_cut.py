@@ -18,6 +18,7 @@ from ._count_buckets import (
     BOUND_SLACK_ULPS,
     Layout,
     bucket_sums,
+    mixed_buckets,
     placed_rows,
     refined_rows,
     search_buckets,
@@ -218,6 +219,9 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
         or (weight is not None and objective.needs_sample_sizes)
     ):
         return None
+    # A column of a score matrix (one class against the rest) is strided:
+    # one contiguous copy spares every pass below reading the other columns.
+    y_score = np.ascontiguousarray(y_score)
     keys = order_keys(y_score)
     n_weighted = 0 if sums_exactly(weight) else n_rows
     if weight is None:
@@ -236,12 +240,23 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
         return bucket_sums(layout, keys, y_positive, weight, placed=placed["rows"])
 
     def rows_of(layout, refined):
+        if not refined.any():
+            kept = slice(0)
+            return y_score[kept], keys[kept], y_positive[kept], None
         kept = refined_rows(layout, refined, keys, placed=placed["rows"])
         return (
             y_score[kept],
             keys[kept],
             y_positive[kept],
             None if weight is None else weight[kept],
+        )
+
+    def mixed_of(layout, refined):
+        inside, bucket = placed["rows"]
+        in_refined = refined[bucket]
+        placed_keys = keys if inside is None else keys[inside]
+        return mixed_buckets(
+            layout.n_buckets, bucket[in_refined], placed_keys[in_refined]
         )
 
     found = search_buckets(
@@ -252,6 +267,7 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
         rows_of,
         tolerance=(tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
         max_rows=max(_MIN_SORTED_ROWS, n_rows >> 6),
+        mixed_of=mixed_of,
     )
     if found is None:
         return None
@@ -264,10 +280,10 @@ def _chosen(objective, found, totals, n_weighted, y_score, keys, prepared):
     if best is None:
         return None  # the whole curve's fallback decides (or raises)
     threshold, lower = best.threshold, best.lower
-    if np.isnan(threshold):
-        threshold = np.min(y_score, where=keys >= best.key, initial=np.inf)
-    if np.isnan(lower):
-        lower = np.max(y_score, where=keys < best.key, initial=-np.inf)
+    if np.isnan(threshold) or np.isnan(lower):
+        above, below = _scores_around(best.key, found.key, y_score, keys)
+        threshold = above if np.isnan(threshold) else threshold
+        lower = below if np.isnan(lower) else lower
     return Found(
         threshold,
         None if lower == -np.inf else lower,
@@ -275,3 +291,35 @@ def _chosen(objective, found, totals, n_weighted, y_score, keys, prepared):
         best.counts,
         whole=_WholeCurve(prepared),
     )
+
+
+def _scores_around(key, candidate_keys, y_score, keys) -> tuple[float, float]:
+    """The least score whose key is at least ``key``, and the greatest below
+    it (``inf``, ``-inf`` when none).
+
+    The rows between two neighbouring candidates are the ones one calls and
+    the other does not, so each score is looked for between ``key`` and the
+    next candidate key on its side: one pass that keeps few rows, rather than
+    a masked reduction over every row. An empty window (neighbours making the
+    same decision) falls back to all rows on that side.
+    """
+    higher = candidate_keys[candidate_keys > key]
+    lower = candidate_keys[candidate_keys < key]
+    above = _window(y_score, keys, key, higher.min() if higher.size else None)
+    if above.size == 0:
+        above = y_score[keys >= key]
+    below = _window(y_score, keys, lower.max() if lower.size else None, key)
+    if below.size == 0:
+        below = y_score[keys < key]
+    return above.min(initial=np.inf), below.max(initial=-np.inf)
+
+
+def _window(y_score, keys, start, stop):
+    """The scores whose keys lie in ``[start, stop)`` (None: unbounded);
+    unsigned differences wrap below ``start``, so one comparison bounds both
+    sides."""
+    if start is None:
+        return y_score[keys < stop]
+    if stop is None:
+        return y_score[keys >= start]
+    return y_score[(keys - start) < (stop - start)]

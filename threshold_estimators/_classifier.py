@@ -61,6 +61,7 @@ from ._validation import (
     check_target,
     check_target_shape,
     check_weights,
+    class_index,
 )
 from .objectives import Objective
 
@@ -528,7 +529,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         rows = slice(None) if self.cv == "prefit" else oof.index
         y_oof = y[rows]
         weight_oof = None if sample_weight is None else sample_weight[rows]
-        check_both_classes_scored(y_oof, weight_oof, classes)
+        if self.cv != "prefit":  # "prefit" scores every row: all classes are in
+            check_both_classes_scored(class_index(y_oof, classes), weight_oof, classes)
         # Only row objectives (scorers) read the rows.
         X_oof = _safe_indexing(X, rows) if objective.reads_rows else None
         metadata_oof = subset_metadata(metadata, rows)

@@ -182,13 +182,14 @@ def plan_refinement(
     above: tuple = (0, 0),
     best_outside: float = -np.inf,
     slack: float,
+    min_occupied: int = _MIN_OCCUPIED_BUCKETS,
 ) -> Plan | None:
     """The buckets that may hold the best candidate or a tie with it: those
     whose bound reaches the best edge (here or ``best_outside``) within
-    ``slack``. None when fewer than ``_MIN_OCCUPIED_BUCKETS`` are occupied
-    (the scores crowd into few buckets: pruning could not pay)."""
+    ``slack``. None when fewer than ``min_occupied`` are occupied (the
+    scores crowd into few buckets: pruning could not pay)."""
     occupied = np.flatnonzero(sums.rows)[::-1]
-    if occupied.size < _MIN_OCCUPIED_BUCKETS:
+    if occupied.size < max(min_occupied, 1):
         return None
     positive = sums.positive[occupied]
     negative = sums.negative[occupied]
@@ -272,7 +273,17 @@ def _restarted_cumsum(values, starts, lengths):
     return total - np.repeat(before, lengths)
 
 
-def search_buckets(objective, layout, totals, sums_of, rows_of, *, tolerance, max_rows):
+def search_buckets(
+    objective,
+    layout,
+    totals,
+    sums_of,
+    rows_of,
+    *,
+    tolerance,
+    max_rows,
+    mixed_of=None,
+):
     """Candidates that hold the best and every tie with it, or None.
 
     ``sums_of(layout)`` sums the rows in a layout's range (one pass over the
@@ -282,9 +293,14 @@ def search_buckets(objective, layout, totals, sums_of, rows_of, *, tolerance, ma
     range (another pass), keeping the edges outside it that may win.
     ``tolerance`` is relative: the objective's tie tolerance plus the
     bounds' rounding.
+
+    ``mixed_of(layout, refined)``, when given, marks which refined buckets
+    hold more than one distinct key. Tied scores crowd into buckets of a
+    single key that no zoom can split; such a bucket holds no cut but its
+    two edges, so it needs no refining.
     """
     above, best_outside, kept = (0, 0), -np.inf, []
-    for _ in range(_MAX_ZOOMS + 1):
+    for zoom in range(_MAX_ZOOMS + 1):
         sums = sums_of(layout)
         plan = plan_refinement(
             objective,
@@ -294,11 +310,18 @@ def search_buckets(objective, layout, totals, sums_of, rows_of, *, tolerance, ma
             above=above,
             best_outside=best_outside,
             slack=tolerance,
+            # A zoom's range holds few scores when they are tied: its
+            # buckets are then few, and the ones of one score need no sort.
+            min_occupied=1 if zoom else _MIN_OCCUPIED_BUCKETS,
         )
         if plan is None:
             return None
         index = np.flatnonzero(plan.refined)
         n_rows = int(sums.rows[plan.occupied[index]].sum())
+        if n_rows > max_rows and mixed_of is not None:
+            plan = _without_single_keys(plan, layout, mixed_of)
+            index = np.flatnonzero(plan.refined)
+            n_rows = int(sums.rows[plan.occupied[index]].sum())
         if n_rows <= max_rows or index.size == 0:
             break
         # Zoom into the refined range: edges index[0] (its top) and
@@ -323,6 +346,25 @@ def search_buckets(objective, layout, totals, sums_of, rows_of, *, tolerance, ma
     inner = inner_candidates(plan, layout, rows_of(layout, refined))
     edges = plan.edges(np.ones(plan.edge_key.size, dtype=bool))
     return Candidates.joined([*kept, edges, inner])
+
+
+def _without_single_keys(plan: Plan, layout: Layout, mixed_of) -> Plan:
+    """The plan refining only its buckets of more than one distinct key."""
+    refined = np.zeros(layout.n_buckets, dtype=bool)
+    refined[plan.occupied[plan.refined]] = True
+    mixed = mixed_of(layout, refined)
+    return plan._replace(refined=plan.refined & mixed[plan.occupied])
+
+
+def mixed_buckets(n_buckets: int, bucket: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which of ``n_buckets`` buckets hold more than one distinct key, from
+    the ``bucket`` and ``keys`` of their rows (no sort: each row is compared
+    with one key written for its bucket)."""
+    written = np.zeros(n_buckets, dtype=keys.dtype)
+    written[bucket] = keys
+    mixed = np.zeros(n_buckets, dtype=bool)
+    mixed[bucket[keys != written[bucket]]] = True
+    return mixed
 
 
 def candidate_curve(found: Candidates, totals) -> ThresholdCurve:

@@ -258,7 +258,8 @@ def prefit_scores(
     index = np.arange(len(scores))
     dtype = np.asarray(scores).dtype
     scores = check_fold_scores([scores], response_method)
-    return OutOfFold(index, scores, alternative, np.zeros_like(index), estimator, dtype)
+    fold = np.zeros(len(scores), dtype=np.uint8)  # one fold: all rows
+    return OutOfFold(index, scores, alternative, fold, estimator, dtype)
 
 
 def cross_fitted_scores(

@@ -413,7 +413,8 @@ def _pick_on_dask(
             "pick_threshold on dask arrays searches count objectives that rise "
             "with the true positives and fall with the false ones: F1, FBeta, "
             "PrecisionTarget and RecallTarget (with confidence: the pointwise "
-            f"selection, unweighted); got {resolved!r}. Compute the arrays to "
+            "selection, unweighted) and a binary CostMatrix of fixed costs; got "
+            f"{resolved!r}. Compute the arrays to "
             "pick in memory."
         )
     pos_label = classes[positive_index]

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.stats import norm
 
-from ._validation import plain
+from ._validation import class_index, plain
 
 # Fewer unlabelled rows than this give a rate no better than a guess.
 MIN_UNLABELLED_ROWS = 50
@@ -49,9 +49,8 @@ class PrevalenceEstimate(NamedTuple):
 
 def class_proportions(y, sample_weight, classes) -> np.ndarray:
     """The (weighted) share of each class among the rows."""
-    weight = np.ones(len(y)) if sample_weight is None else sample_weight
-    index = np.searchsorted(classes, y)
-    totals = np.bincount(index, weights=weight, minlength=len(classes))
+    index = class_index(y, classes)
+    totals = np.bincount(index, weights=sample_weight, minlength=len(classes))
     return totals / totals.sum()
 
 

@@ -30,7 +30,7 @@ from ._prevalence import (
 )
 from ._rules import choose_rule
 from ._search import confusion_curve, cut_point
-from ._validation import plain
+from ._validation import class_index, plain
 from .objectives import InfeasibleTargetError
 
 ESTIMATORS = ("auto", "em", "bbse")
@@ -55,7 +55,7 @@ def record_out_of_fold(oof, y_oof, weight_oof, metadata, classes, threshold) -> 
         "fold": fold,
         "alternative": oof.alternative,
         "dtype": np.dtype(oof.dtype).str,
-        "labels": _smallest_int(np.searchsorted(classes, y_oof)),
+        "labels": _smallest_int(class_index(y_oof, classes)),
         "sample_weight": weight_oof,
         "metadata": metadata,
         "threshold": threshold,

@@ -90,12 +90,29 @@ def unique_labels(y: np.ndarray) -> np.ndarray:
     every label otherwise)."""
     y = np.asarray(y)
     if y.dtype.kind in "biu" and y.size:
-        low, high = y.min(), y.max()
-        if int(high) - int(low) < max(1024, y.size):
-            offset = y.astype(np.int64, copy=False) - int(low)
+        low, high = int(y.min()), int(y.max())
+        if high - low < max(1024, y.size):
+            # Non-negative labels are their own bins: no shifted copy.
+            offset = y if low >= 0 else y.astype(np.int64) - low
             present = np.flatnonzero(np.bincount(offset))
-            return (present + int(low)).astype(y.dtype)
+            if low >= 0:
+                return present.astype(y.dtype)
+            return (present + low).astype(y.dtype)
     return np.unique(y)
+
+
+def class_index(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Each label's index in ``classes`` (sorted, holding every label of
+    ``y``). Integer labels that are consecutive integers index themselves,
+    shifted; others are looked up by binary search."""
+    y = np.asarray(y)
+    if y.dtype.kind in "biu" and classes.dtype.kind in "biu" and classes.size:
+        low = int(classes[0])
+        if int(classes[-1]) - low == classes.size - 1:
+            if low == 0:
+                return y.view(np.uint8) if y.dtype.kind == "b" else y
+            return y.astype(np.int64) - low
+    return np.searchsorted(classes, y)
 
 
 def check_target_shape(y):
@@ -177,7 +194,9 @@ def check_fold_scores(fold_scores, response_method):
     # Real numbers (``response`` checked the dtype), compared in float64.
     fold_scores = [np.asarray(s, dtype=np.float64) for s in fold_scores]
     scores = np.concatenate(fold_scores)
-    if not np.all(np.isfinite(scores)):
+    # Each fold's range, read once: NaN or an infinity shows in its ends.
+    ends = [(s.min(), s.max()) if len(s) else (0.0, 0.0) for s in fold_scores]
+    if not np.all(np.isfinite(ends)):
         raise ValueError(
             f"The estimator's {response_method} returned non-finite "
             f"scores: {np.isnan(scores).sum()} NaN and {np.isinf(scores).sum()} "
@@ -185,9 +204,9 @@ def check_fold_scores(fold_scores, response_method):
         )
     # A fold of one sample is constant by nature (LeaveOneOut): judge the
     # pooled scores when no fold has two.
-    sized = [s for s in fold_scores if len(s) > 1] or [scores]
-    constant = [np.ptp(s) == 0 for s in fold_scores]
-    if all(np.ptp(s) == 0 for s in sized):
+    constant = [low == high for low, high in ends]
+    sized = [c for s, c in zip(fold_scores, constant, strict=True) if len(s) > 1]
+    if all(sized or [np.ptp(scores) == 0]):
         raise ValueError(
             f"The estimator's {response_method} gives every sample "
             "the same score within each validation fold, so there is nothing "
@@ -211,15 +230,15 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def check_both_classes_scored(y_oof, weight_oof, classes):
-    """The pooled out-of-fold rows must hold both classes (with positive weight)."""
-    for label in classes:
-        in_class = y_oof == label
-        total = in_class.sum() if weight_oof is None else weight_oof[in_class].sum()
+def check_both_classes_scored(labels_oof, weight_oof, classes):
+    """The pooled out-of-fold rows must hold both classes (with positive
+    weight); ``labels_oof`` are the rows' indices into ``classes``."""
+    totals = np.bincount(labels_oof, weights=weight_oof, minlength=len(classes))
+    for label, total in zip(classes, totals, strict=True):
         if not total > 0:
             raise ValueError(
                 f"The validation folds of cv hold no sample of class {plain(label)!r} "
-                f"(out of {len(y_oof)} out-of-fold rows), so no threshold can be "
+                f"(out of {len(labels_oof)} out-of-fold rows), so no threshold can be "
                 "tuned on them; use a cv whose test folds cover every class, "
                 "e.g. an int (stratified folds)."
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -123,18 +124,23 @@ def run(args: argparse.Namespace) -> int:
     # The objective is written for (negative, positive) classes: picked on
     # booleans, the positive class is True, the greater, whatever the labels
     # (a CostMatrix reads its classes in sorted order).
-    try:
-        pick = pick_threshold(
-            positive,
-            score,
-            parsed.objective,
-            pos_label=True,
-            sample_weight=weight,
-            prevalence=args.prevalence,
-            **costs,
-        )
-    except ValueError as exc:
-        raise parsed.refusal(exc, table) from None
+    # The distinct scores are counted while the search runs: numpy sorts
+    # without the interpreter lock, on another core.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        distinct = None if args.plot else pool.submit(_distinct_scores, score, weight)
+        try:
+            pick = pick_threshold(
+                positive,
+                score,
+                parsed.objective,
+                pos_label=True,
+                sample_weight=weight,
+                prevalence=args.prevalence,
+                **costs,
+            )
+        except ValueError as exc:
+            raise parsed.refusal(exc, table) from None
+        n_candidates = _n_candidates(pick, distinct)
     warn_if_few_calls(
         pick.objective,
         positive,
@@ -158,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         "pos_label": plain(pos_label),
         "prevalence": observed if args.prevalence is None else args.prevalence,
         "observed_prevalence": observed,
-        "n_candidates": _distinct_scores(pick, score, weight, args.plot),
+        "n_candidates": n_candidates,
     }
     if weight is not None:
         report["weight"] = args.weight
@@ -189,13 +195,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _distinct_scores(pick: ThresholdPick, score, weight, plot) -> int:
+def _n_candidates(pick: ThresholdPick, distinct) -> int:
     """``pick.n_candidates``, the distinct scores of the rows of positive
     weight, without the whole curve when the search did without it (a
-    bucketed search on many rows): a sort of the scores, 8 bytes a row,
-    rather than the curve's arrays."""
-    if plot or not callable(getattr(pick.search, "_whole", None)):
+    bucketed search on many rows): ``distinct``, a count from a sort of the
+    scores, 8 bytes a row, rather than the curve's arrays."""
+    if distinct is None or not callable(getattr(pick.search, "_whole", None)):
         return pick.n_candidates  # built already, or needed for the plot
+    return distinct.result()
+
+
+def _distinct_scores(score, weight) -> int:
     ordered = np.sort(score if weight is None else score[weight > 0])
     return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + int(ordered.size > 0)
 

@@ -91,6 +91,16 @@ class CostMatrix(Objective):
         return self
 
     @property
+    def count_directions(self):
+        """A binary matrix of fixed costs, where each wrong call costs more
+        than the right one, costs less with every true positive and more
+        with every false positive: searched by bounds on buckets of counts.
+        Per-row costs are summed over rows instead (``summed_rows``)."""
+        if np.shape(self.matrix) != (2, 2) or self.metadata_names:
+            return None
+        return (1, -1)
+
+    @property
     def metadata_names(self) -> tuple:
         _, names = split_entries(self.matrix)
         return () if names is None else tuple(sorted(set(names[names != None])))  # noqa: E711
