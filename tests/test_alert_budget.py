@@ -505,3 +505,47 @@ def test_multiclass_estimator_with_pos_label(three_classes, pos_label):
     scores = model.predict_proba(X)[:, pos_label]
     expected = oracle(y == pos_label, scores, 0.2)
     np.testing.assert_array_equal(tuned.predict(X) == pos_label, expected["flagged"])
+
+
+@pytest.mark.parametrize("prevalence", [0.02, 0.15, 0.4])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_budget_bound_at_a_prevalence_is_the_stratified_one(prevalence, weighted):
+    """At a stated prevalence the flagged rate is ``π' TPR + (1 − π') FPR``
+    with the proportions fixed: its upper bound reads the variance of that
+    stratified mix, each class's rate on its own (Kish) rows. Brute force
+    over every distinct cut: the pick is the lowest cut whose bound, written
+    out here, is within the budget."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    positive = rng.random(n) < 0.2
+    scores = np.round(rng.normal(size=n) + 2 * positive, 2)
+    weight = rng.uniform(0.5, 2.0, n) if weighted else np.ones(n)
+    budget, confidence = 0.1, 0.9
+    objective = AlertBudget(budget, confidence=confidence)
+    pick = pick_threshold(
+        positive,
+        scores,
+        objective,
+        sample_weight=weight if weighted else None,
+        prevalence=prevalence,
+    )
+
+    def bound(cut):
+        called = scores >= cut
+        rates, variance = [], 0.0
+        for in_class, share in ((positive, prevalence), (~positive, 1 - prevalence)):
+            w = weight[in_class]
+            rate = w[called[in_class]].sum() / w.sum()
+            kish = w.sum() ** 2 / (w**2).sum()
+            rates.append(rate)
+            variance += share**2 * rate * (1 - rate) / kish
+        flagged = prevalence * rates[0] + (1 - prevalence) * rates[1]
+        size = flagged * (1 - flagged) / variance
+        return beta.ppf(confidence, flagged * size + 1, size - flagged * size)
+
+    feasible = [cut for cut in np.unique(scores) if bound(cut) <= budget]
+    # The most positives found, ties going to the highest cut.
+    found = [np.count_nonzero(positive & (scores >= cut)) for cut in feasible]
+    best = max(cut for cut, k in zip(feasible, found, strict=True) if k == max(found))
+    # The same decisions (a budget's cut may sit between two scores).
+    np.testing.assert_array_equal(scores >= pick.threshold, scores >= best)

@@ -7,6 +7,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.stats import beta as beta_distribution
+from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import (
@@ -41,7 +42,9 @@ class AlertBudget(Objective):
         Leave a margin for the rate on new data: a threshold is feasible only
         if the one-sided Clopper–Pearson *upper* bound, at this confidence, of
         its flagged rate is within the budget (computed on Kish's effective
-        sample size with weights). The out-of-fold rate is an estimate; with
+        sample size with weights; at a ``prevalence``, on the variance of the
+        classes' rates mixed in the stated proportions). The out-of-fold rate
+        is an estimate; with
         ``confidence=0.95`` the rate of the population the rows come from
         exceeds the budget at the chosen threshold with probability about 5 %
         or less. A batch of ``m`` new rows still varies around that rate by
@@ -127,14 +130,41 @@ class AlertBudget(Objective):
     def needs_sample_sizes(self) -> bool:
         return self.confidence is not None
 
+    # With a prevalence and confidence: the class proportions are the stated
+    # ones, not a sample's (see ``for_rows``).
+    proportions_fixed = False
+
+    def for_rows(self, rows):
+        """With a prevalence, the flagged rate mixes the classes in the stated
+        proportions: its error is that of a stratified sample, each class's
+        rate read on that class's rows (see :meth:`effective_counts`)."""
+        if rows.odds_shift is None or self.confidence is None:
+            return self
+        bound = clone(self)
+        bound.proportions_fixed = True
+        return bound
+
     def effective_counts(self, counts, squared_counts):
-        """Counts rescaled to Kish's effective sample size of all the rows
-        (the rate's denominator): the rates are unchanged, the bound no longer
-        depends on the weights' scale, and unit weights give the plain counts."""
+        """Counts rescaled to the effective sample size of the flagged rate:
+        the rates are unchanged, the bound no longer depends on the weights'
+        scale, and unit weights give the plain counts.
+
+        Drawn rows (no prevalence): Kish's size of all the rows, the rate's
+        denominator. At a prevalence ``π'`` the class weights differ by the
+        classes' ratios, and Kish's size of such mixed weights misstates the
+        rate's variance; the rate is ``π' TPR + (1 − π') FPR`` with the
+        proportions fixed, so its variance is the stratified one,
+        ``π'² TPR (1 − TPR) / n₁ + (1 − π')² FPR (1 − FPR) / n₀`` (each
+        class's Kish size ``n₁``, ``n₀``), and the size is the one a binomial
+        of the same rate and variance has.
+        """
         counts = tuple(np.asarray(c, dtype=float) for c in counts)
+        squared = tuple(np.asarray(c, dtype=float) for c in squared_counts)
         total = sum(counts)
-        squared_total = sum(np.asarray(c, dtype=float) for c in squared_counts)
-        scale = _ratio(total, squared_total)
+        if self.proportions_fixed:
+            scale = _ratio(_stratified_size(counts, squared), total)
+        else:
+            scale = _ratio(total, sum(squared))
         return tuple(c * scale for c in counts)
 
     def _within_budget(self, tp, fp, tn, fn) -> np.ndarray:
@@ -240,3 +270,24 @@ class AlertBudget(Objective):
             stacklevel=3,
         )
         return index
+
+
+def _stratified_size(counts, squared):
+    """The binomial size matching the variance of the flagged rate of a
+    sample stratified by class (see ``AlertBudget.effective_counts``);
+    where that variance is 0 (each class flagged wholly or not at all), the
+    two classes' Kish sizes summed."""
+    tp, fp, tn, fn = counts
+    tp2, fp2, tn2, fn2 = squared
+    positives, negatives = tp + fn, fp + tn
+    total = positives + negatives
+    n_positive = _ratio(positives**2, tp2 + fn2)
+    n_negative = _ratio(negatives**2, fp2 + tn2)
+    tpr, fpr = _ratio(tp, positives), _ratio(fp, negatives)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variance = (positives / total) ** 2 * tpr * (1 - tpr) / n_positive + (
+            negatives / total
+        ) ** 2 * fpr * (1 - fpr) / n_negative
+        rate = (tp + fp) / total
+        size = rate * (1 - rate) / variance
+    return np.where(variance > 0, size, n_positive + n_negative)
