@@ -149,6 +149,26 @@ def test_heavily_tied_scores_are_bucketed_and_exact(seed, weights):
         np.testing.assert_allclose(found.counts, expected, rtol=0, atol=1e-12 * total)
 
 
+@pytest.mark.parametrize("weights", [None, "real"])
+def test_a_near_tie_of_costs_is_decided_as_the_whole_curve_decides(weights):
+    """Costs within rounding of each other are ties, relative to the largest
+    cost of the whole curve, which may lie at a cut the buckets never
+    evaluate: the bucketed search must still choose the whole curve's cut
+    (here the higher of two cuts 2**-40 apart in cost)."""
+    rng = np.random.default_rng(1)
+    n = 130_000
+    tops, bottoms = rng.uniform(0.8, 1, 1000), rng.uniform(0, 0.1, n)
+    score = np.r_[tops, bottoms, 0.5, np.nextafter(0.5, 0), 0.3]
+    y = np.r_[np.ones(1000, bool), np.zeros(n, bool), True, False, True]
+    weight = None if weights is None else rng.uniform(0.999999, 1.000001, y.size)
+    objective = CostMatrix([[0, 1], [1 + 2**-40, 0]])
+    pick = pick_threshold(y, score, objective, sample_weight=weight)
+    curve, _, index = run_search(
+        objective, y, score, weight, pos_label=True, classes=CLASSES
+    )
+    assert pick.threshold == curve.thresholds[index]
+
+
 def test_confidence_bound_pointwise_is_bucketed_and_exact():
     y, score, _ = draw(7, 1 << 17, ties=False, weights=None)
     objective = PrecisionTarget(0.85, confidence=0.9)

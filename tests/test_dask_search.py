@@ -165,3 +165,20 @@ def test_what_the_distributed_search_refuses(client, case, message):
         score = np.round(score)
     with pytest.raises(ValueError, match=message):
         pick_threshold(*chunked(y, score), objective, **kwargs)
+
+
+@pytest.mark.parametrize("weights", [None, "real"])
+def test_a_score_holding_half_the_rows_is_searched_on_dask(client, weights):
+    """Half the rows share one score: its bucket cannot be split by a zoom,
+    and it holds no cut but its edges, so it is not gathered."""
+    rng = np.random.default_rng(5)
+    n = 200_000
+    score = rng.random(n)
+    y = rng.random(n) < score * 0.5
+    score[rng.random(n) < 0.5] = 0.5
+    weight = rng.exponential(size=n) if weights else None
+    memory = pick_threshold(y, score, "f1", sample_weight=weight)
+    dy, ds, dw = chunked(y, score, weight, chunks=50_000)
+    dist = pick_threshold(dy, ds, "f1", sample_weight=dw)
+    assert dist.threshold == memory.threshold
+    assert dist.search.n_gathered < 65_536

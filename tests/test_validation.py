@@ -270,6 +270,8 @@ def test_empty_cv(data):
         np.array([0.0, 1.0]),
         np.array(["ham", "spam"]),
         np.array([-(2**62), 2**62]),
+        np.array([10**10, 10**10 + 1]),  # far from 0: counted from the least
+        np.array([2**62, 2**62 + 1], dtype=np.uint64),
     ],
 )
 def test_class_index_is_the_position_in_the_sorted_classes(labels):

@@ -16,6 +16,7 @@ import numpy as np
 from ._bucket_search import bucketed_contenders, order_keys
 from ._count_buckets import (
     BOUND_SLACK_ULPS,
+    UNDECIDED,
     Layout,
     bucket_sums,
     mixed_buckets,
@@ -271,14 +272,15 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
     )
     if found is None:
         return None
-    return _chosen(objective, found, totals, n_weighted, y_score, keys, prepared)
+    found, magnitude = found
+    best = winner(objective, found, totals, n_weighted, magnitude)
+    if best is None or best is UNDECIDED:
+        return None  # the whole curve decides (or its fallback raises)
+    return _chosen(best, found, y_score, keys, prepared)
 
 
-def _chosen(objective, found, totals, n_weighted, y_score, keys, prepared):
+def _chosen(best, found, y_score, keys, prepared):
     """The best of the candidates, its cut resolved on the rows."""
-    best = winner(objective, found, totals, n_weighted)
-    if best is None:
-        return None  # the whole curve's fallback decides (or raises)
     threshold, lower = best.threshold, best.lower
     if np.isnan(threshold) or np.isnan(lower):
         above, below = _scores_around(best.key, found.key, y_score, keys)

@@ -27,7 +27,7 @@ from ._bucket_search import (
     _MIN_OCCUPIED_BUCKETS,
 )
 from ._search import ThresholdCurve
-from ._selection import best_candidate, evaluation_counts
+from ._selection import best_candidate, evaluation_counts, near_top, tie_ulps
 
 # Pruning compares bounds with the best edge within this many ulps more than
 # the objective's own tie tolerance: a bound computed in floating point may
@@ -156,6 +156,8 @@ class Plan(NamedTuple):
     value: np.ndarray
     ok: np.ndarray
     refined: np.ndarray
+    # At least the largest |objective| of any cut in the layout's range.
+    magnitude: float
 
     def edges(self, keep: np.ndarray) -> Candidates:
         size = np.count_nonzero(keep)
@@ -215,10 +217,23 @@ def plan_refinement(
     corner_counts = _counts_at(tp_corner, fp_corner, totals)
     corner_value = np.asarray(objective.score(*corner_counts), dtype=float)
     refined = objective.feasible(*corner_counts) & ~np.isnan(corner_value)
+    # Every cut inside a bucket lies between its best and its worst corner.
+    worst_counts = _counts_at(
+        edge_tp[:-1] + (0 if tp_up > 0 else positive),
+        edge_fp[:-1] + (0 if fp_up > 0 else negative),
+        totals,
+    )
+    worst_value = np.asarray(objective.score(*worst_counts), dtype=float)
+    magnitude = max(
+        float(np.nanmax(np.abs(part), initial=0.0))
+        for part in (value, corner_value, worst_value)
+    )
     best = max(value[ok].max(initial=-np.inf), best_outside)
     if best > -np.inf:
-        refined &= corner_value >= best - slack * max(abs(best), 1e-300)
-    return Plan(occupied, edge_key, edge_tp, edge_fp, value, ok, refined)
+        # Ties are within the tolerance of the largest |objective| of the
+        # whole curve (``_selection.near_top``), which ``magnitude`` bounds.
+        refined &= corner_value >= best - slack * max(magnitude, 1e-300)
+    return Plan(occupied, edge_key, edge_tp, edge_fp, value, ok, refined, magnitude)
 
 
 def inner_candidates(plan: Plan, layout: Layout, rows) -> Candidates:
@@ -284,7 +299,9 @@ def search_buckets(
     max_rows,
     mixed_of=None,
 ):
-    """Candidates that hold the best and every tie with it, or None.
+    """Candidates that hold the best and every tie with it, and a bound on
+    the largest |objective| of any cut (what ties are measured against);
+    None when pruning does not pay.
 
     ``sums_of(layout)`` sums the rows in a layout's range (one pass over the
     rows); ``rows_of(layout, refined)`` returns the rows of its refined
@@ -299,7 +316,7 @@ def search_buckets(
     single key that no zoom can split; such a bucket holds no cut but its
     two edges, so it needs no refining.
     """
-    above, best_outside, kept = (0, 0), -np.inf, []
+    above, best_outside, kept, magnitude = (0, 0), -np.inf, [], 0.0
     for zoom in range(_MAX_ZOOMS + 1):
         sums = sums_of(layout)
         plan = plan_refinement(
@@ -316,6 +333,7 @@ def search_buckets(
         )
         if plan is None:
             return None
+        magnitude = max(magnitude, plan.magnitude)
         index = np.flatnonzero(plan.refined)
         n_rows = int(sums.rows[plan.occupied[index]].sum())
         if n_rows > max_rows and mixed_of is not None:
@@ -345,7 +363,7 @@ def search_buckets(
     refined[plan.occupied[plan.refined]] = True
     inner = inner_candidates(plan, layout, rows_of(layout, refined))
     edges = plan.edges(np.ones(plan.edge_key.size, dtype=bool))
-    return Candidates.joined([*kept, edges, inner])
+    return Candidates.joined([*kept, edges, inner]), magnitude
 
 
 def _without_single_keys(plan: Plan, layout: Layout, mixed_of) -> Plan:
@@ -383,14 +401,38 @@ class Winner(NamedTuple):
     counts: tuple
 
 
-def winner(objective, found: Candidates, totals, n_weighted: int) -> Winner | None:
-    """The best feasible candidate by the whole-curve search's rules, or None
-    when none is feasible (the caller falls back or raises)."""
+# ``winner``'s answer when the candidates cannot tell which cuts the whole
+# curve would count as tied (see there).
+UNDECIDED = "undecided"
+
+
+def winner(
+    objective, found: Candidates, totals, n_weighted: int, magnitude: float
+) -> Winner | str | None:
+    """The best feasible candidate by the whole-curve search's rules, None
+    when none is feasible (the caller falls back or raises), or
+    ``UNDECIDED``.
+
+    Values within a tolerance of the best are ties, the tolerance relative to
+    the largest |objective| over the whole curve. The candidates hold the
+    best, but the largest magnitude may lie at a cut they do not hold (a
+    cost's worst cut): it is known to lie between theirs and ``magnitude``.
+    When the ties read at those two ends differ, the candidates cannot
+    decide (``UNDECIDED``: the whole curve must).
+    """
     curve = candidate_curve(found, totals)
     counts = evaluation_counts(objective, curve)
     values = np.asarray(objective.score(*counts), dtype=float)
-    if not np.any(objective.feasible(*counts) & ~np.isnan(values)):
+    feasible = objective.feasible(*counts) & ~np.isnan(values)
+    if not np.any(feasible):
         return None
+    ulps = tie_ulps(objective, n_weighted)
+    if ulps and getattr(objective, "tie_magnitudes_", None) is None:
+        scored = np.where(feasible, values, -np.inf)
+        if not np.array_equal(
+            near_top(scored, ulps), near_top(scored, ulps, magnitude=magnitude)
+        ):
+            return UNDECIDED
     best = best_candidate(
         objective, curve, values, counts=counts, n_weighted=n_weighted
     )

@@ -26,10 +26,12 @@ import numpy as np
 from ._bucket_search import order_keys
 from ._count_buckets import (
     BOUND_SLACK_ULPS,
+    UNDECIDED,
     BucketSums,
     Layout,
     bucket_sums,
     candidate_curve,
+    placed_rows,
     refined_rows,
     search_buckets,
     winner,
@@ -53,6 +55,11 @@ def _as_dask_array(value, name: str):
     import dask.array as da
 
     if hasattr(value, "to_dask_array"):  # a dask series
+        # Optimized first: the partitions the lengths are counted on are then
+        # the array's (a column of a Parquet read may otherwise be optimized
+        # into fewer partitions for the count than for the array).
+        if hasattr(value, "optimize"):
+            value = value.optimize()
         value = value.to_dask_array(lengths=True)
     if not isinstance(value, da.Array):
         value = da.from_array(np.asarray(value))
@@ -91,6 +98,31 @@ def _block_rows(layout, refined, y, score, weight, pos_label):
         positive[kept],
         None if weight is None else weight[kept],
     )
+
+
+def _block_key_range(layout, refined, y, score, weight, pos_label):
+    """Per refined bucket (in order), the least and greatest key of the
+    block's rows there (the greatest key and 0 where it has none)."""
+    score, _, _ = _weighted_rows(y, score, weight, pos_label)
+    keys = order_keys(score)
+    inside, bucket = placed_rows(layout, keys)
+    if inside is not None:
+        keys = keys[inside]
+    chosen = np.flatnonzero(refined)
+    in_refined = refined[bucket]
+    position = np.searchsorted(chosen, bucket[in_refined])
+    keys = keys[in_refined]
+    least = np.full(chosen.size, np.iinfo(np.uint64).max, dtype=np.uint64)
+    greatest = np.zeros(chosen.size, dtype=np.uint64)
+    np.minimum.at(least, position, keys)
+    np.maximum.at(greatest, position, keys)
+    return least, greatest
+
+
+def _joined_ranges(parts):
+    least = np.minimum.reduce([part[0] for part in parts])
+    greatest = np.maximum.reduce([part[1] for part in parts])
+    return least, greatest
 
 
 def _block_extreme(key, y, score, weight, pos_label, side):
@@ -184,6 +216,16 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
         gathered.append(columns[0].size)
         return (*columns, weight)
 
+    def mixed_of(layout, refined):
+        parts = [
+            dask.delayed(_block_key_range)(layout, refined, *block, pos_label)
+            for block in blocks
+        ]
+        least, greatest = dask.delayed(_joined_ranges)(parts).compute()
+        mixed = np.zeros(layout.n_buckets, dtype=bool)
+        mixed[np.flatnonzero(refined)] = least < greatest
+        return mixed
+
     n_weighted = 0 if exact else int(y_score.shape[0])
     found = search_buckets(
         objective,
@@ -193,6 +235,7 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
         rows_of,
         tolerance=(tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
         max_rows=MAX_SORTED_ROWS,
+        mixed_of=mixed_of,
     )
     if found is None:
         raise ValueError(
@@ -201,7 +244,15 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
             "value, or the objective is too flat over them to prune: compute "
             "them (dask.compute) and call pick_threshold on in-memory arrays."
         )
-    best = winner(objective, found, totals, n_weighted)
+    found, magnitude = found
+    best = winner(objective, found, totals, n_weighted, magnitude)
+    if best is UNDECIDED:
+        raise ValueError(
+            "Two cuts are within rounding of a tie, and which ones the exact "
+            "search counts as tied depends on cuts the distributed search does "
+            "not gather: compute the arrays (dask.compute) and call "
+            "pick_threshold on in-memory arrays."
+        )
     if best is None:
         counts = evaluation_counts(objective, candidate_curve(found, totals))
         objective.fallback(*counts)  # raises, saying the best reachable

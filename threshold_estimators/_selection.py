@@ -134,11 +134,14 @@ def tie_ulps(objective: Objective, n_weighted: int) -> float:
     )
 
 
-def near_top(values: np.ndarray, ulps: float, magnitudes=None) -> np.ndarray:
+def near_top(
+    values: np.ndarray, ulps: float, magnitudes=None, *, magnitude=None
+) -> np.ndarray:
     """Where ``values`` is within ``ulps`` ulps of its maximum; exactly at the
     maximum when ``ulps`` is 0.
 
-    The ulps are of the largest finite magnitude of ``values``, or, given
+    The ulps are of the largest finite magnitude of ``values`` (at least
+    ``magnitude``, when given: the values are then some of a curve's), or, given
     ``magnitudes`` (what each value's rounding is relative to, as per-row
     cost sums are), of each candidate's own magnitude plus the maximum's: a
     small cost is then told from a smaller one however large other cuts'
@@ -150,8 +153,10 @@ def near_top(values: np.ndarray, ulps: float, magnitudes=None) -> np.ndarray:
     if magnitudes is not None:
         top_magnitude = magnitudes[np.argmax(values)]
         return values >= top - ulps * np.finfo(float).eps * (magnitudes + top_magnitude)
-    magnitude = np.abs(values[np.isfinite(values)]).max()
-    return values >= top - ulps * np.finfo(float).eps * magnitude
+    largest = np.abs(values[np.isfinite(values)]).max()
+    if magnitude is not None:
+        largest = max(largest, magnitude)
+    return values >= top - ulps * np.finfo(float).eps * largest
 
 
 class Evaluation(NamedTuple):

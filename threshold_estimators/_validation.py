@@ -91,13 +91,13 @@ def unique_labels(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.dtype.kind in "biu" and y.size:
         low, high = int(y.min()), int(y.max())
-        if high - low < max(1024, y.size):
-            # Non-negative labels are their own bins: no shifted copy.
-            offset = y if low >= 0 else y.astype(np.int64) - low
+        bins = max(1024, y.size)
+        if high - low < bins:
+            # Small non-negative labels are their own bins: no shifted copy.
+            own = 0 <= low and high < bins
+            offset = y if own else y.astype(np.int64) - low
             present = np.flatnonzero(np.bincount(offset))
-            if low >= 0:
-                return present.astype(y.dtype)
-            return (present + low).astype(y.dtype)
+            return (present if own else present + low).astype(y.dtype)
     return np.unique(y)
 
 
@@ -176,11 +176,13 @@ def check_weights(sample_weight, X, y, classes):
     """Validated ``sample_weight``: finite, non-negative, positive in each class."""
     sample_weight = _check_sample_weight(sample_weight, X)
     check_weight_values(sample_weight)
-    for label in classes:
-        if not sample_weight[y == label].sum() > 0:
+    index = class_index(y, classes)
+    totals = np.bincount(index, weights=sample_weight, minlength=len(classes))
+    for label, total in zip(classes, totals, strict=True):
+        if not total > 0:
             raise ValueError(
                 "Each class needs a positive total sample_weight; class "
-                f"{plain(label)!r} has total weight {sample_weight[y == label].sum()}."
+                f"{plain(label)!r} has total weight {total}."
             )
     return sample_weight
 

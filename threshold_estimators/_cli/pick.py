@@ -29,6 +29,7 @@ from .common import (
 )
 from .files import check_output, writing
 from .objective import GRAMMAR, parse
+from .pick_dask import LOCAL, dask_pick, refuse_unsupported
 
 DESCRIPTION = """\
 Choose the decision threshold for labels and scores produced by any system (a
@@ -54,7 +55,13 @@ it, and a budget rate<=R, whose calls R sets).
 
 FILE may also be Parquet (a .parquet or .pq file, or a directory of them;
 read with pyarrow). Only the columns named are converted: the others may
-hold any text."""
+hold any text.
+
+With --dask, a Parquet FILE is read and searched on a dask cluster (a local
+one on loopback, or the scheduler at ADDRESS): the same threshold and counts
+as in memory, with the driver's memory independent of the number of rows.
+It takes no --plot, --prevalence or per-row costs yet, and reports no count
+of distinct scores."""
 
 
 def add_parser(commands) -> None:
@@ -88,6 +95,15 @@ def add_parser(commands) -> None:
         '"threshold-estimators[plot]")',
     )
     parser.add_argument(
+        "--dask",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help="search a Parquet FILE on a dask cluster: a local one started on "
+        "loopback for the command, or the scheduler at ADDRESS (e.g. "
+        'tcp://10.0.0.5:8786); needs pip install "threshold-estimators[dask,parquet]"',
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object: threshold, precision, recall, f1, "
@@ -107,6 +123,13 @@ def run(args: argparse.Namespace) -> int:
         args.weight, {args.label: "--label", args.score: "--score"}
     )
     check_output(args.plot, args.file, option="--plot")
+    if args.dask is not None:
+        refuse_unsupported(args, parsed)
+        found = dask_pick(args, parsed)
+        pick = found.pop("pick")
+        report = _report(args, parsed, pick, **found, n_candidates=None)
+        report["n_gathered"] = pick.search.n_gathered
+        return _emit(args, report, pick, args.file)
     # Only the columns needed, compact: the labels as codes into their
     # distinct values (``columns``).
     table = read_columns(
@@ -150,36 +173,59 @@ def run(args: argparse.Namespace) -> int:
         remedy="Label and score more rows, or ask for a bound on the precision: "
         "--objective 'precision>=P@C'.",
     )
+    report = _report(
+        args,
+        parsed,
+        pick,
+        n=table.n_rows,
+        n_positive=int(np.count_nonzero(positive)),
+        pos_label=pos_label,
+        observed=float(np.average(positive, weights=weight)),
+        n_candidates=n_candidates,
+    )
+    if args.plot:
+        _save_plot(args, table.path, pick, pos_label)
+        report["plot"] = args.plot
+    return _emit(args, report, pick, table.path)
+
+
+def _report(args, parsed, pick, *, n, n_positive, pos_label, observed, n_candidates):
+    """What ``pick`` prints (``--json``: as one object)."""
     # Reweighted to a --prevalence, the counts are weighted sums.
-    weighted = weight is not None or args.prevalence is not None
-    observed = float(np.average(positive, weights=weight))
+    weighted = args.weight is not None or args.prevalence is not None
     counts = counts_of((pick.tp, pick.fp, pick.tn, pick.fn), weighted)
     report = {
         "threshold": pick.threshold,
         **rates(*counts, **parsed.cost_report(pick.objective, pick.score)),
         "objective": args.objective,
         "objective_value": pick.score,
-        "n": table.n_rows,
-        "n_positive": int(np.count_nonzero(positive)),
+        "n": n,
+        "n_positive": n_positive,
         "pos_label": plain(pos_label),
         "prevalence": observed if args.prevalence is None else args.prevalence,
         "observed_prevalence": observed,
         "n_candidates": n_candidates,
     }
-    if weight is not None:
+    if args.weight is not None:
         report["weight"] = args.weight
     if parsed.names:
         report["cost_columns"] = parsed.columns
-    if args.plot:
-        _save_plot(args, table.path, pick, pos_label)
-        report["plot"] = args.plot
+    return report
+
+
+def _emit(args, report: dict, pick: ThresholdPick, source: str) -> int:
     if args.json:
         print_json(report)
         return 0
+    distinct = report["n_candidates"]
     emit(
-        f"{table.path}: {report['n']} rows, {report['n_positive']} with label "
+        f"{source}: {report['n']} rows, {report['n_positive']} with label "
         f"{report['pos_label']!r} (the positive class), "
-        f"{report['n_candidates']} distinct scores"
+        + (
+            f"{distinct} distinct scores"
+            if distinct is not None
+            else f"searched on dask ({report['n_gathered']} rows gathered)"
+        )
     )
     emit(
         f"objective {args.objective}: predict {report['pos_label']!r} when "
@@ -188,8 +234,9 @@ def run(args: argparse.Namespace) -> int:
     if args.prevalence is not None:
         emit(
             f"decided for a rate of {report['pos_label']!r} of "
-            f"{rate_text(args.prevalence)} (the file's is {rate_text(observed)}); "
-            "the counts below are reweighted to it"
+            f"{rate_text(args.prevalence)} (the file's is "
+            f"{rate_text(report['observed_prevalence'])}); the counts below are "
+            "reweighted to it"
         )
     emit(rates_text(report))
     return 0

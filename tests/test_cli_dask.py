@@ -1,0 +1,155 @@
+"""``pick --dask``: a Parquet directory searched on a dask cluster (issue 18).
+
+The same file picked in memory is the oracle: same threshold, same counts.
+Most calls connect to one local cluster on loopback (``--dask ADDRESS``);
+one lets the command start and close its own (``--dask``).
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from threshold_estimators.cli import main
+
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("pyarrow")
+
+
+@pytest.fixture(scope="module")
+def address():
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory):
+    """Three Parquet files of string labels, tied scores and weights."""
+    path = tmp_path_factory.mktemp("scored")
+    rng = np.random.default_rng(0)
+    for part in range(3):
+        n = 40_000
+        fraud = rng.random(n) < 0.1
+        pd.DataFrame(
+            {
+                "label": np.where(fraud, "fraud", "ok"),
+                "score": np.round(rng.normal(size=n) + 2 * fraud, 3),
+                "amount": rng.exponential(size=n),
+                "note": "free text",
+            }
+        ).to_parquet(path / f"part-{part}.parquet")
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def pick_json(capsys, *argv):
+    code, out, err = run(capsys, "pick", *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+FIELDS = ("threshold", "tp", "fp", "tn", "fn", "n", "n_positive", "pos_label")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--objective", "f1"],
+        ["--objective", "precision>=0.8", "--pos-label", "fraud"],
+        ["--objective", "recall>=0.9@0.95", "--pos-label", "fraud"],
+        ["--objective", "cost:fp=1,fn=20", "--pos-label", "fraud"],
+        ["--objective", "f1", "--pos-label", "fraud", "--weight", "amount"],
+    ],
+)
+def test_dask_pick_is_the_in_memory_pick(capsys, address, directory, options):
+    common = [directory, "--label", "label", "--score", "score", *options]
+    memory = pick_json(capsys, *common)
+    dist = pick_json(capsys, *common, "--dask", address)
+    assert dist["threshold"] == memory["threshold"]
+    for field in FIELDS[1:]:
+        if "--weight" in options and field in ("tp", "fp", "tn", "fn"):
+            assert dist[field] == pytest.approx(memory[field], rel=1e-9, abs=1e-6)
+        else:
+            assert dist[field] == memory[field], field
+    assert dist["n_candidates"] is None and dist["n_gathered"] > 0
+
+
+def test_dask_starts_and_closes_a_local_cluster(capsys, directory):
+    code, out, err = run(
+        capsys, "pick", directory, "--label", "label", "--score", "score", "--dask"
+    )
+    assert code == 0, err
+    assert "searched on dask" in out and "predict 'ok' when score >=" in out
+    assert err == ""  # the cluster's own logs are not the command's output
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--plot", "curve.png"], "--plot draws the whole curve"),
+        (["--prevalence", "0.3"], "takes no --prevalence"),
+        (["--objective", "cost:fp=1,fn=@amount"], "takes no per-row costs"),
+    ],
+)
+def test_what_dask_refuses_before_starting(capsys, tmp_path, directory, extra, message):
+    argv = ["pick", directory, "--label", "label", "--score", "score", "--dask"]
+    code, _, err = run(capsys, *argv, *extra)
+    assert code == 2 and message in err
+
+
+def test_dask_reads_parquet_only(capsys, tmp_path):
+    csv = tmp_path / "scores.csv"
+    csv.write_text("label,score\n0,0.1\n1,0.9\n")
+    code, _, err = run(
+        capsys, "pick", csv, "--label", "label", "--score", "score", "--dask"
+    )
+    assert code == 2 and "--dask reads Parquet" in err
+
+
+def test_dask_names_a_missing_column(capsys, address, directory):
+    code, _, err = run(
+        capsys, "pick", directory, "--label", "label", "--score", "s", "--dask", address
+    )
+    assert code == 1 and "no column 's'" in err and "'score'" in err
+
+
+@pytest.mark.parametrize(
+    "labels, options",
+    [
+        (["9", "10"], []),  # numbers written as text: 10 > 9
+        ([" fraud", "ok"], ["--pos-label", "fraud"]),  # spaces stripped
+        (["0", "1", "1.0"], []),  # one label written two ways
+        ([False, True], []),
+        ([0.0, 1.0], []),
+    ],
+)
+def test_dask_reads_labels_as_pick_reads_them(
+    capsys, tmp_path, address, labels, options
+):
+    rng = np.random.default_rng(1)
+    for part in range(2):
+        n = 5_000
+        label = rng.choice(np.array(labels, dtype=object), n)
+        positive = np.isin(label.astype(str), ["10", "ok", "1", "1.0", "True"])
+        frame = pd.DataFrame(
+            {"label": label.tolist(), "score": rng.normal(size=n) + 2 * positive}
+        )
+        frame.to_parquet(tmp_path / f"part-{part}.parquet")
+    common = [tmp_path, "--label", "label", "--score", "score", *options]
+    memory = pick_json(capsys, *common)
+    dist = pick_json(capsys, *common, "--dask", address)
+    for field in FIELDS:
+        assert dist[field] == memory[field], field
