@@ -96,26 +96,29 @@ def test_bucketed_cut_is_the_whole_curve_cut(seed, weights, ties):
     n = (1 << 16) + 5000 + 1000 * seed
     y, score, weight = draw(seed, n, ties, weights)
     for objective in OBJECTIVES:
-        prepared = prepare(objective, y, score, weight, pos_label=True, classes=CLASSES)
-        found = _best_counts_by_buckets(prepared)
-        assert found is not None, "the bucketed path was not taken"
-        curve, _, index = run_search(
-            objective, y, score, weight, pos_label=True, classes=CLASSES
-        )
-        assert found.threshold == curve.thresholds[index]
-        assert found.threshold == oracle_cut(objective, y, score, weight)
-        lower = (
-            curve.thresholds[index + 1] if index + 1 < curve.thresholds.size else None
-        )
-        assert found.lower == lower
-        expected = [column[index] for column in curve.counts]
-        if weights == "real":
-            total = weight.sum()
-            np.testing.assert_allclose(
-                found.counts, expected, rtol=0, atol=1e-12 * total
-            )
-        else:
-            assert found.counts == tuple(expected)
+        assert_bucketed_is_exact(objective, y, score, weight, exact=weights != "real")
+
+
+def assert_bucketed_is_exact(objective, y, score, weight, *, exact):
+    """The bucketed path is taken, and its cut, the score under it and its
+    counts are the whole curve's (and the cut the oracle's); ``exact``:
+    counts equal to the bit, else within a 1e-12 share of the total."""
+    prepared = prepare(objective, y, score, weight, pos_label=True, classes=CLASSES)
+    found = _best_counts_by_buckets(prepared)
+    assert found is not None, "the bucketed path was not taken"
+    curve, _, index = run_search(
+        objective, y, score, weight, pos_label=True, classes=CLASSES
+    )
+    assert found.threshold == curve.thresholds[index]
+    assert found.threshold == oracle_cut(objective, y, score, weight)
+    below = curve.thresholds[index + 1 :][:1]
+    assert found.lower == (below[0] if below.size else None)
+    expected = [column[index] for column in curve.counts]
+    if exact:
+        assert found.counts == tuple(expected)
+    else:
+        total = weight.sum()
+        np.testing.assert_allclose(found.counts, expected, rtol=0, atol=1e-12 * total)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -123,8 +126,8 @@ def test_bucketed_cut_is_the_whole_curve_cut(seed, weights, ties):
 def test_heavily_tied_scores_are_bucketed_and_exact(seed, weights):
     """Scores of a few thousand values, tens to hundreds of rows each
     (rounded model outputs): buckets near the optimum hold one score, which
-    no zoom splits. Those buckets hold no cut but their edges, so the bucketed path
-    is still taken, and its cut is the oracle's."""
+    no zoom splits. Those buckets hold no cut but their edges, so the
+    bucketed path is still taken, and its cut is the oracle's."""
     rng = np.random.default_rng(seed)
     n = 1 << 18
     y, score, weight = draw(seed, n, ties=False, weights=weights)
@@ -134,19 +137,7 @@ def test_heavily_tied_scores_are_bucketed_and_exact(seed, weights):
     distinct = rng.random(n) < [0.0, 0.01, 0.2, 0.5][seed]
     score[distinct] += rng.uniform(-5e-4, 5e-4, np.count_nonzero(distinct))
     for objective in OBJECTIVES:
-        prepared = prepare(objective, y, score, weight, pos_label=True, classes=CLASSES)
-        found = _best_counts_by_buckets(prepared)
-        assert found is not None, "the bucketed path was not taken"
-        curve, _, index = run_search(
-            objective, y, score, weight, pos_label=True, classes=CLASSES
-        )
-        assert found.threshold == oracle_cut(objective, y, score, weight)
-        assert found.threshold == curve.thresholds[index]
-        below = curve.thresholds[index + 1 :][:1]
-        assert found.lower == (below[0] if below.size else None)
-        expected = [column[index] for column in curve.counts]
-        total = y.size if weight is None else weight.sum()
-        np.testing.assert_allclose(found.counts, expected, rtol=0, atol=1e-12 * total)
+        assert_bucketed_is_exact(objective, y, score, weight, exact=weights != "real")
 
 
 @pytest.mark.parametrize("weights", [None, "real"])
