@@ -59,8 +59,6 @@ OBJECTIVES = [
     PrecisionTarget(0.9),
     RecallTarget(0.8),
     PrecisionTarget(0.8, confidence=0.9),
-    CostMatrix([[0, 1], [5, 0]]),
-    CostMatrix([[-1, 2], [4, 0.5]]),
 ]
 
 
@@ -79,9 +77,20 @@ def chunked(*arrays, chunks=17_000):
 @pytest.mark.parametrize("weights", [None, "integer", "real"])
 @pytest.mark.parametrize("ties", [False, True])
 def test_dask_pick_equals_the_in_memory_pick(client, seed, weights, ties):
+    assert_dask_pick_is_exact(client, seed, weights, ties, OBJECTIVES)
+
+
+@pytest.mark.parametrize("weights", [None, "real"])
+@pytest.mark.parametrize("ties", [False, True])
+def test_dask_cost_matrix_pick_equals_the_in_memory_pick(client, weights, ties):
+    costs = [CostMatrix([[0, 1], [5, 0]]), CostMatrix([[-1, 2], [4, 0.5]])]
+    assert_dask_pick_is_exact(client, 3, weights, ties, costs)
+
+
+def assert_dask_pick_is_exact(client, seed, weights, ties, objectives):
     y, score, weight = draw(seed, ties=ties, weights=weights)
     dy, ds, dw = chunked(y, score, weight)
-    for objective in OBJECTIVES:
+    for objective in objectives:
         if weight is not None and objective.needs_sample_sizes:
             continue
         memory = pick_threshold(y, score, objective, sample_weight=weight)
