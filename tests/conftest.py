@@ -69,3 +69,27 @@ def write_csv(path, header, rows):
         writer.writerow(header)
         writer.writerows(rows)
     return str(path)
+
+
+def onnx_session(model, X, dtype=np.float32, target_opset=None, **options):
+    """An ONNX Runtime session of ``model`` converted by skl2onnx for rows of
+    ``X`` in ``dtype`` (ZipMap off unless ``options`` say otherwise)."""
+    import onnxruntime
+    import skl2onnx
+
+    onx = skl2onnx.to_onnx(
+        model,
+        X[:1].astype(dtype),
+        options={"zipmap": False, **options},
+        target_opset=target_opset,
+    )
+    return onnxruntime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+
+
+def run_onnx(model, X, dtype=np.float32, target_opset=None, **options):
+    """The graph's two outputs (unpacking fails if it has any other)."""
+    session = onnx_session(model, X, dtype, target_opset, **options)
+    labels, proba = session.run(None, {session.get_inputs()[0].name: X.astype(dtype)})
+    return labels, proba

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_onnx
 from sklearn.datasets import make_classification
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.ensemble import GradientBoostingClassifier
@@ -34,17 +35,6 @@ pytestmark = pytest.mark.filterwarnings(
 # Scores within this distance of a cut may change side in a float32 graph:
 # ONNX Runtime's float32 sigmoid alone is off by up to 1.4e-7.
 NEAR = 1e-5
-
-
-def run_onnx(tuned, X, dtype=np.float32, **options):
-    model = skl2onnx.to_onnx(
-        tuned, X[:1].astype(dtype), options={"zipmap": False, **options}
-    )
-    session = ort.InferenceSession(
-        model.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
-    labels, proba = session.run(None, {session.get_inputs()[0].name: X.astype(dtype)})
-    return labels, proba
 
 
 def rows_near_a_cut(tuned, X):

@@ -9,6 +9,7 @@ the nocl option, and one-vs-rest decision values on a binary target.
 
 import numpy as np
 import pytest
+from conftest import onnx_session, run_onnx
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification
 from sklearn.ensemble import BaggingClassifier, RandomForestClassifier
@@ -34,25 +35,6 @@ pytestmark = pytest.mark.filterwarnings(
 
 # A float32 graph may decide differently only within this of a cut or a tie.
 NEAR = 1e-5
-
-
-def session_of(model, X, dtype=np.float32, target_opset=None, **options):
-    onx = skl2onnx.to_onnx(
-        model,
-        X[:1].astype(dtype),
-        options={"zipmap": False, **options},
-        target_opset=target_opset,
-    )
-    return ort.InferenceSession(
-        onx.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
-
-
-def run_onnx(model, X, dtype=np.float32, target_opset=None, **options):
-    """The graph's two outputs (unpacking fails if it has any other)."""
-    session = session_of(model, X, dtype, target_opset, **options)
-    labels, proba = session.run(None, {session.get_inputs()[0].name: X.astype(dtype)})
-    return labels, proba
 
 
 def near_rows(tuned, X):
@@ -171,7 +153,7 @@ def test_string_labels_every_rule(multiclass, case):
     tuned = ThresholdTunedClassifier(LogisticRegression(), cv=3, **case)
     tuned.fit(X.astype(np.float32), names)
     check_float32(tuned, X.astype(np.float32))
-    session = session_of(tuned, X.astype(np.float32), zipmap="columns")
+    session = onnx_session(tuned, X.astype(np.float32), zipmap="columns")
     # One output per class, in classes_ order (skl2onnx prefixes "s").
     assert [output.name for output in session.get_outputs()] == [
         "output_label",
@@ -357,7 +339,7 @@ def test_one_row_and_empty_batches(multiclass, case):
     X, y = multiclass
     X = X.astype(np.float32)
     tuned = ThresholdTunedClassifier(LogisticRegression(), cv=3, **case).fit(X, y)
-    session = session_of(tuned, X)
+    session = onnx_session(tuned, X)
     labels, proba = session.run(None, {"X": X[:1]})
     np.testing.assert_array_equal(labels, tuned.predict(X[:1]))
     labels, proba = session.run(None, {"X": X[:0]})
@@ -503,7 +485,7 @@ def test_inner_grid_search_has_only_the_tuned_outputs(binary):
     X = X.astype(np.float32)
     search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2)
     tuned = ThresholdTunedClassifier(search, cv=3).fit(X, y)
-    session = session_of(tuned, X)
+    session = onnx_session(tuned, X)
     assert [output.name for output in session.get_outputs()] == [
         "label",
         "probabilities",
