@@ -691,14 +691,25 @@ def _scores_block(block, block_id=None):
     return 1.0 / (1.0 + np.exp(-(2.0 * y - 1.0 + rng.standard_normal(y.size))))
 
 
+def _amounts_block(block, block_id=None):
+    rng = np.random.default_rng([SEED, 6, block_id[0]])
+    return rng.exponential(50.0, block.shape[0])
+
+
 def dask_rows(n: int, chunk: int):
-    """Labels and scores made on the workers, block by block."""
+    """Labels, scores and amounts (a per-row cost) made on the workers,
+    block by block."""
     import dask.array as da
 
     template = da.zeros(n, chunks=chunk, dtype=np.int8)
     y = template.map_blocks(_labels_block, dtype=np.int8)
     scores = template.map_blocks(_scores_block, dtype=np.float64)
-    return y, scores
+    amounts = template.map_blocks(_amounts_block, dtype=np.float64)
+    return y, scores, amounts
+
+
+# A false alarm costs 5, a missed positive its amount.
+BY_AMOUNT = CostMatrix([[0, 5], ["amount", 0]])
 
 
 def part_dask(sizes: tuple[int, ...]) -> list:
@@ -718,33 +729,43 @@ def part_dask(sizes: tuple[int, ...]) -> list:
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        y, scores = dask_rows(100_000, 20_000)
+        y, scores, amounts = dask.persist(*dask_rows(100_000, 20_000))
         pick_threshold(y, scores, "f1")  # warm up the workers and the driver
+        pick_threshold(y, scores, BY_AMOUNT, amount=amounts)
         for n in sizes:
             chunk = 10**6 if n <= 10**7 else 5 * 10**6
             start = time.perf_counter()
-            y, scores = dask.persist(*dask_rows(n, chunk))
-            distributed.wait([y, scores])
+            y, scores, amounts = dask.persist(*dask_rows(n, chunk))
+            distributed.wait([y, scores, amounts])
             made = time.perf_counter() - start
             memory = None
             if n <= 10**7:
-                memory = dask.compute(y, scores)
+                memory = dask.compute(y, scores, amounts)
             print(
                 f"part 5: n = {n:_}, {y.numblocks[0]} chunks of {chunk:_}, made and "
                 f"persisted on {len(client.scheduler_info()['workers'])} workers "
                 f"in {made:.1f} s; {load_average('now')}",
                 flush=True,
             )
-            for name, objective in (("F1", "f1"), ("P>=0.9", PrecisionTarget(0.9))):
+            objectives = (
+                ("F1", "f1", {}),
+                ("P>=0.9", PrecisionTarget(0.9), {}),
+                ("cost by amount", BY_AMOUNT, {"amount": amounts}),
+            )
+            for name, objective, costs in objectives:
                 with RssSampler() as rss:
                     start = time.perf_counter()
-                    pick = pick_threshold(y, scores, objective)
+                    pick = pick_threshold(y, scores, objective, **costs)
                     seconds = time.perf_counter() - start
                 tag = f"dask {name} n={size(n)}"
                 in_memory = None
                 if memory is not None:
                     start = time.perf_counter()
-                    expected = pick_threshold(*memory, objective)
+                    expected = pick_threshold(
+                        *memory[:2],
+                        objective,
+                        **({"amount": memory[2]} if costs else {}),
+                    )
                     in_memory = time.perf_counter() - start
                 print(
                     f"part 5: {tag}: {seconds:.2f} s, threshold {pick.threshold!r}, "
@@ -771,7 +792,7 @@ def part_dask(sizes: tuple[int, ...]) -> list:
                         Row(f"5 {tag}: fields equal to in-memory (of 5)", equal,
                             len(fields), "", (">=", 1.0))
                     )  # fmt: skip
-            del y, scores, memory
+            del y, scores, amounts, memory
     return rows
 
 

@@ -42,6 +42,7 @@ def directory(tmp_path_factory):
                 "label": np.where(fraud, "fraud", "ok"),
                 "score": np.round(rng.normal(size=n) + 2 * fraud, 3),
                 "amount": rng.exponential(size=n),
+                "w": rng.integers(1, 4, n).astype(float),
                 "note": "free text",
             }
         ).to_parquet(path / f"part-{part}.parquet")
@@ -71,6 +72,8 @@ FIELDS = ("threshold", "tp", "fp", "tn", "fn", "n", "n_positive", "pos_label")
         ["--objective", "precision>=0.8", "--pos-label", "fraud"],
         ["--objective", "recall>=0.9@0.95", "--pos-label", "fraud"],
         ["--objective", "cost:fp=1,fn=20", "--pos-label", "fraud"],
+        ["--objective", "cost:fp=0.5,fn=@amount", "--pos-label", "fraud"],
+        ["--objective", "cost:fp=@amount,fn=20", "--weight", "w"],
         ["--objective", "f1", "--pos-label", "fraud", "--weight", "amount"],
     ],
 )
@@ -80,7 +83,7 @@ def test_dask_pick_is_the_in_memory_pick(capsys, address, directory, options):
     dist = pick_json(capsys, *common, "--dask", address)
     assert dist["threshold"] == memory["threshold"]
     for field in FIELDS[1:]:
-        if "--weight" in options and field in ("tp", "fp", "tn", "fn"):
+        if "--weight" in options and field in ("tp", "fp", "tn", "fn", "cost"):
             assert dist[field] == pytest.approx(memory[field], rel=1e-9, abs=1e-6)
         else:
             assert dist[field] == memory[field], field
@@ -101,7 +104,6 @@ def test_dask_starts_and_closes_a_local_cluster(capsys, directory):
     [
         (["--plot", "curve.png"], "--plot draws the whole curve"),
         (["--prevalence", "0.3"], "takes no --prevalence"),
-        (["--objective", "cost:fp=1,fn=@amount"], "takes no per-row costs"),
     ],
 )
 def test_what_dask_refuses_before_starting(capsys, tmp_path, directory, extra, message):
@@ -153,3 +155,40 @@ def test_dask_reads_labels_as_pick_reads_them(
     dist = pick_json(capsys, *common, "--dask", address)
     for field in FIELDS:
         assert dist[field] == memory[field], field
+
+
+@pytest.mark.parametrize(
+    "column, message",
+    [
+        ("note", "column 'note' must hold numbers"),
+        ("gap", "column 'gap' must be finite; it holds 2 NaN"),
+    ],
+)
+def test_dask_refuses_a_bad_cost_column(capsys, address, tmp_path, column, message):
+    rng = np.random.default_rng(1)
+    n = 30_000
+    gap = rng.exponential(size=n)
+    gap[[10, 20]] = np.nan
+    pd.DataFrame(
+        {"label": rng.integers(0, 2, n), "score": rng.random(n), "gap": gap,
+         "note": "text"}
+    ).to_parquet(tmp_path / "bad.parquet")  # fmt: skip
+    argv = ["pick", tmp_path / "bad.parquet", "--label", "label", "--score", "score"]
+    objective = ["--objective", f"cost:fp=1,fn=@{column}", "--dask", address]
+    code, _, err = run(capsys, *argv, *objective)
+    assert code != 0 and message in err
+
+
+def test_a_single_parquet_file(capsys, address, tmp_path):
+    """One file, one partition: dask cannot fuse that partition's array with
+    a reduction of it, so the search runs unfused, with the same pick."""
+    rng = np.random.default_rng(2)
+    n = 20_000
+    path = tmp_path / "one.parquet"
+    pd.DataFrame({"label": rng.integers(0, 2, n), "score": rng.random(n)}).to_parquet(
+        path
+    )
+    common = [path, "--label", "label", "--score", "score"]
+    memory = pick_json(capsys, *common)
+    dist = pick_json(capsys, *common, "--dask", address)
+    assert [dist[field] for field in FIELDS] == [memory[field] for field in FIELDS]

@@ -156,8 +156,7 @@ def test_the_whole_curve_is_not_gathered(client):
     [
         ("budget", "count objectives that rise"),
         ("multiclass", "needs binary labels"),
-        ("prevalence", "no prevalence or per-row metadata"),
-        ("crowded", "crowd into fewer than 256"),
+        ("prevalence", "takes no prevalence"),
     ],
 )
 def test_what_the_distributed_search_refuses(client, case, message):
@@ -170,8 +169,6 @@ def test_what_the_distributed_search_refuses(client, case, message):
         y = y + (score > 3)
     elif case == "prevalence":
         kwargs["prevalence"] = 0.3
-    elif case == "crowded":
-        score = np.round(score)
     with pytest.raises(ValueError, match=message):
         pick_threshold(*chunked(y, score), objective, **kwargs)
 
@@ -191,3 +188,45 @@ def test_a_score_holding_half_the_rows_is_searched_on_dask(client, weights):
     dist = pick_threshold(dy, ds, "f1", sample_weight=dw)
     assert dist.threshold == memory.threshold
     assert dist.search.n_gathered < 65_536
+
+
+@pytest.mark.parametrize("weights", [None, "real"])
+def test_few_distinct_scores(client, weights):
+    """Scores of a few distinct values crowd into a few buckets, each of one
+    score: nothing needs gathering, and the pick is the in-memory one."""
+    y, score, weight = draw(9, weights=weights)
+    score = np.round(score)
+    memory = pick_threshold(y, score, "f1", sample_weight=weight)
+    dist = pick_threshold(*chunked(y, score), "f1", sample_weight=chunked(weight)[0])
+    assert_same_pick(dist, memory, weights)
+
+
+def test_chunks_of_one_sign(client):
+    """Rows sorted by a score of both signs: some chunks hold only negative
+    scores, others only non-negative ones, and their keys still compare."""
+    y, score, weight = draw(10, weights="integer")
+    order = np.argsort(score)
+    y, score, weight = y[order], score[order], weight[order]
+    for objective in (F1(), PrecisionTarget(0.9), CostMatrix([[0, 1], [5, 0]])):
+        memory = pick_threshold(y, score, objective, sample_weight=weight)
+        dist = pick_threshold(
+            *chunked(y, score), objective, sample_weight=chunked(weight)[0]
+        )
+        assert_same_pick(dist, memory, "integer")
+
+
+def test_a_class_of_zero_weight(client):
+    y, score, weight = draw(11, weights="real")
+    weight[y == 1] = 0.0
+    with pytest.raises(ValueError, match="Each class needs a positive total"):
+        pick_threshold(*chunked(y, score), "f1", sample_weight=chunked(weight)[0])
+
+
+def assert_same_pick(dist, memory, weights):
+    assert dist.threshold == memory.threshold
+    counts = [dist.tp, dist.fp, dist.tn, dist.fn]
+    expected = [memory.tp, memory.fp, memory.tn, memory.fn]
+    if weights == "real":
+        np.testing.assert_allclose(counts, expected, rtol=1e-10, atol=1e-9)
+    else:
+        assert counts == expected

@@ -17,6 +17,7 @@ from ._bucket_search import bucketed_contenders, order_keys
 from ._count_buckets import (
     BOUND_SLACK_ULPS,
     UNDECIDED,
+    CountPlanner,
     Layout,
     bucket_sums,
     mixed_buckets,
@@ -261,12 +262,14 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
         )
 
     found = search_buckets(
-        objective,
+        CountPlanner(
+            objective,
+            totals,
+            (tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
+        ),
         Layout.spanning(keys.min(), keys.max()),
-        totals,
         sums_of,
         rows_of,
-        tolerance=(tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
         max_rows=max(_MIN_SORTED_ROWS, n_rows >> 6),
         mixed_of=mixed_of,
     )

@@ -61,8 +61,15 @@ def order_keys(y_score: np.ndarray) -> np.ndarray:
     """Unsigned integers that order as the (finite) scores do; equal scores,
     ``-0.0`` and ``0.0`` included, get equal keys."""
     bits = y_score.view(np.uint64)
-    if bits.max() < np.uint64(1 << 63):
+    if bits.size and bits.max() < np.uint64(1 << 63):
         return bits  # non-negative scores: their bit patterns already order
+    return signed_order_keys(y_score)
+
+
+def signed_order_keys(y_score: np.ndarray) -> np.ndarray:
+    """The keys of :func:`order_keys` as a mix of signs gets them, whatever
+    the signs of these scores: keys of chunks of one set of scores compare
+    with each other (the shortcut for non-negative scores would not)."""
     # -0.0 + 0.0 is +0.0: one key for the two zeros.
     bits = (y_score + 0.0).view(np.uint64)
     negative = bits >= np.uint64(1 << 63)

@@ -169,6 +169,11 @@ class Plan(NamedTuple):
             np.full(size, np.nan),
         )
 
+    def carried(self, top: int, bottom: int) -> tuple:
+        """What a zoom into the edges ``top`` to ``bottom`` carries: the
+        counts called above its range."""
+        return self.edge_tp[top], self.edge_fp[top]
+
 
 def _counts_at(tp, fp, totals):
     positives, negatives = totals
@@ -288,48 +293,72 @@ def _restarted_cumsum(values, starts, lengths):
     return total - np.repeat(before, lengths)
 
 
-def search_buckets(
-    objective,
-    layout,
-    totals,
-    sums_of,
-    rows_of,
-    *,
-    tolerance,
-    max_rows,
-    mixed_of=None,
-):
+class CountPlanner:
+    """How :func:`search_buckets` plans and reads the buckets of a count
+    objective (see :func:`plan_refinement`, :func:`inner_candidates`);
+    ``tolerance`` is relative: the objective's tie tolerance plus the
+    bounds' rounding."""
+
+    start = (0, 0)  # nothing is called above the first layout's range
+    max_zooms = _MAX_ZOOMS
+
+    def __init__(
+        self, objective, totals, tolerance: float, min_occupied=_MIN_OCCUPIED_BUCKETS
+    ):
+        self.objective = objective
+        self.totals = totals
+        self.tolerance = tolerance
+        # Under this many occupied buckets in the first layout, pruning is
+        # not tried (in memory, the whole curve is then as fast).
+        self.min_occupied = min_occupied
+
+    def plan(self, sums, layout, carried, best_outside, min_occupied):
+        return plan_refinement(
+            self.objective,
+            sums,
+            layout,
+            self.totals,
+            above=carried,
+            best_outside=best_outside,
+            slack=self.tolerance,
+            min_occupied=min_occupied,
+        )
+
+    def inner(self, plan, layout, rows) -> Candidates:
+        return inner_candidates(plan, layout, rows)
+
+    joined = staticmethod(Candidates.joined)
+
+
+def search_buckets(planner, layout, sums_of, rows_of, *, max_rows, mixed_of=None):
     """Candidates that hold the best and every tie with it, and a bound on
     the largest |objective| of any cut (what ties are measured against);
     None when pruning does not pay.
 
-    ``sums_of(layout)`` sums the rows in a layout's range (one pass over the
-    rows); ``rows_of(layout, refined)`` returns the rows of its refined
-    buckets (``(scores, keys, y_positive, weight)``). While the refined
+    ``planner`` (:class:`CountPlanner`, or the per-row costs' planner of
+    ``_cost_buckets``) turns a layout's sums into a plan of the buckets to
+    refine, and their rows into candidates. ``sums_of(layout)`` sums the
+    rows in a layout's range (one pass over the rows); ``rows_of(layout,
+    refined)`` returns the rows of its refined buckets. While the refined
     buckets hold more than ``max_rows`` rows, the layout zooms into their
     range (another pass), keeping the edges outside it that may win.
-    ``tolerance`` is relative: the objective's tie tolerance plus the
-    bounds' rounding.
 
     ``mixed_of(layout, refined)``, when given, marks which refined buckets
     hold more than one distinct key. Tied scores crowd into buckets of a
     single key that no zoom can split; such a bucket holds no cut but its
     two edges, so it needs no refining.
     """
-    above, best_outside, kept, magnitude = (0, 0), -np.inf, [], 0.0
-    for zoom in range(_MAX_ZOOMS + 1):
+    carried, best_outside, kept, magnitude = planner.start, -np.inf, [], 0.0
+    for zoom in range(planner.max_zooms + 1):
         sums = sums_of(layout)
-        plan = plan_refinement(
-            objective,
+        plan = planner.plan(
             sums,
             layout,
-            totals,
-            above=above,
-            best_outside=best_outside,
-            slack=tolerance,
+            carried,
+            best_outside,
             # A zoom's range holds few scores when they are tied: its
             # buckets are then few, and the ones of one score need no sort.
-            min_occupied=1 if zoom else _MIN_OCCUPIED_BUCKETS,
+            min_occupied=1 if zoom else planner.min_occupied,
         )
         if plan is None:
             return None
@@ -349,7 +378,7 @@ def search_buckets(
         outside[top : bottom + 1] = False
         kept.append(plan.edges(outside & plan.ok))
         best_outside = max(best_outside, plan.value[plan.ok].max(initial=-np.inf))
-        above = (plan.edge_tp[top], plan.edge_fp[top])
+        carried = plan.carried(top, bottom)
         high = int(plan.edge_key[top]) - 1
         low = int(plan.edge_key[bottom])
         if high - low < 1 << _LOG2_BUCKETS:
@@ -361,9 +390,9 @@ def search_buckets(
         return None
     refined = np.zeros(layout.n_buckets, dtype=bool)
     refined[plan.occupied[plan.refined]] = True
-    inner = inner_candidates(plan, layout, rows_of(layout, refined))
+    inner = planner.inner(plan, layout, rows_of(layout, refined))
     edges = plan.edges(np.ones(plan.edge_key.size, dtype=bool))
-    return Candidates.joined([*kept, edges, inner]), magnitude
+    return planner.joined([*kept, edges, inner]), magnitude
 
 
 def _without_single_keys(plan: Plan, layout: Layout, mixed_of) -> Plan:

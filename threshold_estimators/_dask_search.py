@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._bucket_search import order_keys
+from ._bucket_search import signed_order_keys
 from ._count_buckets import (
     BOUND_SLACK_ULPS,
     UNDECIDED,
     BucketSums,
+    CountPlanner,
     Layout,
     bucket_sums,
     candidate_curve,
@@ -37,6 +38,7 @@ from ._count_buckets import (
     winner,
 )
 from ._selection import evaluation_counts, tie_ulps
+from ._validation import plain
 
 # The search zooms in (another pass) until the rows to gather are at most
 # this many: the driver's memory does not grow with the rows.
@@ -84,13 +86,13 @@ def _weighted_rows(y, score, weight, pos_label):
 
 def _block_sums(layout, y, score, weight, pos_label):
     score, positive, weight = _weighted_rows(y, score, weight, pos_label)
-    sums = bucket_sums(layout, order_keys(score), positive, weight)
+    sums = bucket_sums(layout, signed_order_keys(score), positive, weight)
     return np.stack([np.asarray(column, dtype=float) for column in sums])[None]
 
 
 def _block_rows(layout, refined, y, score, weight, pos_label):
     score, positive, weight = _weighted_rows(y, score, weight, pos_label)
-    keys = order_keys(score)
+    keys = signed_order_keys(score)
     kept = refined_rows(layout, refined, keys)
     return (
         score[kept],
@@ -104,7 +106,7 @@ def _block_key_range(layout, refined, y, score, weight, pos_label):
     """Per refined bucket (in order), the least and greatest key of the
     block's rows there (the greatest key and 0 where it has none)."""
     score, _, _ = _weighted_rows(y, score, weight, pos_label)
-    keys = order_keys(score)
+    keys = signed_order_keys(score)
     inside, bucket = placed_rows(layout, keys)
     if inside is not None:
         keys = keys[inside]
@@ -129,30 +131,24 @@ def _block_extreme(key, y, score, weight, pos_label, side):
     """The smallest score whose key is at least ``key`` (``side`` "above"),
     or the largest below it (``side`` "below")."""
     score, _, _ = _weighted_rows(y, score, weight, pos_label)
-    keys = order_keys(score)
+    keys = signed_order_keys(score)
     if side == "above":
         return np.min(score, where=keys >= key, initial=np.inf)
     return np.max(score, where=keys < key, initial=-np.inf)
 
 
-def dask_best(objective, y, y_score, sample_weight, *, pos_label):
-    """``(threshold, lower, value, counts, gathered)`` of the best candidate
-    of a count objective monotone in the counts, over dask arrays ``y`` and
-    ``y_score`` (and ``sample_weight``, or None); ``gathered`` is the number
-    of rows brought to the driver."""
+def first_pass(y, y_score, sample_weight, labels, along=None):
+    """One reduction over the rows (``along``, dask values, computed with
+    it): the keys of the least and greatest score of positive weight, the
+    totals of the positives and the negatives (integers without weights),
+    and ``along`` computed; a ValueError for scores or weights the search
+    refuses. ``labels`` are the negative and the positive class."""
     import dask
     import dask.array as da
 
-    y_score = _as_dask_array(y_score, "y_score")
-    y = _as_dask_array(y, "y_true").rechunk(y_score.chunks)
-    exact = sample_weight is None
-    if not exact:
-        sample_weight = _as_dask_array(sample_weight, "sample_weight").rechunk(
-            y_score.chunks
-        )
-    positive = y == pos_label
+    positive = y == labels[1]
     counted = y_score
-    if exact:
+    if sample_weight is None:
         weight_ok, positives, negatives = True, positive.sum(), (~positive).sum()
     else:
         # Zero-weight rows are left out, as in memory.
@@ -164,13 +160,14 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
         )
         positives = da.where(positive, sample_weight, 0.0).sum()
         negatives = da.where(positive, 0.0, sample_weight).sum()
-    low, high, finite, weight_ok, positives, negatives = dask.compute(
+    low, high, finite, weight_ok, positives, negatives, along = dask.compute(
         da.nanmin(counted),
         da.nanmax(counted),
         da.isfinite(y_score).all(),
         weight_ok,
         positives,
         negatives,
+        along,
     )
     if not finite:
         raise ValueError("y_score must be finite; got NaN or infinite values.")
@@ -178,8 +175,35 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
         raise ValueError(
             "sample_weight must be finite and non-negative, with a positive entry."
         )
-    totals = (int(positives), int(negatives)) if exact else (positives, negatives)
-    keys = order_keys(np.array([low, high], dtype=float))
+    if sample_weight is None:
+        totals = (int(positives), int(negatives))
+    else:
+        totals = (float(positives), float(negatives))
+        for label, total in zip(labels, totals[::-1], strict=True):
+            if not total > 0:
+                raise ValueError(
+                    "Each class needs a positive total sample_weight; class "
+                    f"{plain(label)!r} has total weight {total}."
+                )
+    return signed_order_keys(np.array([low, high], dtype=float)), totals, along
+
+
+def dask_best(objective, y, y_score, sample_weight, *, labels):
+    """``(threshold, lower, value, counts, gathered)`` of the best candidate
+    of a count objective monotone in the counts, over dask arrays ``y`` and
+    ``y_score`` (and ``sample_weight``, or None); ``gathered`` is the number
+    of rows brought to the driver."""
+    import dask
+
+    y_score = _as_dask_array(y_score, "y_score")
+    y = _as_dask_array(y, "y_true").rechunk(y_score.chunks)
+    exact = sample_weight is None
+    if not exact:
+        sample_weight = _as_dask_array(sample_weight, "sample_weight").rechunk(
+            y_score.chunks
+        )
+    keys, totals, _ = first_pass(y, y_score, sample_weight, labels)
+    pos_label = labels[1]
     blocks = list(
         zip(
             y.to_delayed().ravel(),
@@ -228,21 +252,26 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
 
     n_weighted = 0 if exact else int(y_score.shape[0])
     found = search_buckets(
-        objective,
+        CountPlanner(
+            objective,
+            totals,
+            (tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
+            # Buckets of one distinct score are not gathered: scores crowded
+            # into a few buckets cost no gathering.
+            min_occupied=1,
+        ),
         Layout.spanning(keys[0], keys[1]),
-        totals,
         sums_of,
         rows_of,
-        tolerance=(tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
         max_rows=MAX_SORTED_ROWS,
         mixed_of=mixed_of,
     )
     if found is None:
         raise ValueError(
-            "The scores crowd into fewer than 256 of the 65,536 buckets the "
-            "distributed search lays out between their smallest and largest "
-            "value, or the objective is too flat over them to prune: compute "
-            "them (dask.compute) and call pick_threshold on in-memory arrays."
+            "The objective is too flat over the scores for the distributed "
+            f"search to gather at most {MAX_SORTED_ROWS} rows after "
+            f"{CountPlanner.max_zooms} zooms: compute them (dask.compute) and "
+            "call pick_threshold on in-memory arrays."
         )
     found, magnitude = found
     best = winner(objective, found, totals, n_weighted, magnitude)
@@ -261,6 +290,16 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
             "distributed search kept; with on_infeasible='warn' compute the "
             "arrays and call pick_threshold in memory for the fallback cut."
         )
+    threshold, lower = resolved_cut(best, blocks, pos_label)
+    return threshold, lower, best.value, best.counts, int(sum(gathered))
+
+
+def resolved_cut(best, blocks, pos_label) -> tuple[float, float | None]:
+    """The winner's threshold and next lower score (None: it calls every
+    row), each read on the rows when the candidates did not know it;
+    ``blocks`` holds each partition's labels, scores and weights."""
+    import dask
+
     threshold, lower = best.threshold, best.lower
     if np.isnan(threshold) or np.isnan(lower):
         extremes = []
@@ -273,13 +312,7 @@ def dask_best(objective, y, y_score, sample_weight, *, pos_label):
         above, below = dask.compute(*extremes)
         threshold = above if np.isnan(threshold) else threshold
         lower = below if np.isnan(lower) else lower
-    return (
-        float(threshold),
-        None if lower == -np.inf else float(lower),
-        best.value,
-        best.counts,
-        int(sum(gathered)),
-    )
+    return float(threshold), None if lower == -np.inf else float(lower)
 
 
 def _summed(parts):

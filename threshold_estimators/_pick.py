@@ -25,6 +25,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import column_or_1d
 
 from ._best_cut import Found, find_best
+from ._dask_costs import dask_least_cost
 from ._dask_search import dask_best, is_dask_collection
 from ._prevalence import (
     check_prevalence,
@@ -233,9 +234,22 @@ def pick_threshold(
     (0.5, 3, 1, 0.75)
     """
     if any(is_dask_collection(value) for value in (y_true, y_score, sample_weight)):
-        return _pick_on_dask(
-            y_true, y_score, objective, sample_weight, pos_label, prevalence, metadata
-        )
+        import dask
+
+        # dask fails to fuse the array of a one-partition dask series with a
+        # reduction of it ("Cannot fuse tasks with multiple outputs", dask
+        # 2026.8): the passes, whose per-partition work is one task each,
+        # gain nothing from fusing anyway.
+        with dask.config.set({"optimization.fuse.active": False}):
+            return _pick_on_dask(
+                y_true,
+                y_score,
+                objective,
+                sample_weight,
+                pos_label,
+                prevalence,
+                metadata,
+            )
     y_true = column_or_1d(check_target_shape(y_true))
     if np.ndim(y_score) != 1:
         raise ValueError(
@@ -386,11 +400,10 @@ def _pick_on_dask(
             "y_true and y_score must have the same length; got "
             f"{y.shape[0]} and {score.shape[0]}."
         )
-    if prevalence is not None or metadata:
+    if prevalence is not None:
         raise ValueError(
-            "pick_threshold on dask arrays takes no prevalence or per-row "
-            f"metadata yet; got prevalence={prevalence!r} and metadata "
-            f"{sorted(metadata)}. Compute the arrays to pick in memory."
+            "pick_threshold on dask arrays takes no prevalence yet; got "
+            f"prevalence={prevalence!r}. Compute the arrays to pick in memory."
         )
     labels = np.asarray(da.unique(y).compute())
     classes, positive_index = check_target(
@@ -402,6 +415,17 @@ def _pick_on_dask(
             f"{len(classes)} classes {[plain(c) for c in classes][:10]}."
         )
     resolved = resolve_objective(objective, None, positive_index)
+    pos_label = classes[positive_index]
+    labels = (classes[1 - positive_index], pos_label)
+    if resolved.sums_are_costs and resolved.metadata_names:
+        check_metadata_read(resolved, metadata, "pick_threshold")
+        resolved.check_given(metadata)
+        metadata = {name: _per_row_dask(name, v, score) for name, v in metadata.items()}
+        found = dask_least_cost(
+            resolved, y, score, sample_weight, metadata, labels=labels
+        )
+        return _dask_picked(resolved, score, pos_label, found)
+    check_metadata_read(resolved, metadata, "pick_threshold")
     weighted_bound = sample_weight is not None and resolved.needs_sample_sizes
     if (
         getattr(resolved, "count_directions", None) is None
@@ -413,14 +437,37 @@ def _pick_on_dask(
             "pick_threshold on dask arrays searches count objectives that rise "
             "with the true positives and fall with the false ones: F1, FBeta, "
             "PrecisionTarget and RecallTarget (with confidence: the pointwise "
-            "selection, unweighted) and a binary CostMatrix of fixed costs; got "
+            "selection, unweighted) and a binary CostMatrix (fixed or per-row "
+            "costs); got "
             f"{resolved!r}. Compute the arrays to "
             "pick in memory."
         )
-    pos_label = classes[positive_index]
-    threshold, lower, value, counts, gathered = dask_best(
-        resolved, y, score, sample_weight, pos_label=pos_label
-    )
-    found = Found(threshold, lower, value, counts, whole=_NotGathered())
+    found = dask_best(resolved, y, score, sample_weight, labels=labels)
+    return _dask_picked(resolved, score, pos_label, found)
+
+
+def _dask_picked(objective, score, pos_label, result) -> ThresholdPick:
+    """The pick of a distributed search's ``(threshold, lower, value,
+    counts, gathered)``."""
+    *best, gathered = result
+    found = Found(*best, whole=_NotGathered())
     found.n_gathered = gathered
-    return _picked(found, resolved, score.dtype, pos_label)
+    return _picked(found, objective, score.dtype, pos_label)
+
+
+def _per_row_dask(name, values, score):
+    """A per-row cost as a dask array aligned with ``score``, or a
+    ValueError naming the rule it breaks (as ``per_row_cost`` in memory)."""
+    from ._dask_search import _as_dask_array
+
+    values = _as_dask_array(values, f"The per-row cost {name!r}")
+    if values.shape[0] != score.shape[0]:
+        raise ValueError(
+            f"The per-row cost {name!r} must be a 1-D array with one value per "
+            f"sample ({score.shape[0]}); got shape {values.shape}."
+        )
+    if values.dtype.kind not in "biuf":
+        raise ValueError(
+            f"The per-row cost {name!r} must hold numbers; got dtype {values.dtype}."
+        )
+    return values

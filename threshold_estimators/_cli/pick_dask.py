@@ -42,11 +42,6 @@ def refuse_unsupported(args: argparse.Namespace, parsed) -> None:
             "--dask takes no --prevalence yet; pick without --dask to reweight "
             "the rows to a rate."
         )
-    if parsed.names:
-        raise UsageError(
-            "--dask takes no per-row costs yet (cost columns "
-            f"{sorted(parsed.columns)}); pick without --dask, or use fixed costs."
-        )
 
 
 def dask_pick(args: argparse.Namespace, parsed) -> dict:
@@ -67,6 +62,7 @@ def dask_pick(args: argparse.Namespace, parsed) -> dict:
             '"threshold-estimators[dask,parquet]".'
         ) from exc
     wanted = [args.label, args.score] + ([args.weight] if args.weight else [])
+    wanted += [column for column in parsed.columns if column not in wanted]
     with _client(args.dask):
         frame = dd.read_parquet(args.file)
         missing = [name for name in wanted if name not in frame.columns]
@@ -94,13 +90,21 @@ def dask_pick(args: argparse.Namespace, parsed) -> dict:
         called = [value for value, label in pairs if label == pos_label]
         positive = frame[args.label].isin(called).astype(bool)
         weight = None if args.weight is None else frame[args.weight].astype(float)
-        pick = pick_threshold(
-            positive,
-            frame[args.score].astype(float),
-            parsed.objective,
-            pos_label=True,
-            sample_weight=weight,
-        )
+        costs = {name: frame[column] for name, column in parsed.names.items()}
+        _check_numeric(args.file, parsed, frame)
+        try:
+            pick = pick_threshold(
+                positive,
+                frame[args.score].astype(float),
+                parsed.objective,
+                pos_label=True,
+                sample_weight=weight,
+                **costs,
+            )
+        except ValueError as exc:
+            if not parsed.names:
+                raise
+            raise _in_column_terms(exc, parsed) from None
         n, n_positive = dask.compute(positive.size, positive.sum())
     total = pick.tp + pick.fp + pick.tn + pick.fn
     return {
@@ -110,6 +114,25 @@ def dask_pick(args: argparse.Namespace, parsed) -> dict:
         "pos_label": pos_label,
         "observed": float((pick.tp + pick.fn) / total),
     }
+
+
+def _check_numeric(path, parsed, frame) -> None:
+    """Each per-row cost column numeric: a DataError naming it otherwise."""
+    for column in parsed.columns:
+        if frame[column].dtype.kind not in "biuf":
+            raise DataError(
+                f"objective {parsed.spec!r}: {path}: column {column!r} must hold "
+                f"numbers; its Parquet type is {frame[column].dtype}."
+            )
+
+
+def _in_column_terms(error: ValueError, parsed) -> DataError:
+    """The search's refusal of a per-row cost, naming its column (a row is
+    its position in the Parquet rows, counted from 0)."""
+    text = str(error)
+    for name, column in parsed.names.items():
+        text = text.replace(repr(name), f"column {column!r}")
+    return DataError(f"objective {parsed.spec!r}: {text}")
 
 
 def _distinct(labels):

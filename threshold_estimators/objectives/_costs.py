@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from sklearn.base import clone
 
@@ -227,6 +229,14 @@ class CostMatrix(Objective):
     def _columns(self, metadata, n_rows: int) -> dict:
         """The per-row costs the matrix names, checked, as float arrays."""
         metadata = {} if metadata is None else metadata
+        self.check_given(metadata)
+        return {
+            name: per_row_cost(name, metadata[name], n_rows)
+            for name in self.metadata_names
+        }
+
+    def check_given(self, metadata: dict) -> None:
+        """A ValueError naming the per-row costs ``metadata`` lacks."""
         missing = [name for name in self.metadata_names if name not in metadata]
         if missing:
             raise ValueError(
@@ -235,28 +245,14 @@ class CostMatrix(Objective):
                 f"{missing[0]}=...) or pick_threshold(..., {missing[0]}=...); got "
                 f"{sorted(metadata) or 'no metadata'}."
             )
-        return {
-            name: per_row_cost(name, metadata[name], n_rows)
-            for name in self.metadata_names
-        }
 
     def _binary_row_costs(self, metadata, positive):
         """Each row's cost if called negative and if called positive (the
         matrix oriented with the positive class second), checked as in
         :meth:`row_costs`: the binary case in a few passes over the rows."""
-        numbers, names = split_entries(self.matrix)
         columns = self._columns(metadata, positive.size)
-
-        def entry(i, j):
-            name = names[i, j]
-            return numbers[i, j] if name is None else columns[name]
-
-        if_negative = np.where(positive, entry(1, 0), entry(0, 0))
-        if_positive = np.where(positive, entry(1, 1), entry(0, 1))
-        # What the right decision saves on each row: never negative, and
-        # positive somewhere.
-        saving = if_negative - if_positive
-        np.negative(saving, out=saving, where=~positive)
+        if_negative, if_positive = self.oriented_row_costs(columns, positive)
+        saving = row_savings(if_negative, if_positive, positive)
         if saving.min() < 0:
             r = int(np.argmin(saving))
             right, wrong = (1, 0) if positive[r] else (0, 1)
@@ -274,34 +270,45 @@ class CostMatrix(Objective):
             return self
         positive = np.asarray(rows.y) == rows.pos_label
         if_negative, if_positive = self._binary_row_costs(rows.metadata, positive)
-        # Costs and weights are brought below 1 by powers of two (exact): no
-        # product or sum overflows, and the mean cost is scaled back.
         low = min(if_negative.min(), if_positive.min())
         high = max(if_negative.max(), if_positive.max())
-        cost_scale = _power_of_two(max(high, -low))
-        if_positive *= cost_scale
-        if_negative *= cost_scale
         weight = rows.sample_weight
-        if weight is None:
-            total_weight = float(positive.size)
-        else:
-            weight = weight * _power_of_two(weight.max())
-            if_positive *= weight
-            if_negative *= weight
-            total_weight = weight.sum()
+        scales = RowCostScales.of(low, high, None if weight is None else weight.max())
+        weight = scales.rescale(if_negative, if_positive, rows.sample_weight)
+        total_weight = float(positive.size) if weight is None else weight.sum()
         bound = clone(self)
         bound.summed_rows = (if_positive, if_negative)
+        gains = np.abs(if_positive).sum() + np.abs(if_negative).sum()
+        return bound._bound(
+            scales, total_weight, gains if low < 0 else None, positive.size
+        )
+
+    def _bound(self, scales, total_weight, gain_magnitude, n_rows):
+        """The copy's attributes for its rescaled per-row cost sums (this
+        objective's ``for_rows``, or the distributed search's sums)."""
         # With gains the sums may cancel: each cut's rounding is then bounded
         # relative to the total magnitude rather than to its own cost.
-        bound.gain_magnitude_ = (
-            np.abs(if_positive).sum() + np.abs(if_negative).sum() if low < 0 else None
-        )
-        bound.total_weight_ = total_weight
-        bound.cost_scale_ = cost_scale
+        self.gain_magnitude_ = gain_magnitude
+        self.total_weight_ = total_weight
+        self.cost_scale_ = scales.cost
         # Running sums of rounded per-row products: ties within their
         # rounding, relative to each cut's own cost (see ``_evaluate``).
-        bound.tie_ulps = self.tie_ulps + 4 * positive.size
-        return bound
+        self.tie_ulps = type(self).tie_ulps + 4 * n_rows
+        return self
+
+    def oriented_row_costs(self, columns: dict, positive):
+        """Each row's cost if called negative and if called positive (the
+        matrix oriented with the positive class second), from the per-row
+        cost ``columns`` (float arrays by name), unchecked."""
+        numbers, names = split_entries(self.matrix)
+
+        def entry(i, j):
+            name = names[i, j]
+            return numbers[i, j] if name is None else columns[name]
+
+        if_negative = np.where(positive, entry(1, 0), entry(0, 0))
+        if_positive = np.where(positive, entry(1, 1), entry(0, 1))
+        return if_negative, if_positive
 
     def _evaluate(self, curve, counts, rows):
         if rows.sums is None:
@@ -367,3 +374,38 @@ class CostMatrix(Objective):
         total = tp + fp + tn + fn
         cost = cost_tn * tn + cost_fp * fp + cost_fn * fn + cost_tp * tp
         return -_ratio(cost, total) / scale
+
+
+def row_savings(if_negative, if_positive, positive):
+    """What the right decision saves on each row: never negative, and
+    positive somewhere, for a matrix that expresses a preference."""
+    saving = if_negative - if_positive
+    np.negative(saving, out=saving, where=~positive)
+    return saving
+
+
+class RowCostScales(NamedTuple):
+    """Powers of two (exact) that bring the per-row costs and the weights
+    below 1, so that no product or sum overflows; the mean cost is scaled
+    back by ``cost``."""
+
+    cost: float
+    weight: float | None
+
+    @classmethod
+    def of(cls, low, high, largest_weight) -> RowCostScales:
+        """From the least and greatest per-row cost and the largest weight
+        (None: unweighted) of the rows searched."""
+        weight = None if largest_weight is None else _power_of_two(largest_weight)
+        return cls(_power_of_two(max(high, -low)), weight)
+
+    def rescale(self, if_negative, if_positive, sample_weight):
+        """Rescale the costs in place, weighted; return the rescaled weights."""
+        if_positive *= self.cost
+        if_negative *= self.cost
+        if sample_weight is None:
+            return None
+        weight = sample_weight * self.weight
+        if_positive *= weight
+        if_negative *= weight
+        return weight
