@@ -86,13 +86,14 @@ def bucket_sums(layout: Layout, keys, y_positive, weight, placed=None) -> Bucket
         y_positive = y_positive[inside]
         weight = None if weight is None else weight[inside]
     n = layout.n_buckets
-    rows = np.bincount(bucket, minlength=n)
+    # One count of (bucket, class) pairs: no copy of either class's rows.
+    pair = np.left_shift(bucket, 1)
+    pair |= y_positive
     if weight is None:
-        positive = np.bincount(bucket[y_positive], minlength=n)
-        return BucketSums(positive, rows - positive, rows)
-    positive = np.bincount(bucket, np.where(y_positive, weight, 0.0), n)
-    negative = np.bincount(bucket, np.where(y_positive, 0.0, weight), n)
-    return BucketSums(positive, negative, rows)
+        negative, positive = np.bincount(pair, minlength=2 * n).reshape(n, 2).T
+        return BucketSums(positive, negative, positive + negative)
+    negative, positive = np.bincount(pair, weight, 2 * n).reshape(n, 2).T
+    return BucketSums(positive, negative, np.bincount(bucket, minlength=n))
 
 
 def refined_rows(layout: Layout, refined: np.ndarray, keys, placed=None):

@@ -31,9 +31,11 @@ labels are compared as their text (integers, floats, strings; booleans as
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -165,11 +167,31 @@ def read_columns(
     if path != files.STDIN and os.path.isfile(path):
         layout = _csv_layout(path, keep, roles)
         if layout is not None:
-            read = _arrow_csv if _has_pyarrow() else _pandas_csv
-            columns = read(path, layout, label, numeric)
+            columns = _read_scanned(path, layout, label, numeric)
             if columns is not None:
                 return columns
     return files.read_csv(path, keep=keep, roles=roles)
+
+
+def _read_scanned(path: str, layout: _Layout, label: str, numeric: list[str]):
+    """The columns, read once :func:`_scan` has found the data readable (None
+    otherwise, or when the reader cannot give what ``files.read_csv`` would).
+
+    pyarrow reads without the interpreter lock: it parses the file as
+    unquoted, the common case, while the scan runs on another core, and
+    again with quotes only when the scan finds some.
+    """
+    if not _has_pyarrow():
+        return (
+            _pandas_csv(path, layout, label, numeric) if _scan(path, layout) else None
+        )
+    unquoted = copy.copy(layout)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        readable = pool.submit(_scan, path, layout)
+        columns = _arrow_csv(path, unquoted, label, numeric)
+        if not readable.result():
+            return None
+    return _arrow_csv(path, layout, label, numeric) if layout.quoted else columns
 
 
 def _has_pyarrow() -> bool:
@@ -201,8 +223,9 @@ class _Layout:
 
 
 def _csv_layout(path: str, keep: list[str], roles: dict[str, str]):
-    """The layout of the CSV file ``path``, or None when ``files.read_csv``
-    must read it (it then gives the same errors about the header)."""
+    """The layout of the CSV file ``path`` by its header (its data not yet
+    scanned), or None when ``files.read_csv`` must read it (it then gives
+    the same errors about the header)."""
     try:
         with files._open_text(path) as file:
             lines = files._bounded_lines(file, path)
@@ -220,8 +243,7 @@ def _csv_layout(path: str, keep: list[str], roles: dict[str, str]):
     # ending in a lone \r lacks; a header without a line end has no data.
     if first.count('"') % 2 or not first.endswith("\n"):
         return None
-    layout = _Layout(delimiter, header, start)
-    return layout if _scan(path, layout) else None
+    return _Layout(delimiter, header, start)
 
 
 def _scan(path: str, layout: _Layout) -> bool:

@@ -185,9 +185,7 @@ class _RateTarget(Objective):
         target = getattr(self, self._target_param)
         if self.confidence is None or self.selection == "pointwise":
             # NaN precision (no positive call) is never feasible.
-            return (self._bounded_rate(tp, fp, tn, fn) >= target * (1 - _RATIO_TOL)) & (
-                np.asarray(tp) > 0
-            )
+            return self._passes(tp, fp, tn, fn, target) & (np.asarray(tp) > 0)
         if self.selection == "bonferroni":
             return self._bonferroni_feasible(tp, fp, tn, fn, target)
         return self._fixed_sequence_feasible(tp, fp, tn, fn, target)
@@ -203,7 +201,7 @@ class _RateTarget(Objective):
         the few top-ranked samples, which cannot pass, do not stop it at once.
         """
         alpha = 1 - self.confidence
-        passes = self.lower_bound(tp, fp, tn, fn) >= target * (1 - _RATIO_TOL)
+        passes = self._passes(tp, fp, tn, fn, target)
         trials = self._trials(tp, fp, tn, fn)
         needed = self._perfect_record_trials(alpha, self._unshifted(target))
         if self._constrained == "recall":
@@ -217,6 +215,23 @@ class _RateTarget(Objective):
         feasible = np.zeros(passes.shape, dtype=bool)
         feasible[first:] = np.logical_and.accumulate(passes[first:])
         return feasible[::-1] if self._constrained == "recall" else feasible
+
+    def _passes(self, tp, fp, tn, fn, target):
+        """Where the rate, or with a confidence its lower bound, reaches the
+        target. The bound (a quantile per candidate) is computed only where
+        the rate itself reaches the target: at a confidence of at least 0.5
+        it lies below the rate, so it cannot reach the target elsewhere."""
+        needed = target * (1 - _RATIO_TOL)
+        rate = self._rates(tp, fp, tn, fn)[0]
+        reached = np.asarray(rate >= needed)  # NaN: never
+        if self.confidence is None or not reached.any():
+            return reached
+        counts = np.broadcast_arrays(
+            *(np.asarray(c, dtype=float) for c in (tp, fp, tn, fn))
+        )
+        passes = np.zeros(reached.shape, dtype=bool)
+        passes[reached] = self.lower_bound(*(c[reached] for c in counts)) >= needed
+        return passes
 
     def _bonferroni_feasible(self, tp, fp, tn, fn, target):
         """Grid candidates whose bound at ``alpha / grid size`` clears the target.
