@@ -243,3 +243,127 @@ def test_what_the_distributed_cost_search_refuses(client, case, error, message):
     args, kwargs = hostile(case)
     with pytest.raises(error, match=message):
         pick_threshold(*args, **kwargs)
+
+
+def test_empty_partitions_and_unknown_chunk_sizes(client):
+    """A filtered frame keeps empty partitions and forgets its lengths."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    y, score, _, metadata = draw(12, n=40_000)
+    frame = pd.DataFrame(
+        {"y": y, "score": score, "amount": metadata["amount"], "i": np.arange(y.size)}
+    )
+    parts = dd.from_pandas(frame, npartitions=4)
+    kept = parts[(parts["i"] < 10_000) | (parts["i"] >= 20_000)]  # one emptied
+    rows = frame[(frame["i"] < 10_000) | (frame["i"] >= 20_000)]
+    matrix = MATRICES["amount"]
+    memory = pick_threshold(
+        rows["y"], rows["score"], CostMatrix(matrix), amount=rows["amount"]
+    )
+    dist = pick_threshold(
+        kept["y"], kept["score"], CostMatrix(matrix), amount=kept["amount"]
+    )
+    assert_equal_picks(dist, memory, None)
+    chunks = ((0, 10_000, 0, 20_000),)
+    on_arrays = pick_threshold(
+        da.from_array(rows["y"].to_numpy(), chunks=chunks),
+        da.from_array(rows["score"].to_numpy(), chunks=chunks),
+        CostMatrix(matrix),
+        amount=da.from_array(rows["amount"].to_numpy(), chunks=chunks),
+    )
+    assert_equal_picks(on_arrays, memory, None)
+    unknown = da.from_array(metadata["amount"], chunks=10_000)
+    unknown = unknown[unknown > -1]  # lengths unknown until computed
+    dist = pick_threshold(
+        chunked(y), chunked(score), CostMatrix(matrix), amount=unknown
+    )
+    assert_equal_picks(
+        dist,
+        pick_threshold(y, score, CostMatrix(matrix), amount=metadata["amount"]),
+        None,
+    )
+
+
+def test_cost_columns_of_other_dtypes(client):
+    """Nullable pandas numbers and numbers held as objects are read as in
+    memory; a missing value is named as one."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    y, score, _, metadata = draw(13, n=30_000)
+    whole = np.round(metadata["amount"]).astype(np.int64)
+    frame = pd.DataFrame({"y": y, "score": score, "amount": whole})
+    frame["amount"] = frame["amount"].astype("Int64")
+    parts = dd.from_pandas(frame, npartitions=3)
+    matrix = MATRICES["amount"]
+    memory = pick_threshold(y, score, CostMatrix(matrix), amount=whole)
+    dist = pick_threshold(
+        parts["y"], parts["score"], CostMatrix(matrix), amount=parts["amount"]
+    )
+    assert_equal_picks(dist, memory, None)
+    held = chunked(whole.astype(object))
+    dist = pick_threshold(chunked(y), chunked(score), CostMatrix(matrix), amount=held)
+    assert_equal_picks(dist, memory, None)
+    frame.loc[5, "amount"] = pd.NA
+    parts = dd.from_pandas(frame, npartitions=3)
+    with pytest.raises(ValueError, match="must be finite; it holds 1 NaN"):
+        pick_threshold(
+            parts["y"], parts["score"], CostMatrix(matrix), amount=parts["amount"]
+        )
+    text = whole.astype(object)
+    text[7] = "12"
+    with pytest.raises(ValueError, match="must hold numbers; got dtype object"):
+        pick_threshold(
+            chunked(y), chunked(score), CostMatrix(matrix), amount=chunked(text)
+        )
+
+
+def test_a_short_weight_column(client):
+    y, score, _, metadata = draw(14, n=20_000)
+    with pytest.raises(ValueError, match=r"one weight per sample \(20000\); got 19999"):
+        pick_threshold(
+            chunked(y),
+            chunked(score),
+            CostMatrix(MATRICES["amount"]),
+            sample_weight=chunked(np.ones(y.size - 1)),
+            amount=chunked(metadata["amount"]),
+        )
+
+
+@pytest.mark.parametrize("matrix", [MATRICES["amount"], [[0, 5], [30, 0]]])
+def test_scores_a_few_ulps_apart_among_many_equal(client, matrix):
+    """Most rows at one score, a few a few ulps above it, one at each end:
+    the zooms narrow the range until each bucket holds one key."""
+    rng = np.random.default_rng(0)
+    n = 70_000
+    score = np.r_[np.full(n, 0.5), 0.5 + np.arange(1, 11) * 1e-15, 0.0, 1.0]
+    y = (rng.random(score.size) < 0.5).astype(int)
+    amount = rng.exponential(40, score.size)
+    costs = {"amount": amount} if "amount" in str(matrix) else {}
+    memory = pick_threshold(y, score, CostMatrix(matrix), **costs)
+    dist = pick_threshold(
+        chunked(y, 20_000),
+        chunked(score, 20_000),
+        CostMatrix(matrix),
+        **{key: chunked(value, 20_000) for key, value in costs.items()},
+    )
+    assert_equal_picks(dist, memory, None)
+
+
+def test_a_wrong_preference_names_the_row_given(client):
+    """Zero-weight rows before it do not shift the row a refusal names, in
+    memory or on dask."""
+    y, score, _, metadata = draw(15, n=20_000)
+    weight = np.ones(y.size)
+    weight[:100] = 0.0
+    amount = metadata["amount"].copy()
+    row = int(np.flatnonzero(y == 1)[50])
+    amount[row] = -3.0
+    matrix = MATRICES["amount"]
+    for args, costs, weights in (
+        ((y, score), amount, weight),
+        ((chunked(y), chunked(score)), chunked(amount), chunked(weight)),
+    ):
+        with pytest.raises(ValueError, match=rf"row {row} \(true class index 1\)"):
+            pick_threshold(
+                *args, CostMatrix(matrix), sample_weight=weights, amount=costs
+            )

@@ -301,10 +301,14 @@ class CountPlanner:
     bounds' rounding."""
 
     start = (0, 0)  # nothing is called above the first layout's range
-    max_zooms = _MAX_ZOOMS
 
     def __init__(
-        self, objective, totals, tolerance: float, min_occupied=_MIN_OCCUPIED_BUCKETS
+        self,
+        objective,
+        totals,
+        tolerance: float,
+        min_occupied=_MIN_OCCUPIED_BUCKETS,
+        max_zooms=_MAX_ZOOMS,
     ):
         self.objective = objective
         self.totals = totals
@@ -312,6 +316,9 @@ class CountPlanner:
         # Under this many occupied buckets in the first layout, pruning is
         # not tried (in memory, the whole curve is then as fast).
         self.min_occupied = min_occupied
+        # Each zoom is a pass over the rows; in memory, past a few the whole
+        # curve is as fast.
+        self.max_zooms = max_zooms
 
     def plan(self, sums, layout, carried, best_outside, min_occupied):
         return plan_refinement(
@@ -380,11 +387,11 @@ def search_buckets(planner, layout, sums_of, rows_of, *, max_rows, mixed_of=None
         kept.append(plan.edges(outside & plan.ok))
         best_outside = max(best_outside, plan.value[plan.ok].max(initial=-np.inf))
         carried = plan.carried(top, bottom)
-        high = int(plan.edge_key[top]) - 1
-        low = int(plan.edge_key[bottom])
-        if high - low < 1 << _LOG2_BUCKETS:
-            break  # already one key per bucket
-        layout = Layout.spanning(low, high)
+        if layout.shift == 0:
+            break  # one key per bucket already: no zoom splits them
+        layout = Layout.spanning(
+            int(plan.edge_key[bottom]), int(plan.edge_key[top]) - 1
+        )
     else:
         return None
     if n_rows > max_rows:

@@ -43,6 +43,7 @@ from ._validation import plain
 # The search zooms in (another pass) until the rows to gather are at most
 # this many: the driver's memory does not grow with the rows.
 MAX_SORTED_ROWS = 1 << 16
+_MAX_ZOOMS = 5
 _EPS = np.finfo(float).eps
 
 
@@ -69,6 +70,12 @@ def _as_dask_array(value, name: str):
         raise ValueError(
             f"{name} must be 1-D; got a dask array of shape {value.shape}."
         )
+    if any(np.isnan(size) for size in value.chunks[0]):
+        value = value.compute_chunk_sizes()  # e.g. a filtered array
+    if 0 in value.chunks[0] and value.shape[0]:
+        # Empty partitions (a filtered frame's) hold nothing to search, and
+        # some of dask's reductions fail on them.
+        value = value.rechunk((tuple(size for size in value.chunks[0] if size),))
     return value
 
 
@@ -259,6 +266,8 @@ def dask_best(objective, y, y_score, sample_weight, *, labels):
             # Buckets of one distinct score are not gathered: scores crowded
             # into a few buckets cost no gathering.
             min_occupied=1,
+            # Four zooms bring any range of 64-bit keys to one key per bucket.
+            max_zooms=_MAX_ZOOMS,
         ),
         Layout.spanning(keys[0], keys[1]),
         sums_of,
@@ -270,7 +279,7 @@ def dask_best(objective, y, y_score, sample_weight, *, labels):
         raise ValueError(
             "The objective is too flat over the scores for the distributed "
             f"search to gather at most {MAX_SORTED_ROWS} rows after "
-            f"{CountPlanner.max_zooms} zooms: compute them (dask.compute) and "
+            f"{_MAX_ZOOMS} zooms: compute them (dask.compute) and "
             "call pick_threshold on in-memory arrays."
         )
     found, magnitude = found

@@ -46,7 +46,7 @@ from ._validation import (
 )
 from .objectives import Objective
 from .objectives._base import precision_recall
-from .objectives._cost_entries import per_row_cost
+from .objectives._cost_entries import cost_numbers, per_row_cost
 
 
 @dataclass(frozen=True)
@@ -400,6 +400,13 @@ def _pick_on_dask(
             "y_true and y_score must have the same length; got "
             f"{y.shape[0]} and {score.shape[0]}."
         )
+    if sample_weight is not None:
+        sample_weight = _as_dask_array(sample_weight, "sample_weight")
+        if sample_weight.shape[0] != score.shape[0]:
+            raise ValueError(
+                "sample_weight must have one weight per sample "
+                f"({score.shape[0]}); got {sample_weight.shape[0]}."
+            )
     if prevalence is not None:
         raise ValueError(
             "pick_threshold on dask arrays takes no prevalence yet; got "
@@ -460,14 +467,31 @@ def _per_row_dask(name, values, score):
     ValueError naming the rule it breaks (as ``per_row_cost`` in memory)."""
     from ._dask_search import _as_dask_array
 
+    if hasattr(values, "to_dask_array") and not isinstance(values.dtype, np.dtype):
+        # pandas' nullable numbers (Int64, Float64): missing values as NaN,
+        # which the checks then name, as in memory.
+        try:
+            values = values.astype("float64")
+        except (TypeError, ValueError):
+            pass  # refused below, naming the dtype
     values = _as_dask_array(values, f"The per-row cost {name!r}")
     if values.shape[0] != score.shape[0]:
         raise ValueError(
             f"The per-row cost {name!r} must be a 1-D array with one value per "
             f"sample ({score.shape[0]}); got shape {values.shape}."
         )
+    if values.dtype.kind == "O":
+        # Numbers held as objects are read as memory reads them, a partition
+        # at a time; text is refused there.
+        return values.map_blocks(_numbers_of, name, dtype=float)
     if values.dtype.kind not in "biuf":
         raise ValueError(
             f"The per-row cost {name!r} must hold numbers; got dtype {values.dtype}."
         )
     return values
+
+
+def _numbers_of(block, name: str) -> np.ndarray:
+    """A partition of a per-row cost held as objects, read as memory reads
+    it (``cost_numbers``: text refused)."""
+    return cost_numbers(name, np.asarray(block))

@@ -197,6 +197,7 @@ def prepare(
     Zero-weight samples must not create candidates or move the cut, exactly
     as if they were absent.
     """
+    kept = None
     if sample_weight is not None and not np.all(sample_weight > 0):
         kept = np.flatnonzero(sample_weight > 0)
         y, y_score, sample_weight = y[kept], y_score[kept], sample_weight[kept]
@@ -213,6 +214,7 @@ def prepare(
         alternative,
         metadata,
         odds_shift=odds_shift,
+        row_numbers=kept,
     )
     return Prepared(objective.for_rows(rows), rows, y == pos_label)
 

@@ -278,3 +278,6 @@ class Rows(NamedTuple):
     # odds of the tuned class against the rest (its ratio over the rest's);
     # a confidence bound is computed before it and mapped through it.
     odds_shift: float | None = None
+    # Where the rows were among those given, when some (of zero weight) were
+    # dropped; None: all of them, in order. Messages name rows by it.
+    row_numbers: np.ndarray | None = None

@@ -51,6 +51,21 @@ def per_row_cost(name: str, values, n_rows: int) -> np.ndarray:
             f"The per-row cost {name!r} must be a 1-D array with one value per "
             f"sample ({n_rows}); got shape {array.shape}."
         )
+    array = cost_numbers(name, array)
+    if not np.isfinite(array).all():
+        bad = ~np.isfinite(array)
+        raise ValueError(
+            f"The per-row cost {name!r} must be finite; it holds "
+            f"{np.count_nonzero(np.isnan(array))} NaN and "
+            f"{np.count_nonzero(np.isinf(array))} infinite values (first at row "
+            f"{int(np.flatnonzero(bad)[0])})."
+        )
+    return array
+
+
+def cost_numbers(name: str, array: np.ndarray) -> np.ndarray:
+    """The per-row cost ``name``'s values as floats, or a ValueError naming
+    it when they are not numbers."""
     kind = array.dtype.kind
     # Text is refused even when it reads as numbers ("5" is not a cost).
     is_text = kind in "USa" or (
@@ -65,12 +80,4 @@ def per_row_cost(name: str, values, n_rows: int) -> np.ndarray:
             f"The per-row cost {name!r} must hold numbers; got dtype {array.dtype}"
             + (" holding text." if is_text else ".")
         ) from None
-    if not np.isfinite(array).all():
-        bad = ~np.isfinite(array)
-        raise ValueError(
-            f"The per-row cost {name!r} must be finite; it holds "
-            f"{np.count_nonzero(np.isnan(array))} NaN and "
-            f"{np.count_nonzero(np.isinf(array))} infinite values (first at row "
-            f"{int(np.flatnonzero(bad)[0])})."
-        )
     return array

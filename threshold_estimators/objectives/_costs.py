@@ -246,10 +246,12 @@ class CostMatrix(Objective):
                 f"{sorted(metadata) or 'no metadata'}."
             )
 
-    def _binary_row_costs(self, metadata, positive):
+    def _binary_row_costs(self, metadata, positive, row_numbers=None):
         """Each row's cost if called negative and if called positive (the
         matrix oriented with the positive class second), checked as in
-        :meth:`row_costs`: the binary case in a few passes over the rows."""
+        :meth:`row_costs`: the binary case in a few passes over the rows
+        (``row_numbers``: where they were among the rows given, for
+        messages)."""
         columns = self._columns(metadata, positive.size)
         if_negative, if_positive = self.oriented_row_costs(columns, positive)
         saving = row_savings(if_negative, if_positive, positive)
@@ -257,7 +259,10 @@ class CostMatrix(Objective):
             r = int(np.argmin(saving))
             right, wrong = (1, 0) if positive[r] else (0, 1)
             costs = (if_negative[r], if_positive[r])
-            self._refuse_a_wrong_preference(r, right, wrong, costs[wrong], costs[right])
+            row = r if row_numbers is None else int(row_numbers[r])
+            self._refuse_a_wrong_preference(
+                row, right, wrong, costs[wrong], costs[right]
+            )
         if not saving.max() > 0:
             self._refuse_no_preference()
         return if_negative, if_positive
@@ -269,7 +274,9 @@ class CostMatrix(Objective):
         if not self.metadata_names:
             return self
         positive = np.asarray(rows.y) == rows.pos_label
-        if_negative, if_positive = self._binary_row_costs(rows.metadata, positive)
+        if_negative, if_positive = self._binary_row_costs(
+            rows.metadata, positive, rows.row_numbers
+        )
         low = min(if_negative.min(), if_positive.min())
         high = max(if_negative.max(), if_positive.max())
         weight = rows.sample_weight
