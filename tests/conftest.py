@@ -4,10 +4,26 @@ import csv
 import importlib.util
 import os
 
-import numpy as np
-import pytest
-from hypothesis import settings
-from sklearn.datasets import make_classification
+# One BLAS thread per test process, set before NumPy loads OpenBLAS: pytest-xdist
+# runs one process per core, and two BLAS threads in each spin against the other
+# process's (on 2 cores the digits fits of test_multiclass took 54 s instead of
+# 6 s). A developer's own setting wins. Tests compare fits made under the same
+# setting, and the regression fixture was recorded with one thread.
+for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+# And one OpenMP thread for scikit-learn's loops (HGB's crawled: a test of
+# test_cli_habits took 6 minutes on a busy machine), set at run time rather than
+# through OMP_NUM_THREADS, which pyarrow reads as its number of CPUs (the command
+# line sizes its threaded reads by it).
+if "OMP_NUM_THREADS" not in os.environ:
+    threadpool_limits(limits=1, user_api="openmp")
 
 # Keras reads KERAS_BACKEND once, at its first import: JAX (what the [keras] extra
 # installs) unless the developer chose another backend.
