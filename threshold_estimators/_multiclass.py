@@ -76,7 +76,9 @@ def per_class_thresholds(
     are values of ``dtype``, the estimator's own score type (see ``cut_point``).
     ``odds_shifts``: with a prevalence, each class's (see ``Rows.odds_shift``)."""
     thresholds, best_scores = np.empty(len(classes)), np.empty(len(classes))
-    top = top_two(scores)
+    # Each row's two best classes, only for an objective that reads what a
+    # row below a cut is labelled (two passes over the score matrix).
+    top = top_two(scores) if objective.reads_alternative else None
     for column, label in enumerate(classes):
         try:
             found = find_best(
@@ -87,7 +89,9 @@ def per_class_thresholds(
                 pos_label=label,
                 classes=classes,
                 X=X,
-                alternative=best_other(scores, column, classes, top),
+                alternative=None
+                if top is None
+                else best_other(scores, column, classes, top),
                 metadata=metadata,
                 odds_shift=None if odds_shifts is None else odds_shifts[column],
             )

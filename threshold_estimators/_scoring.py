@@ -110,6 +110,8 @@ class _OneClassLabelMetric(Objective):
     the same sorted scores, so the search stays exact over every candidate.
     """
 
+    reads_alternative = True
+
     def __init__(self, metric: str):
         self.metric = metric
 

@@ -229,6 +229,11 @@ class Objective(BaseEstimator):
     # search must then be given; count objectives never read them.
     reads_rows = False
 
+    # Whether the objective reads each row's best other class
+    # (``Rows.alternative``): what a row below a one-vs-rest cut is labelled,
+    # which label metrics and scorers judge; count objectives never do.
+    reads_alternative = False
+
     @property
     def display_name(self) -> str:
         """How displays and reports name the objective."""

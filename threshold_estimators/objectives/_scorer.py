@@ -153,6 +153,7 @@ class ScorerObjective(Objective):
         return float(value)
 
     reads_rows = True
+    reads_alternative = True
 
     def _evaluate(self, curve, counts, rows):
         """A subset of the candidates (see :meth:`candidate_indices`), scored on
