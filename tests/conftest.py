@@ -109,3 +109,22 @@ def run_onnx(model, X, dtype=np.float32, target_opset=None, **options):
     session = onnx_session(model, X, dtype, target_opset, **options)
     labels, proba = session.run(None, {session.get_inputs()[0].name: X.astype(dtype)})
     return labels, proba
+
+
+@pytest.fixture(scope="module")
+def dask_processes():
+    """A client of a ``LocalCluster`` of two single-thread worker processes on
+    loopback, started for a test module and closed after it: every task is
+    pickled to the workers, as on a real cluster."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

@@ -17,18 +17,8 @@ da = pytest.importorskip("dask.array")
 
 
 @pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
+def client(dask_processes):
+    return dask_processes
 
 
 # A false alarm costs 5, a missed positive its amount; with a fee and a gain

@@ -24,18 +24,8 @@ da = pytest.importorskip("dask.array")
 
 
 @pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
+def client(dask_processes):
+    return dask_processes
 
 
 def draw(seed, n=120_000, ties=False, weights=None):

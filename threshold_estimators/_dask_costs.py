@@ -26,9 +26,8 @@ from ._count_buckets import (
 )
 from ._dask_search import (
     MAX_SORTED_ROWS,
+    MixedBuckets,
     _as_dask_array,
-    _block_key_range,
-    _joined_ranges,
     _summed,
     first_pass,
     resolved_cut,
@@ -204,23 +203,13 @@ def dask_least_cost(objective, y, y_score, sample_weight, metadata, *, labels):
         gathered.append(rows[0].size)
         return (*rows, weights)
 
-    def mixed_of(layout, refined):
-        parts = [
-            dask.delayed(_block_key_range)(layout, refined, *rows, pos_label)
-            for rows in _label_score_weight(blocks)
-        ]
-        least, greatest = dask.delayed(_joined_ranges)(parts).compute()
-        mixed = np.zeros(layout.n_buckets, dtype=bool)
-        mixed[np.flatnonzero(refined)] = least < greatest
-        return mixed
-
     found = search_buckets(
         CostPlanner(ulps + BOUND_SLACK_ULPS, bound.gain_magnitude_),
         Layout.spanning(keys[0], keys[1]),
         sums_of,
         rows_of,
         max_rows=MAX_SORTED_ROWS,
-        mixed_of=mixed_of,
+        mixed_of=MixedBuckets(_label_score_weight(blocks), pos_label),
     )
     if found is None:
         raise ValueError(

@@ -128,6 +128,28 @@ def _block_key_range(layout, refined, y, score, weight, pos_label):
     return least, greatest
 
 
+class MixedBuckets:
+    """``search_buckets``' ``mixed_of`` over partitions: which refined buckets
+    hold more than one distinct key, from each partition's least and
+    greatest key per bucket (``blocks``: each partition's labels, scores and
+    weights, delayed)."""
+
+    def __init__(self, blocks, pos_label):
+        self.blocks, self.pos_label = blocks, pos_label
+
+    def __call__(self, layout, refined):
+        import dask
+
+        parts = [
+            dask.delayed(_block_key_range)(layout, refined, *block, self.pos_label)
+            for block in self.blocks
+        ]
+        least, greatest = dask.delayed(_joined_ranges)(parts).compute()
+        mixed = np.zeros(layout.n_buckets, dtype=bool)
+        mixed[np.flatnonzero(refined)] = least < greatest
+        return mixed
+
+
 def _joined_ranges(parts):
     least = np.minimum.reduce([part[0] for part in parts])
     greatest = np.maximum.reduce([part[1] for part in parts])
@@ -247,16 +269,6 @@ def dask_best(objective, y, y_score, sample_weight, *, labels):
         gathered.append(columns[0].size)
         return (*columns, weight)
 
-    def mixed_of(layout, refined):
-        parts = [
-            dask.delayed(_block_key_range)(layout, refined, *block, pos_label)
-            for block in blocks
-        ]
-        least, greatest = dask.delayed(_joined_ranges)(parts).compute()
-        mixed = np.zeros(layout.n_buckets, dtype=bool)
-        mixed[np.flatnonzero(refined)] = least < greatest
-        return mixed
-
     n_weighted = 0 if exact else int(y_score.shape[0])
     found = search_buckets(
         CountPlanner(
@@ -273,7 +285,7 @@ def dask_best(objective, y, y_score, sample_weight, *, labels):
         sums_of,
         rows_of,
         max_rows=MAX_SORTED_ROWS,
-        mixed_of=mixed_of,
+        mixed_of=MixedBuckets(blocks, pos_label),
     )
     if found is None:
         raise ValueError(
