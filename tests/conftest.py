@@ -128,3 +128,16 @@ def dask_processes():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+def assert_same_pick(dist, memory, weights=None):
+    """A distributed pick is the in-memory one: the same threshold and
+    counts (real weights' sums, and the score, to rounding)."""
+    assert dist.threshold == memory.threshold
+    counts = [dist.tp, dist.fp, dist.tn, dist.fn]
+    expected = [memory.tp, memory.fp, memory.tn, memory.fn]
+    if weights == "real":
+        np.testing.assert_allclose(counts, expected, rtol=1e-10, atol=1e-9)
+    else:
+        assert counts == expected
+    assert dist.score == pytest.approx(memory.score, rel=1e-10)

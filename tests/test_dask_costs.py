@@ -8,6 +8,7 @@ and closed by this module: every pass is pickled to the workers.
 
 import numpy as np
 import pytest
+from conftest import assert_same_pick
 
 from threshold_estimators import _dask_search, pick_threshold
 from threshold_estimators.objectives import CostMatrix
@@ -78,17 +79,6 @@ def brute_force_least(y, score, matrix, metadata, weight):
     return total.min() / weight.sum()
 
 
-def assert_equal_picks(dist, memory, weights):
-    assert dist.threshold == memory.threshold
-    counts = [dist.tp, dist.fp, dist.tn, dist.fn]
-    expected = [memory.tp, memory.fp, memory.tn, memory.fn]
-    if weights == "real":
-        np.testing.assert_allclose(counts, expected, rtol=1e-10)
-    else:
-        assert counts == expected
-    assert dist.score == pytest.approx(memory.score, rel=1e-10)
-
-
 @pytest.mark.parametrize("weights", [None, "integer", "real"])
 @pytest.mark.parametrize("ties", [False, True])
 def test_per_row_costs_on_dask_equal_the_in_memory_pick(client, weights, ties):
@@ -107,7 +97,7 @@ def test_per_row_costs_on_dask_equal_the_in_memory_pick(client, weights, ties):
                 sample_weight=chunked(weight),
                 **{key: chunked(value) for key, value in costs.items()},
             )
-        assert_equal_picks(dist, memory, weights)
+        assert_same_pick(dist, memory, weights)
         least = brute_force_least(y, score, matrix, metadata, weight)
         assert -dist.score == pytest.approx(least, rel=1e-9, abs=1e-12), name
         assert 0 < dist.search.n_gathered < y.size / 4
@@ -134,7 +124,7 @@ def test_zooms_until_few_rows_are_gathered(client, monkeypatch, limit):
         amount=chunked(metadata["amount"], 40_000),
     )
     assert 0 < dist.search.n_gathered <= limit
-    assert_equal_picks(dist, memory, "integer")
+    assert_same_pick(dist, memory, "integer")
 
 
 def test_positive_class_first_and_string_labels(client):
@@ -153,7 +143,7 @@ def test_positive_class_first_and_string_labels(client):
         pos_label="fraud",
         amount=chunked(metadata["amount"]),
     )
-    assert_equal_picks(dist, memory, None)
+    assert_same_pick(dist, memory, None)
 
 
 def test_a_score_holding_half_the_rows(client):
@@ -173,7 +163,7 @@ def test_a_score_holding_half_the_rows(client):
         CostMatrix(matrix),
         amount=chunked(amount, 50_000),
     )
-    assert_equal_picks(dist, memory, None)
+    assert_same_pick(dist, memory, None)
     assert dist.search.n_gathered < 65_536
 
 
@@ -188,7 +178,7 @@ def test_dask_dataframe_columns(client):
     dist = pick_threshold(
         parts["y"], parts["score"], CostMatrix(matrix), amount=parts["amount"]
     )
-    assert_equal_picks(dist, memory, None)
+    assert_same_pick(dist, memory, None)
 
 
 def hostile(case):
@@ -253,7 +243,7 @@ def test_empty_partitions_and_unknown_chunk_sizes(client):
     dist = pick_threshold(
         kept["y"], kept["score"], CostMatrix(matrix), amount=kept["amount"]
     )
-    assert_equal_picks(dist, memory, None)
+    assert_same_pick(dist, memory, None)
     chunks = ((0, 10_000, 0, 20_000),)
     on_arrays = pick_threshold(
         da.from_array(rows["y"].to_numpy(), chunks=chunks),
@@ -261,13 +251,13 @@ def test_empty_partitions_and_unknown_chunk_sizes(client):
         CostMatrix(matrix),
         amount=da.from_array(rows["amount"].to_numpy(), chunks=chunks),
     )
-    assert_equal_picks(on_arrays, memory, None)
+    assert_same_pick(on_arrays, memory, None)
     unknown = da.from_array(metadata["amount"], chunks=10_000)
     unknown = unknown[unknown > -1]  # lengths unknown until computed
     dist = pick_threshold(
         chunked(y), chunked(score), CostMatrix(matrix), amount=unknown
     )
-    assert_equal_picks(
+    assert_same_pick(
         dist,
         pick_threshold(y, score, CostMatrix(matrix), amount=metadata["amount"]),
         None,
@@ -289,10 +279,10 @@ def test_cost_columns_of_other_dtypes(client):
     dist = pick_threshold(
         parts["y"], parts["score"], CostMatrix(matrix), amount=parts["amount"]
     )
-    assert_equal_picks(dist, memory, None)
+    assert_same_pick(dist, memory, None)
     held = chunked(whole.astype(object))
     dist = pick_threshold(chunked(y), chunked(score), CostMatrix(matrix), amount=held)
-    assert_equal_picks(dist, memory, None)
+    assert_same_pick(dist, memory, None)
     frame.loc[5, "amount"] = pd.NA
     parts = dd.from_pandas(frame, npartitions=3)
     with pytest.raises(ValueError, match="must be finite; it holds 1 NaN"):
@@ -336,7 +326,7 @@ def test_scores_a_few_ulps_apart_among_many_equal(client, matrix):
         CostMatrix(matrix),
         **{key: chunked(value, 20_000) for key, value in costs.items()},
     )
-    assert_equal_picks(dist, memory, None)
+    assert_same_pick(dist, memory, None)
 
 
 def test_a_wrong_preference_names_the_row_given(client):

@@ -8,6 +8,7 @@ is pickled to the workers and run there.
 
 import numpy as np
 import pytest
+from conftest import assert_same_pick
 
 from threshold_estimators import _dask_search, pick_threshold
 from threshold_estimators.objectives import (
@@ -210,13 +211,3 @@ def test_a_class_of_zero_weight(client):
     weight[y == 1] = 0.0
     with pytest.raises(ValueError, match="Each class needs a positive total"):
         pick_threshold(*chunked(y, score), "f1", sample_weight=chunked(weight)[0])
-
-
-def assert_same_pick(dist, memory, weights):
-    assert dist.threshold == memory.threshold
-    counts = [dist.tp, dist.fp, dist.tn, dist.fn]
-    expected = [memory.tp, memory.fp, memory.tn, memory.fn]
-    if weights == "real":
-        np.testing.assert_allclose(counts, expected, rtol=1e-10, atol=1e-9)
-    else:
-        assert counts == expected
