@@ -60,7 +60,7 @@ from ._validation import (
     check_splits,
     check_target,
     check_target_shape,
-    check_weights,
+    checked_weights_and_totals,
     class_index,
 )
 from .objectives import Objective
@@ -499,16 +499,22 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         wanted = tuned_class(self.pos_label, self.objective, self.estimator)
         classes, positive_index = check_target(y, wanted)
         pos_label = None if positive_index is None else classes[positive_index]
+        class_totals = None  # each class's total weight, when summed here
         if sample_weight is not None:
-            sample_weight = check_weights(sample_weight, X, y, classes)
+            sample_weight, class_totals = checked_weights_and_totals(
+                sample_weight, X, y, classes
+            )
         objective = resolve_objective(
             self.objective, self.estimator, positive_index, n_classes=len(classes)
         )
         prevalence = check_prevalence(self.prevalence, classes, pos_label)
         routed = self._route(sample_weight, fit_params, objective)
+        checked_weight = sample_weight
         metadata, sample_weight = self._objective_inputs(
             routed, objective, sample_weight
         )
+        if sample_weight is not checked_weight:
+            class_totals = None  # a scorer declined (or took other) weights
         check_row_metadata(metadata, len(y))
         if objective.metadata_names and self.cv != "prefit":
             # Per-row costs are checked before any fold is fitted (with
@@ -535,7 +541,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         X_oof = _safe_indexing(X, rows) if objective.reads_rows else None
         metadata_oof = subset_metadata(metadata, rows)
         decision_weight, prevalence_, class_ratio = decision_weights(
-            y_oof, weight_oof, classes, pos_label, prevalence
+            y_oof,
+            weight_oof,
+            classes,
+            pos_label,
+            prevalence,
+            # "prefit" scores every row: their totals are the out-of-fold ones.
+            totals=class_totals if self.cv == "prefit" else None,
         )
         # The rule needs the ratios to fit its calibrators at the training
         # balance and move them to the prevalence's.

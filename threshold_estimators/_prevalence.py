@@ -152,12 +152,16 @@ def reported_prevalence(proportions, classes, pos_label):
     return float(proportions[int(np.flatnonzero(classes == pos_label)[0])])
 
 
-def decision_weights(y, sample_weight, classes, pos_label, prevalence):
+def decision_weights(y, sample_weight, classes, pos_label, prevalence, totals=None):
     """The weights the decision is searched with for ``prevalence`` (checked
     already by :func:`check_prevalence`), what ``prevalence_`` reports (the
     given rate, or the training rate for None) and each class's new over
-    its training proportion (None for None)."""
-    training = class_proportions(y, sample_weight, classes)
+    its training proportion (None for None). ``totals``: the classes' total
+    weights in these rows, when already summed."""
+    if totals is None:
+        training = class_proportions(y, sample_weight, classes)
+    else:
+        training = totals / totals.sum()
     if prevalence is None:
         return sample_weight, reported_prevalence(training, classes, pos_label), None
     proportions = target_proportions(prevalence, training, classes, pos_label)

@@ -157,7 +157,10 @@ def _label_kind(label) -> str:
 
 def check_weight_values(sample_weight: np.ndarray) -> None:
     """Weights must be finite and non-negative, and their sum finite."""
-    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+    # NaN fails both comparisons: two reductions check every rule.
+    if sample_weight.size and not (
+        np.min(sample_weight) >= 0 and np.max(sample_weight) < np.inf
+    ):
         raise ValueError(
             "sample_weight must be finite and non-negative; got "
             f"min={float(np.min(sample_weight))}, "
@@ -178,6 +181,12 @@ def check_weight_values(sample_weight: np.ndarray) -> None:
 
 def check_weights(sample_weight, X, y, classes):
     """Validated ``sample_weight``: finite, non-negative, positive in each class."""
+    return checked_weights_and_totals(sample_weight, X, y, classes)[0]
+
+
+def checked_weights_and_totals(sample_weight, X, y, classes):
+    """``check_weights``' weights, and each class's total weight (what the
+    check sums), for a caller that needs both."""
     sample_weight = _check_sample_weight(sample_weight, X)
     check_weight_values(sample_weight)
     index = class_index(y, classes)
@@ -188,7 +197,7 @@ def check_weights(sample_weight, X, y, classes):
                 "Each class needs a positive total sample_weight; class "
                 f"{plain(label)!r} has total weight {total}."
             )
-    return sample_weight
+    return sample_weight, totals
 
 
 def check_fold_scores(fold_scores, response_method):
