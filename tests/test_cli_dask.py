@@ -104,6 +104,7 @@ def test_dask_starts_and_closes_a_local_cluster(capsys, directory):
     [
         (["--plot", "curve.png"], "--plot draws the whole curve"),
         (["--prevalence", "0.3"], "takes no --prevalence"),
+        (["--objective", "precision>=0.9@0.95"], "confidence bound on precision"),
     ],
 )
 def test_what_dask_refuses_before_starting(capsys, tmp_path, directory, extra, message):

@@ -1,5 +1,6 @@
 """Confidence-bounded precision and recall targets, and fold variability."""
 
+import math
 import warnings
 
 import numpy as np
@@ -10,7 +11,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_score, recall_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
-from threshold_estimators import ThresholdTunedClassifier, confusion_curve
+from threshold_estimators import (
+    ThresholdTunedClassifier,
+    confusion_curve,
+    pick_threshold,
+)
 from threshold_estimators._fold_stats import spread
 from threshold_estimators._selection import run_search
 from threshold_estimators.objectives import (
@@ -18,8 +23,9 @@ from threshold_estimators.objectives import (
     PrecisionTarget,
     RecallTarget,
 )
+from threshold_estimators.objectives._sharp_sequence import _SHARP_SHARE, _SPAN, sharp
 
-RULES = ["pointwise", "fixed_sequence", "bonferroni"]
+RULES = ["pointwise", "sharp_sequence", "fixed_sequence", "bonferroni"]
 
 
 def counts(tp, fp, positives, negatives):
@@ -76,10 +82,58 @@ def brute_force_feasible(tp, fp, target, alpha, rule):
                 break
             feasible[i] = True
         return feasible
+    if rule == "sharp_sequence":
+        # A candidate is tested when a sharp number of calls lies between the
+        # previous candidate's and its own (ties: several at once; the nearest
+        # _SPAN looked at).
+        feasible = np.zeros(n, dtype=bool)
+        previous = 0
+        for i in range(n):
+            calls = int(tp[i] + fp[i])
+            numbers = range(max(previous, calls - _SPAN) + 1, calls + 1)
+            previous = calls
+            if not any(sharp_by_hand(m, target, alpha) for m in numbers):
+                continue
+            if bound[i] < target:
+                break
+            feasible[: i + 1] = True  # and every cut above it
+        return feasible & (tp > 0)
     raise AssertionError(rule)
 
 
-@pytest.mark.parametrize("rule", ["fixed_sequence", "pointwise"])
+def sharp_by_hand(n, target, alpha):
+    """Whether the bound's test on n trials is sharp, from its definition: the
+    fewest successes whose Clopper–Pearson bound reaches the target, and the
+    binomial probability of at least that many at the target, summed term by
+    term."""
+    passing = [k for k in range(1, n + 1) if beta.ppf(alpha, k, n - k + 1) >= target]
+    if not passing:
+        return False
+    size = sum(
+        math.comb(n, j) * target**j * (1 - target) ** (n - j)
+        for j in range(passing[0], n + 1)
+    )
+    return size >= _SHARP_SHARE * alpha
+
+
+@pytest.mark.parametrize("target", [0.5, 0.8, 0.9, 0.95])
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+def test_sharp_numbers_of_trials_match_their_definition(target, alpha):
+    trials = np.arange(0, 161)
+    expected = [sharp_by_hand(n, target, alpha) for n in trials]
+    np.testing.assert_array_equal(sharp(trials, target, alpha), expected)
+    if target == 0.9 and alpha == 0.1:
+        # The sawtooth: 22 trials (a perfect record), then not again until
+        # one miss is allowed, at 38.
+        assert sharp(np.array([22, 30, 37, 38]), target, alpha).tolist() == [
+            True,
+            False,
+            False,
+            True,
+        ]
+
+
+@pytest.mark.parametrize("rule", ["sharp_sequence", "fixed_sequence", "pointwise"])
 def test_selection_rules_on_a_non_monotone_curve(rule):
     tp, fp, tn, fn = non_monotone_curve()
     objective = PrecisionTarget(0.85, confidence=0.9, selection=rule)
@@ -88,7 +142,7 @@ def test_selection_rules_on_a_non_monotone_curve(rule):
         feasible, brute_force_feasible(tp, fp, 0.85, 0.1, rule)
     )
     calls = tp + fp
-    if rule == "fixed_sequence":
+    if rule != "pointwise":
         # The dip stops the sequence: nothing after it, however good.
         assert feasible.any()
         assert calls[feasible].max() < 48
@@ -293,3 +347,62 @@ def test_fold_without_weight_and_folds_without_threshold():
         np.testing.assert_array_equal(
             spread([[np.nan, 1.0], [np.nan, 3.0]]), [np.nan, 1.0]
         )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sharp_sequence_pick_equals_brute_force(seed):
+    """The whole search with the sharp sequence against the curve built by
+    hand, every distinct score a candidate (ties on odd seeds)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(600) < 0.3).astype(int)
+    scores = np.round(rng.normal(2.5 * y, 1.0), 1 if seed % 2 else 6)
+    target = (0.7, 0.8, 0.9)[seed % 3]
+    objective = PrecisionTarget(target, confidence=0.9, selection="sharp_sequence")
+    thresholds = np.unique(scores)[::-1]
+    tp = np.array([np.sum((scores >= t) & (y == 1)) for t in thresholds])
+    fp = np.array([np.sum((scores >= t) & (y == 0)) for t in thresholds])
+    feasible = brute_force_feasible(tp, fp, target, 0.1, "sharp_sequence")
+    assert feasible.any() and not feasible.all()
+    # The most recall, then the fewest false positives (the higher threshold).
+    best = np.flatnonzero(feasible & (tp == tp[feasible].max()))[0]
+    pick = pick_threshold(y, scores, objective)
+    assert (pick.tp, pick.fp) == (tp[best], fp[best])
+    # The cut keeps exactly those calls.
+    assert np.count_nonzero(scores >= pick.threshold) == tp[best] + fp[best]
+
+
+def test_sharp_sequence_keeps_its_level_where_pointwise_does_not():
+    """Labels independent of the scores, positive with probability 0.88: every
+    cut's true precision is 0.88, below the target 0.9, so every cut selected
+    breaks the promise. The sharp sequence claims one in at most alpha of the
+    draws (up to three binomial standard errors); the pointwise rule, which
+    takes any cut whose own bound passes, claims more often than alpha allows."""
+    rng = np.random.default_rng(11)
+    repeats = 1000
+    claimed = {"sharp_sequence": 0, "pointwise": 0}
+    for _ in range(repeats):
+        y = (rng.random(300) < 0.88).astype(int)
+        scores = rng.random(300)
+        for rule in claimed:
+            objective = PrecisionTarget(0.9, confidence=0.9, selection=rule)
+            try:
+                pick_threshold(y, scores, objective)
+            except InfeasibleTargetError:
+                continue
+            claimed[rule] += 1
+    margin = 3 * np.sqrt(0.1 * 0.9 / repeats)
+    assert claimed["sharp_sequence"] / repeats <= 0.1 + margin
+    assert claimed["pointwise"] / repeats > 0.1 + margin
+
+
+def test_sharp_sequence_for_recall_is_the_fixed_sequence():
+    """Recall's bound has the positives as trials at every candidate: no test
+    is sharper than another, and the two sequences agree."""
+    rng = np.random.default_rng(3)
+    y = (rng.random(800) < 0.4).astype(int)
+    scores = rng.normal(y, 1.0)
+    picks = [
+        pick_threshold(y, scores, RecallTarget(0.8, confidence=0.9, selection=rule))
+        for rule in ("sharp_sequence", "fixed_sequence")
+    ]
+    assert picks[0].threshold == picks[1].threshold

@@ -162,7 +162,7 @@ def test_a_near_tie_of_costs_is_decided_as_the_whole_curve_decides(weights):
 
 def test_confidence_bound_pointwise_is_bucketed_and_exact():
     y, score, _ = draw(7, 1 << 17, ties=False, weights=None)
-    objective = PrecisionTarget(0.85, confidence=0.9)
+    objective = PrecisionTarget(0.85, confidence=0.9, selection="pointwise")
     prepared = prepare(objective, y, score, None, pos_label=True, classes=CLASSES)
     found = _best_counts_by_buckets(prepared)
     curve, _, index = run_search(
@@ -174,6 +174,7 @@ def test_confidence_bound_pointwise_is_bucketed_and_exact():
 @pytest.mark.parametrize(
     "objective",
     [
+        PrecisionTarget(0.85, confidence=0.9),
         PrecisionTarget(0.85, confidence=0.9, selection="fixed_sequence"),
         PrecisionTarget(0.85, confidence=0.9, selection="bonferroni"),
     ],

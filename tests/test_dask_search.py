@@ -49,7 +49,8 @@ OBJECTIVES = [
     FBeta(0.5),
     PrecisionTarget(0.9),
     RecallTarget(0.8),
-    PrecisionTarget(0.8, confidence=0.9),
+    PrecisionTarget(0.8, confidence=0.9, selection="pointwise"),
+    RecallTarget(0.8, confidence=0.9),  # every sequence is pointwise on recall
 ]
 
 
@@ -146,6 +147,7 @@ def test_the_whole_curve_is_not_gathered(client):
     "case, message",
     [
         ("budget", "count objectives that rise"),
+        ("sequence", "Pass selection='pointwise'"),
         ("multiclass", "needs binary labels"),
         ("prevalence", "takes no prevalence"),
     ],
@@ -156,6 +158,8 @@ def test_what_the_distributed_search_refuses(client, case, message):
     objective = "f1"
     if case == "budget":
         objective = AlertBudget(0.1)
+    elif case == "sequence":  # the default rule of a bound on precision
+        objective = PrecisionTarget(0.8, confidence=0.9)
     elif case == "multiclass":
         y = y + (score > 3)
     elif case == "prevalence":

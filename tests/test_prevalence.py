@@ -195,7 +195,7 @@ def count_case(name):
             feasible = c[0] > 0 and bound >= 0.6
             return feasible, recall(*c), np.nan_to_num(precision(*c), nan=-1)
 
-        return PrecisionTarget(0.6, confidence=0.9), evaluate
+        return PrecisionTarget(0.6, confidence=0.9, selection="pointwise"), evaluate
     raise KeyError(name)
 
 

@@ -100,10 +100,11 @@ def _pick_on_dask(
         raise ValueError(
             "pick_threshold on dask arrays searches count objectives that rise "
             "with the true positives and fall with the false ones: F1, FBeta, "
-            "PrecisionTarget and RecallTarget (with confidence: the pointwise "
-            "selection, unweighted) and a binary CostMatrix (fixed or per-row "
-            "costs); got "
-            f"{resolved!r}. Compute the arrays to "
+            "PrecisionTarget and RecallTarget (with confidence: unweighted, and "
+            "for PrecisionTarget the selection='pointwise' rule, not the sharp "
+            "or fixed sequence, which judge a cut by the cuts above it) and a "
+            "binary CostMatrix (fixed or per-row costs); got "
+            f"{resolved!r}. Pass selection='pointwise' or compute the arrays to "
             "pick in memory."
         )
     found = dask_best(resolved, y, score, sample_weight, labels=labels)

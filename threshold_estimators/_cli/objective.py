@@ -32,7 +32,10 @@ objectives (--objective OBJ):
   precision>=P        best recall with precision >= P, e.g. precision>=0.9
   recall>=R           best precision with recall >= R, e.g. recall>=0.95
   ...@C               with a confidence level C, e.g. precision>=0.9@0.95: a
-                      lower confidence bound of precision must reach P
+                      lower confidence bound of precision must reach P, the
+                      threshold chosen so that the promise holds with
+                      probability C (the sharp sequence; on --dask, recall
+                      only)
   cost:fp=A,fn=B      lowest cost, a false positive costing A and a false
                       negative B, e.g. cost:fp=1,fn=20; tp=C and tn=D (0
                       unless given; negative: a gain) may be added

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from .._pick import pick_threshold
+from ..objectives import PrecisionTarget
 from . import files
 from .columns import _is_parquet, _parquet_text
 from .common import DataError, UsageError, positive_label
@@ -41,6 +42,16 @@ def refuse_unsupported(args: argparse.Namespace, parsed) -> None:
         raise UsageError(
             "--dask takes no --prevalence yet; pick without --dask to reweight "
             "the rows to a rate."
+        )
+    if (
+        isinstance(parsed.objective, PrecisionTarget)
+        and parsed.objective.confidence is not None
+    ):
+        raise UsageError(
+            f"--dask does not take a confidence bound on precision yet "
+            f"({args.objective!r}): its thresholds are tested in sequence, each "
+            "judged by the ones above it; pick without --dask, or drop the '@C' "
+            "part."
         )
 
 
