@@ -406,3 +406,20 @@ def test_sharp_sequence_for_recall_is_the_fixed_sequence():
         for rule in ("sharp_sequence", "fixed_sequence")
     ]
     assert picks[0].threshold == picks[1].threshold
+
+
+def test_bounds_skipped_where_hoeffding_already_passes_agree_with_the_quantile():
+    """Candidates whose Hoeffding bound clears the target are passed without
+    the Clopper–Pearson quantile; the result is the quantile's everywhere."""
+    rng = np.random.default_rng(4)
+    hits = rng.random(5000) < 0.93
+    tp, fp = np.r_[0, np.cumsum(hits)], np.r_[0, np.cumsum(~hits)]
+    tp, fp, tn, fn = counts(tp, fp, positives=tp[-1], negatives=fp[-1])
+    objective = PrecisionTarget(0.85, confidence=0.9, selection="pointwise")
+    rate = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp + fp > 0)
+    skipped = objective._surely_passes((tp, fp, tn, fn), rate, 0.85)
+    assert skipped.sum() > 4000
+    np.testing.assert_array_equal(
+        objective.feasible(tp, fp, tn, fn),
+        brute_force_feasible(tp, fp, 0.85, 0.1, "pointwise") & (tp > 0),
+    )

@@ -72,19 +72,32 @@ def sharp_sequence(passes: np.ndarray, trials: np.ndarray, target, alpha):
     (a cut with as much recall and fewer false calls is then chosen).
     """
     calls = np.rint(np.asarray(trials, dtype=float))
-    feasible = np.zeros(passes.shape, dtype=bool)
-    lowest = -1
-    for start in range(0, passes.size, _BLOCK):
-        block = slice(start, start + _BLOCK)
-        previous = np.r_[calls[start - 1] if start else 0.0, calls[block][:-1]]
-        tested = _passes_over_a_sharp_number(previous, calls[block], target, alpha)
-        failed = np.flatnonzero(tested & ~passes[block])
-        stop = failed[0] if failed.size else tested.size
-        passed = np.flatnonzero(tested[:stop])
-        if passed.size:
-            lowest = start + passed[-1]
-        if failed.size:
+    previous = np.r_[0.0, calls[:-1]]
+
+    def tested(indices):
+        return _passes_over_a_sharp_number(
+            previous[indices], calls[indices], target, alpha
+        )
+
+    # The sequence stops at the first tested candidate that fails: only the
+    # failing candidates need judging, in order, a block at a time.
+    failing = np.flatnonzero(~passes)
+    stop = passes.size
+    for start in range(0, failing.size, _BLOCK):
+        block = failing[start : start + _BLOCK]
+        hits = np.flatnonzero(tested(block))
+        if hits.size:
+            stop = int(block[hits[0]])
             break
+    # The lowest tested candidate above the stop (all of which pass).
+    lowest = -1
+    for end in range(stop, 0, -_BLOCK):
+        block = np.arange(max(end - _BLOCK, 0), end)
+        hits = np.flatnonzero(tested(block))
+        if hits.size:
+            lowest = int(block[hits[-1]])
+            break
+    feasible = np.zeros(passes.shape, dtype=bool)
     feasible[: lowest + 1] = True
     return feasible
 

@@ -260,8 +260,27 @@ class _RateTarget(Objective):
             *(np.asarray(c, dtype=float) for c in (tp, fp, tn, fn))
         )
         passes = np.zeros(reached.shape, dtype=bool)
-        passes[reached] = self.lower_bound(*(c[reached] for c in counts)) >= needed
+        exact = reached & ~self._surely_passes(counts, rate, needed)
+        passes[reached & ~exact] = True
+        passes[exact] = self.lower_bound(*(c[exact] for c in counts)) >= needed
         return passes
+
+    def _surely_passes(self, counts, rate, needed) -> np.ndarray:
+        """Where Hoeffding's lower bound ``rate - sqrt(log(1 / alpha) / 2n)``
+        already reaches the target: the Clopper–Pearson bound is at least as
+        high (at that rate the binomial tail is at most Hoeffding's, at most
+        alpha), so its quantile need not be computed. Only for whole counts
+        on the training balance, where that inequality is the binomial's."""
+        trials = self._trials(*counts)
+        if self.odds_shift is not None or not (
+            np.all(counts[0] == np.round(counts[0]))
+            and np.all(trials == np.round(trials))
+        ):
+            return np.zeros(trials.shape, dtype=bool)
+        alpha = 1 - self.confidence
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hoeffding = rate - np.sqrt(np.log(1 / alpha) / (2 * trials))
+        return np.nan_to_num(hoeffding, nan=-np.inf) >= needed + 1e-9
 
     def _bonferroni_feasible(self, tp, fp, tn, fn, target):
         """Grid candidates whose bound at ``alpha / grid size`` clears the target.
