@@ -423,3 +423,18 @@ def test_bounds_skipped_where_hoeffding_already_passes_agree_with_the_quantile()
         objective.feasible(tp, fp, tn, fn),
         brute_force_feasible(tp, fp, 0.85, 0.1, "pointwise") & (tp > 0),
     )
+
+
+def test_weighted_trials_reach_a_sharp_number_before_it_is_tested():
+    """Kish's effective trials are fractional: one top row weighing 1.5 makes
+    the top 22 rows worth 21.77 trials, where a perfect record's bound (0.8996)
+    misses 0.9. Tested as 22 (rounded to the nearest), that test failed and
+    stopped the sequence before 200 perfect calls; the test falls to the first
+    candidate whose effective trials reach 22."""
+    y = np.r_[np.ones(200, dtype=int), np.zeros(200, dtype=int)]
+    scores = -np.arange(400.0)
+    weight = np.ones(400)
+    weight[0] = 1.5
+    objective = PrecisionTarget(0.9, confidence=0.9)
+    pick = pick_threshold(y, scores, objective, sample_weight=weight)
+    assert (pick.tp, pick.fp) == (200.5, 0.0)

@@ -44,9 +44,12 @@ def sharp(trials: np.ndarray, target: float, alpha: float) -> np.ndarray:
     ``round(trials)`` trials: passable, with size at least
     ``_SHARP_SHARE * alpha`` at the target.
 
-    Weighted counts bring Kish's effective number of trials, rounded here.
+    Weighted counts bring Kish's effective number of trials, rounded down
+    here: a candidate is tested at a sharp number only once its effective
+    trials reach it (rounded to the nearest, 21.8 trials would be tested as
+    22, where a perfect record of 21.8 cannot pass at p = 0.9).
     """
-    n = np.rint(np.asarray(trials, dtype=float))
+    n = np.floor(np.asarray(trials, dtype=float))
     if not 0 < target < 1:
         return np.zeros(n.shape, dtype=bool)
     # The fewest successes passing: the least k with P(X >= k) <= alpha,
@@ -71,7 +74,7 @@ def sharp_sequence(passes: np.ndarray, trials: np.ndarray, target, alpha):
     precision does not rise as the cut descends, theirs is at least as high
     (a cut with as much recall and fewer false calls is then chosen).
     """
-    calls = np.rint(np.asarray(trials, dtype=float))
+    calls = np.floor(np.asarray(trials, dtype=float))
     previous = np.r_[0.0, calls[:-1]]
 
     def tested(indices):
