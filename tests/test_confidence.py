@@ -84,15 +84,19 @@ def brute_force_feasible(tp, fp, target, alpha, rule):
         return feasible
     if rule == "sharp_sequence":
         # A candidate is tested when a sharp number of calls lies between the
-        # previous candidate's and its own (ties: several at once; the nearest
-        # _SPAN looked at).
+        # previous candidate's and its own (ties: several at once; a step of
+        # more than _SPAN calls once a perfect record could pass).
         feasible = np.zeros(n, dtype=bool)
         previous = 0
         for i in range(n):
             calls = int(tp[i] + fp[i])
-            numbers = range(max(previous, calls - _SPAN) + 1, calls + 1)
+            if calls - previous > _SPAN:
+                tested = calls >= np.log(alpha) / np.log(target)
+            else:
+                numbers = range(previous + 1, calls + 1)
+                tested = any(sharp_by_hand(m, target, alpha) for m in numbers)
             previous = calls
-            if not any(sharp_by_hand(m, target, alpha) for m in numbers):
+            if not tested:
                 continue
             if bound[i] < target:
                 break
@@ -438,3 +442,29 @@ def test_weighted_trials_reach_a_sharp_number_before_it_is_tested():
     objective = PrecisionTarget(0.9, confidence=0.9)
     pick = pick_threshold(y, scores, objective, sample_weight=weight)
     assert (pick.tp, pick.fp) == (200.5, 0.0)
+
+
+def test_constant_weights_pick_what_no_weights_pick():
+    """Effective trials of constant weights round to 21.999... for 22 rows:
+    read as 22, the sharp sequence tests what it tests without weights."""
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.4).astype(int)
+    scores = rng.normal(2 * y, 1.0)
+    objective = PrecisionTarget(0.9, confidence=0.9)
+    plain = pick_threshold(y, scores, objective)
+    for weight in (0.1, 0.3, 7.0):
+        weighted = pick_threshold(
+            y, scores, objective, sample_weight=np.full(2000, weight)
+        )
+        assert weighted.threshold == plain.threshold
+        assert weighted.tp == pytest.approx(plain.tp * weight)
+
+
+def test_a_long_tie_is_tested_once_a_perfect_record_could_pass():
+    """260 positives tied at the top, then 1,000 negatives: the tie adds 260
+    calls at once, past the sharp numbers 230-239 of p = 0.99; it is tested
+    (and passes) rather than skipped."""
+    y = np.r_[np.ones(260, dtype=int), np.zeros(1000, dtype=int)]
+    scores = np.r_[np.ones(260), np.linspace(0, 0.5, 1000)]
+    pick = pick_threshold(y, scores, PrecisionTarget(0.99, confidence=0.9))
+    assert (pick.tp, pick.fp) == (260, 0)

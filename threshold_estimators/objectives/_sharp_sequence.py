@@ -34,8 +34,9 @@ _SHARP_SHARE = 0.9
 # Candidates judged at a time: the sequence usually stops within the first.
 _BLOCK = 4096
 
-# With tied scores a candidate adds several calls at once; the numbers of
-# calls it passes over are looked at up to this many (the nearest to it).
+# With tied scores a candidate adds several calls at once: up to this many,
+# it is tested if a sharp number lies among them; beyond, if a perfect record
+# of its calls could pass (the tested set still depends on the scores alone).
 _SPAN = 16
 
 
@@ -49,7 +50,7 @@ def sharp(trials: np.ndarray, target: float, alpha: float) -> np.ndarray:
     trials reach it (rounded to the nearest, 21.8 trials would be tested as
     22, where a perfect record of 21.8 cannot pass at p = 0.9).
     """
-    n = np.floor(np.asarray(trials, dtype=float))
+    n = _whole(trials)
     if not 0 < target < 1:
         return np.zeros(n.shape, dtype=bool)
     # The fewest successes passing: the least k with P(X >= k) <= alpha,
@@ -74,7 +75,7 @@ def sharp_sequence(passes: np.ndarray, trials: np.ndarray, target, alpha):
     precision does not rise as the cut descends, theirs is at least as high
     (a cut with as much recall and fewer false calls is then chosen).
     """
-    calls = np.floor(np.asarray(trials, dtype=float))
+    calls = _whole(trials)
     previous = np.r_[0.0, calls[:-1]]
 
     def tested(indices):
@@ -105,11 +106,19 @@ def sharp_sequence(passes: np.ndarray, trials: np.ndarray, target, alpha):
     return feasible
 
 
+def _whole(trials) -> np.ndarray:
+    """Trials rounded down, after a relative 1e-9 for the rounding of
+    effective counts (constant weights give 21.999999... for 22 rows)."""
+    return np.floor(np.asarray(trials, dtype=float) * (1 + 1e-9))
+
+
 def _passes_over_a_sharp_number(previous, calls, target, alpha) -> np.ndarray:
-    """Whether a sharp number of calls lies in ``(previous, calls]``, looking
-    at the ``_SPAN`` numbers nearest ``calls``."""
-    span = np.clip(calls - previous, 0, _SPAN).astype(np.intp)
-    found = np.zeros(calls.shape, dtype=bool)
+    """Whether a sharp number of calls lies in ``(previous, calls]``: judged
+    on the numbers themselves for a step of up to ``_SPAN`` calls; a longer
+    step (ties) is tested once a perfect record of its calls could pass."""
+    step = calls - previous
+    span = np.where(step > _SPAN, 0, np.clip(step, 0, None)).astype(np.intp)
+    found = (step > _SPAN) & (calls >= np.log(alpha) / np.log(target))
     wide = np.flatnonzero(span > 0)
     if not wide.size:
         return found
