@@ -42,7 +42,7 @@ _SPAN = 16
 
 def sharp(trials: np.ndarray, target: float, alpha: float) -> np.ndarray:
     """Whether the test of ``rate >= target`` at level ``alpha`` is sharp on
-    ``round(trials)`` trials: passable, with size at least
+    ``trials`` (rounded down, see ``_whole``): passable, with size at least
     ``_SHARP_SHARE * alpha`` at the target.
 
     Weighted counts bring Kish's effective number of trials, rounded down
