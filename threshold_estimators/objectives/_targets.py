@@ -223,28 +223,25 @@ class _RateTarget(Objective):
     def _fixed_sequence_feasible(self, tp, fp, tn, fn, target):
         """Candidates passing every test from the conservative end up to them.
 
-        The tests run in a fixed order, from the fewest positive calls
-        (precision) or the most (recall), each at level alpha; the first
-        failure stops the sequence. The sequence starts at the first candidate
-        where a perfect record could clear the bound (``alpha ** (1 / n) >=
-        target``, i.e. ``n >= log(alpha) / log(target)`` trials), so that
-        the few top-ranked samples, which cannot pass, do not stop it at once.
+        The tests run in a fixed order, from the fewest positive calls, each
+        at level alpha; the first failure stops the sequence. The sequence
+        starts at the first candidate where a perfect record could clear the
+        bound (``alpha ** (1 / n) >= target``, i.e. ``n >= log(alpha) /
+        log(target)`` trials), so that the few top-ranked samples, which
+        cannot pass, do not stop it at once. Precision only: on recall the
+        sequence is the pointwise rule (see ``_selects_pointwise``).
         """
         alpha = 1 - self.confidence
         passes = self._passes(tp, fp, tn, fn, target)
         trials = self._trials(tp, fp, tn, fn)
         needed = self._perfect_record_trials(alpha, self._unshifted(target))
-        if self._constrained == "recall":
-            # Recall is bounded best with every sample called positive: test
-            # from the lowest threshold upwards.
-            passes, trials = passes[::-1], trials[::-1]
         started = trials >= needed * (1 - _RATIO_TOL)
         if not started.any():
             return np.zeros(passes.shape, dtype=bool)
         first = int(np.argmax(started))
         feasible = np.zeros(passes.shape, dtype=bool)
         feasible[first:] = np.logical_and.accumulate(passes[first:])
-        return feasible[::-1] if self._constrained == "recall" else feasible
+        return feasible
 
     def _passes(self, tp, fp, tn, fn, target):
         """Where the rate, or with a confidence its lower bound, reaches the
