@@ -130,6 +130,15 @@ def dask_processes():
         yield client
 
 
+def worker_addresses(client):
+    """The addresses of the cluster's workers, asked of each worker.
+
+    ``client.scheduler_info()`` is not used: when the scheduler's identity call
+    fails under load it returns a cached record whose ``"workers"`` is empty,
+    without an error (seen in CI on a busy machine)."""
+    return set(client.run(lambda: None))
+
+
 def assert_same_pick(dist, memory, weights=None):
     """A distributed pick is the in-memory one: the same threshold and
     counts (real weights' sums, and the score, to rounding)."""

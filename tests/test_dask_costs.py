@@ -8,7 +8,7 @@ and closed by this module: every pass is pickled to the workers.
 
 import numpy as np
 import pytest
-from conftest import assert_same_pick
+from conftest import assert_same_pick, worker_addresses
 
 from threshold_estimators import _dask_search, pick_threshold
 from threshold_estimators.objectives import CostMatrix
@@ -102,7 +102,7 @@ def test_per_row_costs_on_dask_equal_the_in_memory_pick(client, weights, ties):
         assert -dist.score == pytest.approx(least, rel=1e-9, abs=1e-12), name
         assert 0 < dist.search.n_gathered < y.size / 4
         workers = {task["worker"] for task in stream.data}
-        assert workers and workers <= set(client.scheduler_info()["workers"])
+        assert workers and workers <= worker_addresses(client)
 
 
 @pytest.mark.parametrize("limit", [1_500, 6_000])

@@ -8,7 +8,7 @@ is pickled to the workers and run there.
 
 import numpy as np
 import pytest
-from conftest import assert_same_pick
+from conftest import assert_same_pick, worker_addresses
 
 from threshold_estimators import _dask_search, pick_threshold
 from threshold_estimators.objectives import (
@@ -97,9 +97,7 @@ def assert_dask_pick_is_exact(client, seed, weights, ties, objectives):
             assert counts == expected
         assert dist.score == pytest.approx(memory.score, rel=1e-10)
         # The passes ran on the two workers.
-        assert {task["worker"] for task in stream.data} <= set(
-            client.scheduler_info()["workers"]
-        )
+        assert {task["worker"] for task in stream.data} <= worker_addresses(client)
         assert len(stream.data) > 0
 
 

@@ -12,6 +12,7 @@ cost several seconds of interpreter starts on a loaded 2-core machine.
 import joblib
 import numpy as np
 import pytest
+from conftest import worker_addresses
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
@@ -95,7 +96,7 @@ def test_dask_backend_matches_serial_fit(client, data, params):
             )
 
     # The 5 fold fits and the refit all ran on this cluster's workers.
-    workers = set(client.scheduler_info()["workers"])
+    workers = worker_addresses(client)
     assert len(WhereFitted.fits) == 6
     assert set(WhereFitted.fits) <= workers
     # The scheduler's own record agrees: joblib's batches of fits ran there.
