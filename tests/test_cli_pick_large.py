@@ -20,12 +20,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from threshold_estimators import pick_threshold
-from threshold_estimators._cli import columns, files
+from threshold_estimators._cli import columns, csv_columns, files
 from threshold_estimators._cli import pick as pick_command
 from threshold_estimators._cli.objective import parse
 from threshold_estimators.cli import main
 
 PICK = ["pick", "--label", "y", "--score", "s"]
+FAST = ("pyarrow", "pyarrow in pieces", "pandas")
 
 
 def run(capsys, *argv):
@@ -38,7 +39,8 @@ def run(capsys, *argv):
 
 @pytest.fixture
 def reader(monkeypatch):
-    """Choose the reader of CSV files: ``use("pyarrow" | "pandas" | "csv")``.
+    """Choose the reader of CSV files: ``use(name)``, a name of ``FAST`` or
+    ``"csv"``.
 
     ``used`` lists the type of each table ``pick`` read: ``Columns`` from a
     fast reader, ``Table`` from the ``csv`` module's.
@@ -54,8 +56,13 @@ def reader(monkeypatch):
     monkeypatch.setattr(pick_command, "read_columns", traced)
 
     def use(name):
-        monkeypatch.setattr(columns, "_has_pyarrow", lambda: name == "pyarrow")
+        monkeypatch.setattr(columns, "_has_pyarrow", lambda: "pyarrow" in name)
         monkeypatch.setattr(columns, "_has_pandas", lambda: name != "csv")
+        # Small files read as large ones are: in many pieces, on threads (the
+        # pieces end after line ends, of lengths coprime to the rows').
+        pieces = name == "pyarrow in pieces"
+        monkeypatch.setattr(csv_columns, "_PIECE_BYTES", 97 if pieces else 1 << 21)
+        monkeypatch.setattr(csv_columns, "_BYTES_PER_THREAD", 1 if pieces else 1 << 25)
 
     use.used = used
     return use
@@ -95,7 +102,7 @@ ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize("fast", ["pyarrow", "pandas"])
+@pytest.mark.parametrize("fast", FAST)
 def test_fast_readers_give_what_the_csv_module_gives(
     capsys, reader, tmp_path, rows, fast
 ):
@@ -154,8 +161,9 @@ def test_quoted_values_and_labels_beyond_floats(capsys, reader, tmp_path):
         argv = [*PICK, path, *options, "--json"]
         expected = outputs(capsys, reader, "csv", argv)
         assert expected[0] == 0, expected
-        assert outputs(capsys, reader, "pyarrow", argv) == expected
-        assert reader.used[-1] == "Columns"
+        for fast in ("pyarrow", "pyarrow in pieces"):
+            assert outputs(capsys, reader, fast, argv) == expected
+            assert reader.used[-1] == "Columns"
         # pandas does not count fields with quotes around: csv reads it.
         assert outputs(capsys, reader, "pandas", argv) == expected
         assert reader.used[-1] == "Table"
@@ -175,7 +183,7 @@ def test_unread_columns_may_hold_anything(capsys, reader, tmp_path, rows):
     reader("pyarrow")
     code, expected, _ = run(capsys, *PICK, clean, "--json")
     assert code == 0
-    for name in ("pyarrow", "pandas"):
+    for name in FAST:
         code, out, err = outputs(capsys, reader, name, [*PICK, dirty, "--json"])
         assert (code, out, err) == (0, expected, "")
         assert reader.used[-1] == "Columns"
@@ -189,6 +197,11 @@ def test_what_csv_refuses_in_unread_columns_is_still_refused(
         "ragged.csv": ("y,s,junk\n0,0.1,a\n1,0.9,b,c\n", "line 3: 4 fields"),
         "short.csv": ("y,s,junk\n0,0.1,a\n1,0.9\n", "line 3: 2 fields"),
         "latin1.csv": (good.encode() + b"0,0.5,caf\xe9\n", "not UTF-8"),
+        # Quotes send pyarrow to parse the file whole: the scan still refuses.
+        "quoted_field.csv": (
+            good + '1,0.2,"x, y"\n1,0.3,' + "x" * 140_000 + "\n",
+            "field limit",
+        ),
         "quote.csv": ('y,s,junk\n0,0.1,"a\n' + "1,0.2,b\n" * 30_000, "field limit"),
         "field.csv": (good + "1,0.3," + "x" * 140_000 + "\n", "field limit"),
         # With a small limit of a line, to keep the file small.
@@ -204,7 +217,7 @@ def test_what_csv_refuses_in_unread_columns_is_still_refused(
             path.write_bytes(content)
         expected = outputs(capsys, reader, "csv", [*PICK, path])
         assert expected[0] == 1 and message in expected[2], (name, expected)
-        for fast in ("pyarrow", "pandas"):
+        for fast in FAST:
             assert outputs(capsys, reader, fast, [*PICK, path]) == expected, name
 
 
@@ -222,7 +235,7 @@ def test_messages_naming_a_line_are_the_csv_modules(capsys, reader, tmp_path):
         argv = [*PICK, path, "--weight", "w"]
         expected = outputs(capsys, reader, "csv", argv)
         assert expected[0] == 1 and "line" in expected[2], (name, expected)
-        for fast in ("pyarrow", "pandas"):
+        for fast in FAST:
             assert outputs(capsys, reader, fast, argv) == expected, name
     # The negative weight's line, past two blank lines, counted by the fast
     # reader (which read the file: its lines are counted for the message).

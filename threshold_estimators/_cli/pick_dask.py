@@ -20,8 +20,8 @@ import numpy as np
 from .._pick import pick_threshold
 from ..objectives import PrecisionTarget
 from . import files
-from .columns import _is_parquet, _parquet_text
 from .common import DataError, UsageError, positive_label
+from .parquet_columns import is_parquet, parquet_text
 
 LOCAL = "local"
 
@@ -59,7 +59,7 @@ def dask_pick(args: argparse.Namespace, parsed) -> dict:
     """The pick on the cluster ``args.dask`` names, and what the report
     states of the rows: ``pick``, ``n``, ``n_positive``, ``pos_label`` and
     ``observed`` (the weighted share of positive rows)."""
-    if not _is_parquet(args.file):
+    if not is_parquet(args.file):
         raise UsageError(
             "--dask reads Parquet: a .parquet or .pq file, or a directory of "
             f"them; got {args.file!r}."
@@ -156,7 +156,7 @@ def _read_as_pick_reads(args, header, raw: list) -> np.ndarray:
     """The label each distinct cell ``raw`` stands for, by the rules ``pick``
     reads a file's labels with (text stripped, numbers as numbers, ``1`` and
     ``1.0`` one label): the same classes with or without ``--dask``."""
-    texts = [_parquet_text(value) for value in raw]
+    texts = [parquet_text(value) for value in raw]
     empty = [text for text in texts if not text.strip()]
     if empty:
         raise DataError(f"{args.file}: column {args.label!r} has empty labels.")
