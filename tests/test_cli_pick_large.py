@@ -221,6 +221,27 @@ def test_what_csv_refuses_in_unread_columns_is_still_refused(
             assert outputs(capsys, reader, fast, [*PICK, path]) == expected, name
 
 
+def test_marks_and_open_quotes_read_as_csv_reads_them(capsys, reader, tmp_path):
+    # pyarrow drops a byte-order mark that starts the data it parses, as the
+    # first line of a piece; csv keeps it in the cell. A header whose last
+    # field opens a quote (after a quote that is text) swallows the lines
+    # after it in csv. Found by an adversarial review of the reader in pieces.
+    cases = {
+        "mark_in_score.csv": b"s,y\n\xef\xbb\xbf0.1,0\n0.9,1\n",
+        "mark_alone.csv": b"y,s\n\xef\xbb\xbf\n0,0.1\n1,0.9\n",
+        "mark_in_label.csv": b"y,s\n0,0.1\n\xef\xbb\xbf1,0.9\n1,0.8\n",
+        "open_header.csv": b'y,s,x","\n0,0.1,a,b\n1,0.9,a,b\n',
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        argv = [*PICK, path, "--json"]
+        expected = outputs(capsys, reader, "csv", argv)
+        assert expected[0] == 1, (name, expected)
+        for fast in FAST:
+            assert outputs(capsys, reader, fast, argv) == expected, (name, fast)
+
+
 def test_messages_naming_a_line_are_the_csv_modules(capsys, reader, tmp_path):
     base = [[0, 0.1, 1], [1, 0.8, 2], [0, 0.3, 1], [1, 0.7, 1]]
     cases = {

@@ -30,7 +30,8 @@ import os
 
 from . import files
 from .compact import Columns, is_label, label_values
-from .csv_columns import Layout, arrow_csv, csv_layout, pandas_csv, scan
+from .csv_columns import Layout, arrow_csv, csv_layout, scan
+from .pandas_columns import pandas_csv
 from .parquet_columns import is_parquet, read_parquet
 
 __all__ = ["Columns", "is_label", "label_values", "read_columns"]

@@ -1,4 +1,4 @@
-"""CSV columns for ``pick``, read by pyarrow or, without it, by pandas.
+"""CSV columns for ``pick``, read by pyarrow (pandas: :mod:`.pandas_columns`).
 
 Whatever these readers could parse differently from the standard library's
 ``csv`` module is left to ``files.read_csv`` (they return None): a header
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -24,10 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import files
-from .compact import Columns, code_type, joined
-
-# Rows per chunk of pandas' fallback reader: a few megabytes of strings.
-_PANDAS_CHUNK_ROWS = 1 << 16
+from .compact import Columns, code_type
 
 # Bytes of an unquoted CSV file parsed at once. pyarrow's own threaded reader
 # kept about 15 MB of blocks in flight per thread (a peak of 2.5-3.6 x the two
@@ -42,7 +40,7 @@ _BYTES_PER_THREAD = 1 << 25
 # Bytes per read of the whole-file scans. Small: freeing a large buffer raises
 # glibc's threshold for serving allocations from the heap, which keeps freed
 # memory (numpy's arrays of that size) in the process.
-_SCAN_BYTES = 1 << 20
+SCAN_BYTES = 1 << 20
 
 
 class Layout:
@@ -63,17 +61,20 @@ def csv_layout(path: str, keep: list[str], roles: dict[str, str]):
             lines = files._bounded_lines(file, path)
             first = next(lines, "")
             delimiter = next((d for d in ",\t;" if d in first), ",")
-            reader = csv.reader([first], delimiter=delimiter)
+            # Read as files.read_csv reads it: a quoted field left open at
+            # the line's end (an even count of quotes can leave one: in
+            # 'x"' the quote is text) joins the lines that follow.
+            reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
             header = [column.strip() for column in next(reader, [])]
+            spans_lines = reader.line_num > 1
         files._check_header(path, header, keep, roles)
         with open(path, "rb") as raw:
             start = len(raw.readline(files.MAX_LINE + 4))
     except Exception:  # a message about the header: read_csv gives it
         return None
-    # A header opening a quote that its line does not close spans more lines
-    # (csv joins them); the scan below counts lines by \n, which a header
-    # ending in a lone \r lacks; a header without a line end has no data.
-    if first.count('"') % 2 or not first.endswith("\n"):
+    # The scan counts lines by \n, which a header ending in a lone \r lacks;
+    # a header without a line end has no data.
+    if spans_lines or not first.endswith("\n"):
         return None
     return Layout(delimiter, header, start)
 
@@ -106,7 +107,7 @@ def scan(path: str, layout: Layout) -> bool:
     every line by the limit.
     """
     window = max(_line_limit() // 2, 1)
-    size = max(_SCAN_BYTES // window, 1) * window
+    size = max(SCAN_BYTES // window, 1) * window
     buffer = bytearray(size)
     decoder, quotes = None, 0
     with open(path, "rb") as file:
@@ -242,6 +243,10 @@ def _read_piece(path, span, window, options: _Options) -> _Piece:
         file.seek(start)
         data = file.read(stop - start)
     quotes = data.count(b'"') if data.find(b'"') >= 0 else 0
+    # pyarrow drops a byte-order mark that starts its data, where csv keeps
+    # it in the first cell (the file's own mark is before the header).
+    if data.startswith(codecs.BOM_UTF8):
+        return _Piece(False, quotes, None)
     if not _plain(data, window) or not _is_utf8(data):
         return _Piece(False, quotes, None)
     if quotes:
@@ -410,121 +415,3 @@ def _use_threads(pa, path: str) -> bool:
     its own (``_BYTES_PER_THREAD``), worth it when the file is large against
     that."""
     return os.path.getsize(path) >= _BYTES_PER_THREAD * pa.cpu_count()
-
-
-def pandas_csv(path: str, layout: Layout, label: str, numeric: list[str]):
-    """The columns read by pandas in chunks (labels as text, numbers as
-    floats), or None when ``files.read_csv`` must read them (an error, a
-    value it would refuse). Only once :func:`scan` has found the data
-    readable."""
-    # pandas does not count the fields of a row when it reads some columns
-    # only: they are counted here first, which quotes would make ambiguous.
-    if layout.quoted or not _rows_complete(path, layout):
-        return None
-    import warnings
-
-    import pandas as pd
-
-    positions = {name: layout.header.index(name) for name in [label, *numeric]}
-    dtypes = {positions[name]: "float64" for name in numeric}
-    dtypes[positions[label]] = object
-    texts: dict[str, int] = {}
-    pieces: dict[str, list] = {name: [] for name in [label, *numeric]}
-    # Floats correctly rounded, as float() parses them: pandas 3's default
-    # parser, the round-trip one before.
-    exact = {} if _major(pd.__version__) >= 3 else {"float_precision": "round_trip"}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # a warning: read_csv decides
-            reader = pd.read_csv(
-                path,
-                sep=layout.delimiter,
-                header=None,
-                skiprows=1,
-                usecols=list(positions.values()),
-                dtype=dtypes,
-                na_filter=False,
-                quotechar='"',
-                doublequote=True,
-                skip_blank_lines=True,
-                encoding="utf-8",
-                engine="c",
-                chunksize=_PANDAS_CHUNK_ROWS,
-                **exact,
-            )
-            with reader:
-                for chunk in reader:
-                    for name in numeric:
-                        pieces[name].append(chunk[positions[name]].to_numpy(float))
-                    column = chunk[positions[label]]
-                    if column.isna().any():
-                        return None
-                    codes, uniques = pd.factorize(column, sort=False)
-                    mapping = np.array(
-                        [texts.setdefault(str(text), len(texts)) for text in uniques],
-                        dtype=np.int64,
-                    )
-                    pieces[label].append(mapping.astype(code_type(len(texts)))[codes])
-    except MemoryError:
-        raise
-    except Exception:
-        return None
-    n_rows = sum(piece.shape[0] for piece in pieces[label])
-    if not n_rows or any(not text.strip() for text in texts):
-        return None
-    numbers = {}
-    for name in numeric:
-        values = joined(pieces.pop(name), np.float64, n_rows)
-        if not np.isfinite(values).all():
-            return None
-        numbers[name] = values
-    codes = joined(pieces.pop(label), code_type(len(texts)), n_rows)
-    return Columns(
-        path,
-        layout.header,
-        n_rows,
-        numbers,
-        {label: (list(texts), codes)},
-        csv_lines(path, layout.delimiter),
-    )
-
-
-def _major(version: str) -> int:
-    try:
-        return int(version.split(".")[0])
-    except ValueError:
-        return 0
-
-
-def _rows_complete(path: str, layout: Layout) -> bool:
-    """Whether every line after the header of the unquoted file ``path`` has
-    as many fields as the header, or is blank (which ``csv`` skips)."""
-    separator, expected = ord(layout.delimiter), len(layout.header) - 1
-    carry = b""
-    with open(path, "rb") as file:
-        file.seek(layout.start)
-        while True:
-            block = file.read(_SCAN_BYTES)
-            data = carry + block if block else carry + b"\n"
-            end = data.rfind(b"\n") + 1
-            data, carry = data[:end], data[end:]
-            if data and not _fields_match(data, separator, expected):
-                return False
-            if not block:
-                return True
-
-
-def _fields_match(data: bytes, separator: int, expected: int) -> bool:
-    """Whether each line of ``data`` (whole lines) holds ``expected``
-    separators, or nothing but its line end."""
-    text = np.frombuffer(data, dtype=np.uint8)
-    marks = np.flatnonzero((text == separator) | (text == 10))
-    ends = np.flatnonzero(text[marks] == 10)  # the line ends among the marks
-    separators = np.diff(ends, prepend=-1) - 1
-    if np.all(separators == expected):
-        return True
-    stops = marks[ends]
-    lengths = np.diff(stops, prepend=-1) - 1
-    carriage = text[np.maximum(stops - 1, 0)] == 13
-    blank = (separators == 0) & ((lengths == 0) | ((lengths == 1) & carriage))
-    return bool(np.all((separators == expected) | blank))
