@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._bucket_search import bucketed_contenders, order_keys
-from ._count_buckets import (
-    BOUND_SLACK_ULPS,
-    UNDECIDED,
-    CountPlanner,
+from ._bucket_layout import (
     Layout,
     bucket_sums,
     mixed_buckets,
     placed_rows,
     refined_rows,
+)
+from ._bucket_search import bucketed_contenders, order_keys
+from ._count_buckets import (
+    BOUND_SLACK_ULPS,
+    UNDECIDED,
+    CountPlanner,
     search_buckets,
     winner,
 )

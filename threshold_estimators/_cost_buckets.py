@@ -20,7 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._count_buckets import UNDECIDED, Layout, bucket_sums, placed_rows
+from ._bucket_layout import Layout, bucket_sums, placed_rows
+from ._count_buckets import UNDECIDED
 from ._selection import near_top
 from .objectives._base import Rows
 

@@ -12,8 +12,9 @@ buckets whose bound reaches the best edge (within the tie tolerance) are
 sorted and every distinct score in them evaluated. The answer is the full
 search's: same candidate, same tie rules.
 
-The bucket sums (:func:`bucket_sums`) add up across chunks of rows, so the
-same plan runs where the rows do not fit in one place (dask partitions).
+The bucket sums (:func:`._bucket_layout.bucket_sums`) add up across chunks of
+rows, so the same plan runs where the rows do not fit in one place (dask
+partitions).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._bucket_search import (
-    _LOG2_BUCKETS,
-    _MIN_OCCUPIED_BUCKETS,
-)
+from ._bucket_layout import BucketSums, Layout
+from ._bucket_search import _MIN_OCCUPIED_BUCKETS
 from ._search import ThresholdCurve
 from ._selection import best_candidate, evaluation_counts, near_top, tie_ulps
 
@@ -37,82 +36,6 @@ BOUND_SLACK_ULPS = 16
 # Zooms into the refined range at most this many times (each a pass over the
 # rows; every zoom divides the range by up to 2**16).
 _MAX_ZOOMS = 3
-
-
-class Layout(NamedTuple):
-    """Buckets of keys in ``[low, high]``: bucket ``(key - low) >> shift``."""
-
-    low: int
-    high: int
-    shift: int
-    n_buckets: int
-
-    @classmethod
-    def spanning(cls, low, high, log2_buckets: int = _LOG2_BUCKETS) -> Layout:
-        low, high = int(low), int(high)
-        shift = max((high - low).bit_length() - log2_buckets, 0)
-        return cls(low, high, shift, ((high - low) >> shift) + 1)
-
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        return (keys >= np.uint64(self.low)) & (keys <= np.uint64(self.high))
-
-    def buckets(self, keys: np.ndarray) -> np.ndarray:
-        """The buckets of keys in the layout's range."""
-        bucket = keys - np.uint64(self.low)
-        bucket >>= np.uint64(self.shift)
-        return bucket.view(np.int64)
-
-    def boundary(self, bucket: np.ndarray) -> np.ndarray:
-        """The smallest key of each bucket (the range's end past the last)."""
-        start = np.asarray(bucket, dtype=np.uint64) << np.uint64(self.shift)
-        start += np.uint64(self.low)
-        return np.minimum(start, np.uint64(self.high + 1))
-
-
-class BucketSums(NamedTuple):
-    """Per bucket: the weight of its positives and of its negatives, and its
-    number of rows. Sums of chunks' sums are the sums of the whole."""
-
-    positive: np.ndarray
-    negative: np.ndarray
-    rows: np.ndarray
-
-
-def bucket_sums(layout: Layout, keys, y_positive, weight, placed=None) -> BucketSums:
-    """The sums of the rows whose keys lie in the layout's range; ``placed``,
-    ``(inside, bucket)``, spares recomputing which rows those are."""
-    inside, bucket = placed or placed_rows(layout, keys)
-    if inside is not None:
-        y_positive = y_positive[inside]
-        weight = None if weight is None else weight[inside]
-    n = layout.n_buckets
-    # One count of (bucket, class) pairs: no copy of either class's rows.
-    pair = np.left_shift(bucket, 1)
-    pair |= y_positive
-    if weight is None:
-        negative, positive = np.bincount(pair, minlength=2 * n).reshape(n, 2).T
-        return BucketSums(positive, negative, positive + negative)
-    negative, positive = np.bincount(pair, weight, 2 * n).reshape(n, 2).T
-    return BucketSums(positive, negative, np.bincount(bucket, minlength=n))
-
-
-def refined_rows(layout: Layout, refined: np.ndarray, keys, placed=None):
-    """Which rows lie in a refined bucket (a mask over the rows)."""
-    inside, bucket = placed or placed_rows(layout, keys)
-    if inside is None:
-        return refined[bucket]
-    kept = np.zeros(keys.shape, dtype=bool)
-    kept[inside] = refined[bucket]
-    return kept
-
-
-def placed_rows(layout: Layout, keys):
-    """``(inside, bucket)``: the rows in the layout's range (None: all of
-    them) and their buckets."""
-    inside = layout.contains(keys)
-    if inside.all():
-        return None, layout.buckets(keys)
-    return inside, layout.buckets(keys[inside])
 
 
 class Candidates(NamedTuple):
@@ -409,17 +332,6 @@ def _without_single_keys(plan: Plan, layout: Layout, mixed_of) -> Plan:
     refined[plan.occupied[plan.refined]] = True
     mixed = mixed_of(layout, refined)
     return plan._replace(refined=plan.refined & mixed[plan.occupied])
-
-
-def mixed_buckets(n_buckets: int, bucket: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Which of ``n_buckets`` buckets hold more than one distinct key, from
-    the ``bucket`` and ``keys`` of their rows (no sort: each row is compared
-    with one key written for its bucket)."""
-    written = np.zeros(n_buckets, dtype=keys.dtype)
-    written[bucket] = keys
-    mixed = np.zeros(n_buckets, dtype=bool)
-    mixed[bucket[keys != written[bucket]]] = True
-    return mixed
 
 
 def candidate_curve(found: Candidates, totals) -> ThresholdCurve:

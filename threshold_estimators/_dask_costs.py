@@ -15,15 +15,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from ._bucket_layout import Layout, refined_rows
 from ._bucket_search import signed_order_keys
 from ._cost_buckets import CostPlanner, CostSums, cheapest, cost_sums
-from ._count_buckets import (
-    BOUND_SLACK_ULPS,
-    UNDECIDED,
-    Layout,
-    refined_rows,
-    search_buckets,
-)
+from ._count_buckets import BOUND_SLACK_ULPS, UNDECIDED, search_buckets
 from ._dask_search import (
     MAX_SORTED_ROWS,
     MixedBuckets,

@@ -23,17 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._bucket_layout import BucketSums, Layout, bucket_sums, placed_rows, refined_rows
 from ._bucket_search import signed_order_keys
 from ._count_buckets import (
     BOUND_SLACK_ULPS,
     UNDECIDED,
-    BucketSums,
     CountPlanner,
-    Layout,
-    bucket_sums,
     candidate_curve,
-    placed_rows,
-    refined_rows,
     search_buckets,
     winner,
 )
