@@ -303,7 +303,7 @@ def test_retarget_a_model_tuning_every_class(capsys, tmp_path):
     np.testing.assert_array_equal(joblib.load(output).threshold_, oracle.threshold_)
     assert report["prevalence"] == pytest.approx([0.2, 0.3, 0.5])
     assert report["pos_label"] is None and report["classes"] == [0, 1, 2]
-    # Estimated (bbse) from unlabelled rows without feature names.
+    # Estimated (em) from unlabelled rows without feature names.
     rows = write_csv(tmp_path / "rows.csv", ["a", "b", "c", "d", "e"], X[:120])
     code, out, _ = run(
         capsys, "retarget", model, "--unlabelled", rows, "--output", output, "--json"
@@ -311,17 +311,21 @@ def test_retarget_a_model_tuning_every_class(capsys, tmp_path):
     assert code == 0
     oracle = joblib.load(model).retarget(X=X[:120])
     np.testing.assert_allclose(json.loads(out)["prevalence"], oracle.prevalence_)
-    assert json.loads(out)["method"] == "bbse"
-    # One number, the wrong count, and em are refused (usage errors).
+    assert json.loads(out)["method"] == "em"
+    # One number and the wrong count are refused (usage errors).
     for value, message in [
         ("0.2", "must give one proportion per class"),
         ("0.2,0.8", "got shape (2,)"),
     ]:
         code, _, err = run(capsys, *argv, value)
         assert code == 2 and message in one_error(err, "retarget")
-    argv = ["retarget", model, "--unlabelled", rows, "--method", "em", "--output"]
-    code, _, err = run(capsys, *argv, tmp_path / "em.joblib")
-    assert code == 2 and "use --method bbse" in one_error(err, "retarget")
+    # Each method as the library estimates it.
+    for method in ("em", "bbse"):
+        argv = ["retarget", model, "--unlabelled", rows, "--method", method]
+        code, out, _ = run(capsys, *argv, "--output", tmp_path / "m.joblib", "--json")
+        oracle = joblib.load(model).retarget(X=X[:120], method=method)
+        assert code == 0 and json.loads(out)["method"] == method
+        np.testing.assert_allclose(json.loads(out)["prevalence"], oracle.prevalence_)
 
 
 # errors

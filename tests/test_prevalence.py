@@ -780,27 +780,98 @@ def test_an_estimated_rate_is_read_at_the_end_a_confidence_needs(objective, side
     assert model.threshold_ == at_rate.threshold_
 
 
-def test_every_class_bbse_recovers_the_proportions():
-    rng = np.random.default_rng(0)
+def three_gaussians(seed):
+    """Rows of three classes in 2-D, drawn at the given proportions."""
+    rng = np.random.default_rng(seed)
     means = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
 
     def draw(n, proportions):
         y = rng.choice(3, size=n, p=proportions)
         return rng.normal(size=(n, 2)) + means[y], y
 
+    return draw
+
+
+@pytest.mark.parametrize("method", ["auto", "em", "bbse"])
+def test_every_class_estimates_recover_the_proportions(method):
+    draw = three_gaussians(0)
     X, y = draw(3000, [0.5, 0.3, 0.2])
     model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
     truth = np.array([0.15, 0.25, 0.6])
     X_new, _ = draw(3000, truth)
-    model.retarget(X=X_new)
+    model.retarget(X=X_new, method=method)
     estimate = model.prevalence_estimate_
-    assert estimate.method == "bbse"
+    assert estimate.method == ("em" if method == "auto" else method)
     np.testing.assert_allclose(estimate.value, truth, atol=0.03)
     np.testing.assert_allclose(model.prevalence_, estimate.value)
     assert np.sum(estimate.value) == pytest.approx(1.0)
     # The decision is that of the estimated proportions.
     at_estimate = clone(model).set_params(prevalence=estimate.value).fit(X, y)
     np.testing.assert_array_equal(model.threshold_, at_estimate.threshold_)
+
+
+def test_every_class_em_is_the_mixture_maximum_likelihood():
+    """EM's fixed point against a direct maximization of the mixture's
+    log-likelihood (scipy, proportions as a softmax), on the same
+    posteriors; and its standard errors against the spread of estimates
+    over fresh unlabelled rows (the calibration held fixed)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp, softmax
+
+    from threshold_estimators._proportions_em import em_proportions
+
+    rng = np.random.default_rng(1)
+    training = np.array([0.5, 0.3, 0.2])
+    truth = np.array([0.2, 0.2, 0.6])
+    centers = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+
+    def posterior_of(x):  # the true posterior at the training proportions
+        log_density = -0.5 * ((x[:, None, :] - centers) ** 2).sum(axis=2)
+        return softmax(log_density + np.log(training), axis=1)
+
+    def draw(n):
+        y = rng.choice(3, size=n, p=truth)
+        return posterior_of(rng.normal(size=(n, 2)) + centers[y])
+
+    posterior = draw(2000)
+    found = em_proportions(posterior, training)
+
+    def negative_log_likelihood(free):
+        proportions = softmax(np.r_[free, 0.0])
+        return -logsumexp(np.log(posterior / training * proportions), axis=1).sum()
+
+    direct = softmax(np.r_[minimize(negative_log_likelihood, np.zeros(2)).x, 0.0])
+    np.testing.assert_allclose(found.value, direct, atol=2e-5)
+    estimates = np.array(
+        [em_proportions(draw(2000), training).value for _ in range(300)]
+    )
+    np.testing.assert_allclose(found.std, estimates.std(axis=0), rtol=0.25)
+    np.testing.assert_allclose(estimates.mean(axis=0), truth, atol=0.01)
+
+
+def test_temperature_scaling_matches_the_training_proportions():
+    """At the log loss's minimum in the biases, the weighted mean posterior
+    is each class's weighted share (the score equations of the biases); and
+    the gradient is the loss's (finite differences)."""
+    from threshold_estimators._proportions_em import TemperatureScaling, score_features
+
+    rng = np.random.default_rng(2)
+    labels = rng.choice(3, size=2000, p=[0.6, 0.3, 0.1])
+    scores = rng.normal(size=(2000, 3)) + 1.5 * np.eye(3)[labels]
+    weight = rng.exponential(size=2000)
+    for features in (scores, score_features(softmax_rows(scores), "probability")):
+        calibrator = TemperatureScaling().fit(features, labels, weight)
+        posterior = calibrator.posterior(features)
+        shares = np.bincount(labels, weights=weight) / weight.sum()
+        np.testing.assert_allclose(
+            np.average(posterior, axis=0, weights=weight), shares, atol=1e-4
+        )
+        assert calibrator.inverse_temperature_ > 0
+
+
+def softmax_rows(scores):
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 # ---------------------------------------------------------------- 4. errors
@@ -893,10 +964,14 @@ def test_em_refuses_rows_that_are_all_negative(fitted):
         model.retarget(X=far_rows(model, -1), method="em")
 
 
-def test_every_class_refuses_em(multiclass_data, fitted_every_class):
-    X, _ = multiclass_data
-    with pytest.raises(ValueError, match=r"method='em'.*pos_label=None.*'bbse'"):
-        copy.deepcopy(fitted_every_class).retarget(X=X, method="em")
+def test_every_class_em_refuses_rows_of_one_class(fitted_every_class):
+    """Rows all far inside one class's region: the others' proportions at
+    the boundary, with the message saying what that means."""
+    model = copy.deepcopy(fitted_every_class)
+    class_0 = model.estimator_.coef_[0] - model.estimator_.coef_[1:].mean(axis=0)
+    rows = np.tile(100.0 * class_0 / np.linalg.norm(class_0), (200, 1))
+    with pytest.raises(ValueError, match=r"estimated \(em\).*boundary 0.*label shift"):
+        model.retarget(X=rows)
 
 
 def test_retarget_needs_the_kept_rows(binary_data):

@@ -595,11 +595,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             50; a few thousand give about ±0.01), instead of giving it.
         method : {"auto", "em", "bbse"}, default="auto"
             How the rate is estimated from ``X``: ``"em"``, expectation-
-            maximization on the out-of-fold calibrated probabilities of the
-            tuned class (Saerens et al. 2002); ``"bbse"``, black-box shift
-            estimation, inverting the out-of-fold confusion matrix of the
-            decision (Lipton et al. 2018); ``"auto"``, ``"em"`` for one
-            tuned class and ``"bbse"`` when every class is tuned.
+            maximization on the out-of-fold scores recalibrated (Saerens et
+            al. 2002): of the tuned class by a piecewise logistic, or of every
+            class by bias-corrected temperature scaling when every class is
+            tuned; ``"bbse"``, black-box shift estimation, inverting the
+            out-of-fold confusion matrix of a decision (Lipton et al. 2018);
+            ``"auto"``, ``"em"`` (the smaller error, measured: see the
+            base-rate guide).
 
         Returns
         -------

@@ -28,6 +28,7 @@ from ._prevalence import (
     decision_weights,
     em_rate,
 )
+from ._proportions_em import TemperatureScaling, em_proportions, score_features
 from ._rules import choose_rule
 from ._search import confusion_curve, cut_point
 from ._validation import class_index, plain
@@ -100,12 +101,8 @@ def estimate(model, X, method: str) -> PrevalenceEstimate:
     y = classes[record["labels"]]
     weight = record["sample_weight"]
     if pos_label is None:
-        if method == "em":
-            raise ValueError(
-                "method='em' estimates one class's rate from its calibrated "
-                "probability; with every class tuned (pos_label=None) use "
-                "method='bbse' (or 'auto')."
-            )
+        if method in ("auto", "em"):
+            return _every_class_em(model, X, record, weight)
         return _every_class_bbse(model, X, record, y, weight)
     positive = y == pos_label
     rule = model.rule_
@@ -172,6 +169,22 @@ def decided_rate(found: PrevalenceEstimate, objective):
 def check_method(method) -> None:
     if method not in ESTIMATORS:
         raise ValueError(f"method must be one of {list(ESTIMATORS)}; got {method!r}.")
+
+
+def _every_class_em(model, X, record, weight) -> PrevalenceEstimate:
+    """EM on the estimator's scores of every class, recalibrated on the
+    out-of-fold scores by temperature scaling."""
+    rule = model.rule_
+    labels = record["labels"].astype(np.intp)
+    features = score_features(record["score"], rule.score_kind)
+    calibrator = TemperatureScaling().fit(features, labels, weight)
+    new_scores = rule.inner(model.estimator_, X, rule.response_method)
+    new_scores = np.asarray(new_scores)
+    check_unlabelled_rows(new_scores.shape[0])
+    posterior = calibrator.posterior(score_features(new_scores, rule.score_kind))
+    w = np.ones(labels.size) if weight is None else weight
+    training = np.bincount(labels, weights=w, minlength=len(model.classes_))
+    return em_proportions(posterior, training / training.sum())
 
 
 def _every_class_bbse(model, X, record, y, weight) -> PrevalenceEstimate:

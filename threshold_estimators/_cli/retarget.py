@@ -44,10 +44,10 @@ estimated rate with its standard error and 95 % interval).
 FILE.csv needs the model's feature columns, selected by name as "predict"
 does (any other column, a label included, is ignored), and at least
 {MIN_UNLABELLED_ROWS} rows; a few thousand give the rate to about +-0.01. --method em
-(auto's choice for a model tuning one class) fits the rate by
-expectation-maximization on the out-of-fold calibrated probabilities; bbse
-(black-box shift estimation; auto's choice for a model tuning every class)
-inverts the out-of-fold confusion matrix of a decision. Only load joblib files
+(auto's choice) fits the rate by expectation-maximization on the out-of-fold
+scores recalibrated (every class's, for a model tuning every class); bbse
+(black-box shift estimation) inverts the out-of-fold confusion matrix of a
+decision. Only load joblib files
 you trust: loading one can run code. A .skops model is loaded as "predict"
 loads it (see --trust), and a NEW path ending in .skops is written with
 skops."""
@@ -159,11 +159,6 @@ def _retargetable(path: str, trust):
 def _estimate(model, args) -> None:
     """``model`` retargeted to the rate estimated from ``--unlabelled``."""
     method = args.method or "auto"
-    if method == "em" and model.pos_label_ is None:
-        raise UsageError(
-            "--method em estimates one class's rate, and the model tunes every "
-            f"class of {len(model.classes_)}: use --method bbse (or auto)."
-        )
     table = read_csv(args.unlabelled)
     if table.n_rows < MIN_UNLABELLED_ROWS:
         raise DataError(

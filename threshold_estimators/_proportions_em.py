@@ -1,0 +1,99 @@
+"""Class proportions of unlabelled rows by expectation-maximization, for every
+class at once (multiclass, every class tuned).
+
+EM needs posteriors calibrated at the training proportions. The out-of-fold
+scores of the fold models are recalibrated by bias-corrected temperature
+scaling (one temperature and one bias per class on the log-probabilities or
+decision values, fitted by the multinomial log loss: Alexandari, Kundaje and
+Shrikumar 2020, who found EM on such posteriors hard to beat for label
+shift); each iteration then moves every new row's posterior to the current
+proportions and averages them (Saerens, Latinne and Decaestecker 2002). The
+fixed point is the maximum-likelihood mixture; its observed information
+gives the standard errors (the sampling of the unlabelled rows only: the
+calibration's own error is not carried, unlike the binary case).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_softmax, softmax
+
+from ._prevalence import PrevalenceEstimate, _estimate
+
+# EM stops when no proportion moves more than this between iterations.
+_EM_TOLERANCE = 1e-10
+_EM_MAX_ITERATIONS = 10_000
+# Log-probabilities are read from probabilities clipped here (a class given
+# probability 0 by the model would otherwise be impossible for every weight).
+_SMALLEST_PROBABILITY = 1e-12
+
+
+def score_features(scores: np.ndarray, score_kind: str) -> np.ndarray:
+    """What the temperature scales: log-probabilities, or decision values."""
+    scores = np.asarray(scores, dtype=float)
+    if score_kind == "probability":
+        return np.log(np.clip(scores, _SMALLEST_PROBABILITY, 1.0))
+    return scores
+
+
+class TemperatureScaling:
+    """``softmax(features / temperature + bias)``, fitted by the weighted
+    multinomial log loss (bias-corrected temperature scaling)."""
+
+    def fit(self, features, labels, sample_weight=None) -> TemperatureScaling:
+        n_rows, n_classes = features.shape
+        weight = np.ones(n_rows) if sample_weight is None else sample_weight
+        weight = weight / weight.sum()
+        onehot = np.zeros((n_rows, n_classes))
+        onehot[np.arange(n_rows), labels] = 1.0
+        scale = max(float(np.std(features)), 1e-12)
+
+        def loss(parameters):
+            # The inverse temperature on its log: always positive.
+            inverse, bias = np.exp(parameters[0]), parameters[1:]
+            logits = features * (inverse / scale) + bias
+            log_posterior = log_softmax(logits, axis=1)
+            residual = (softmax(logits, axis=1) - onehot) * weight[:, None]
+            gradient = np.empty_like(parameters)
+            gradient[0] = inverse / scale * np.sum(residual * features)
+            gradient[1:] = residual.sum(axis=0)
+            return -np.sum(weight * log_posterior[onehot > 0]), gradient
+
+        start = np.r_[np.log(scale), np.zeros(n_classes)]
+        found = minimize(loss, start, jac=True, method="L-BFGS-B")
+        self.inverse_temperature_ = float(np.exp(found.x[0])) / scale
+        self.bias_ = found.x[1:]
+        return self
+
+    def posterior(self, features) -> np.ndarray:
+        return softmax(features * self.inverse_temperature_ + self.bias_, axis=1)
+
+
+def em_proportions(posterior: np.ndarray, training: np.ndarray) -> PrevalenceEstimate:
+    """The class proportions of the rows whose calibrated posteriors (at the
+    ``training`` proportions) are ``posterior``, by EM; a ValueError at the
+    boundary (a class under half a row)."""
+    n_rows, n_classes = posterior.shape
+    likelihood = posterior / training  # each class's density ratio, up to a row factor
+    proportions = training.astype(float)
+    for _ in range(_EM_MAX_ITERATIONS):
+        mixed = likelihood * proportions
+        updated = (mixed / mixed.sum(axis=1, keepdims=True)).mean(axis=0)
+        moved = np.max(np.abs(updated - proportions))
+        proportions = updated
+        if moved < _EM_TOLERANCE:
+            break
+    # Observed information of the mixture in the first k - 1 proportions (the
+    # last is one minus their sum).
+    share = likelihood / (likelihood @ proportions)[:, None]
+    gradient = share[:, :-1] - share[:, -1:]
+    information = gradient.T @ gradient
+    try:
+        covariance = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        std = np.full(n_classes, np.inf)
+    else:
+        last = covariance.sum()
+        std = np.sqrt(np.clip(np.r_[np.diag(covariance), last], 0, None))
+    return _estimate(proportions, std, "em", n_rows)
