@@ -18,6 +18,10 @@ unlabelled rows are drawn at proportions from a Dirichlet distribution
     four classes in 2-D, unit-variance Gaussians around centres drawn per
     seed (scale 2), 3,000 training rows at equal proportions,
     ``LogisticRegression()``; deployment proportions ~ Dirichlet(2, 2, 2, 2).
+``gauss4_tree``, ``gauss4_5nn``
+    the same with ``DecisionTreeClassifier(random_state=0)`` and
+    ``KNeighborsClassifier(5)``: coarse probabilities (one-hot for the tree),
+    which one temperature cannot recalibrate (EM then uses matrix scaling).
 ``digits``
     scikit-learn's digits (10 classes), a random half trains
     ``StandardScaler() + LogisticRegression(max_iter=2000)``; deployment rows
@@ -44,8 +48,10 @@ from _common import environment, load_average, render_table
 from sklearn.datasets import load_digits
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
 from threshold_estimators import ThresholdTunedClassifier
@@ -53,10 +59,11 @@ from threshold_estimators._retarget import estimate
 
 N_UNLABELLED = 2_000
 METHODS = ("em", "bbse")
-SEEDS = {"gauss4": 40, "digits": 40, "digits_hgb": 12}
+SEEDS = {"gauss4": 40, "gauss4_tree": 40, "gauss4_5nn": 40, "digits": 40,
+         "digits_hgb": 12}  # fmt: skip
 
 
-def gauss4(rng):
+def gauss4(rng, estimator=None):
     centres = rng.normal(scale=2.0, size=(4, 2))
 
     def draw(n, proportions):
@@ -64,7 +71,7 @@ def gauss4(rng):
         return rng.normal(size=(n, 2)) + centres[y], y
 
     X, y = draw(3_000, np.full(4, 0.25))
-    model = ThresholdTunedClassifier(LogisticRegression()).fit(X, y)
+    model = ThresholdTunedClassifier(estimator or LogisticRegression()).fit(X, y)
     truth = rng.dirichlet(np.full(4, 2.0))
     return model, draw(N_UNLABELLED, truth)[0], truth
 
@@ -83,6 +90,8 @@ def digits(rng, estimator):
 
 PROBLEMS = {
     "gauss4": gauss4,
+    "gauss4_tree": lambda rng: gauss4(rng, DecisionTreeClassifier(random_state=0)),
+    "gauss4_5nn": lambda rng: gauss4(rng, KNeighborsClassifier(5)),
     "digits": lambda rng: digits(
         rng, make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     ),

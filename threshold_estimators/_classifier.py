@@ -596,12 +596,13 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         method : {"auto", "em", "bbse"}, default="auto"
             How the rate is estimated from ``X``: ``"em"``, expectation-
             maximization on the out-of-fold scores recalibrated (Saerens et
-            al. 2002): of the tuned class by a piecewise logistic, or of every
-            class by bias-corrected temperature scaling when every class is
-            tuned; ``"bbse"``, black-box shift estimation, inverting the
-            out-of-fold confusion matrix of a decision (Lipton et al. 2018);
-            ``"auto"``, ``"em"`` (the smaller error, measured: see the
-            base-rate guide).
+            al. 2002): of the tuned class by a piecewise logistic or, when
+            every class is tuned, of every class by temperature scaling (by
+            matrix scaling where one temperature cannot follow the scores'
+            confusion, as with trees); ``"bbse"``, black-box shift
+            estimation, inverting the out-of-fold confusion matrix of a
+            decision (Lipton et al. 2018); ``"auto"``, ``"em"`` (the smaller
+            error, measured: see the base-rate guide).
 
         Returns
         -------

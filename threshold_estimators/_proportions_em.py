@@ -2,15 +2,20 @@
 class at once (multiclass, every class tuned).
 
 EM needs posteriors calibrated at the training proportions. The out-of-fold
-scores of the fold models are recalibrated by bias-corrected temperature
-scaling (one temperature and one bias per class on the log-probabilities or
-decision values, fitted by the multinomial log loss: Alexandari, Kundaje and
-Shrikumar 2020, who found EM on such posteriors hard to beat for label
-shift); each iteration then moves every new row's posterior to the current
-proportions and averages them (Saerens, Latinne and Decaestecker 2002). The
-fixed point is the maximum-likelihood mixture; its observed information
-gives the standard errors (the sampling of the unlabelled rows only: the
-calibration's own error is not carried, unlike the binary case).
+scores of the fold models (log-probabilities, or decision values) are
+recalibrated by bias-corrected temperature scaling, one temperature and one
+bias per class (Alexandari, Kundaje and Shrikumar 2020, who found EM on such
+posteriors hard to beat under label shift), unless its posteriors miss the
+out-of-fold confusion between the classes (one-hot scores of trees and
+nearest neighbours: one temperature cannot follow them, and EM was then
+biased with intervals that never held the truth): then by matrix scaling, a
+multinomial logistic regression on every class's score, whose k x k weights
+can. Each iteration then
+moves every new row's posterior to the current proportions and averages them
+(Saerens, Latinne and Decaestecker 2002). The fixed point is the
+maximum-likelihood mixture; its observed information gives the standard
+errors (the sampling of the unlabelled rows only: the calibration's own error
+is not carried, unlike the binary case).
 """
 
 from __future__ import annotations
@@ -18,12 +23,22 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from ._prevalence import PrevalenceEstimate, _estimate
 
 # EM stops when no proportion moves more than this between iterations.
 _EM_TOLERANCE = 1e-10
 _EM_MAX_ITERATIONS = 10_000
+# follows_confusion checks the classes most likely for at least this many
+# (effective) rows, allowing this much beyond sampling.
+_MIN_CHECKED_ROWS = 20
+_CONFUSION_SLACK = 0.01
+# The inverse strength of the weights' L2 penalty (scikit-learn's default):
+# k x k weights fitted on a few hundred rows per class need some.
+_REGULARIZATION = 1.0
 # Log-probabilities are read from probabilities clipped here (a class given
 # probability 0 by the model would otherwise be impossible for every weight).
 _SMALLEST_PROBABILITY = 1e-12
@@ -68,6 +83,62 @@ class TemperatureScaling:
 
     def posterior(self, features) -> np.ndarray:
         return softmax(features * self.inverse_temperature_ + self.bias_, axis=1)
+
+
+class MatrixScaling:
+    """The posterior of every class from every class's score: a multinomial
+    logistic regression on the standardized scores (matrix scaling), fitted
+    on the out-of-fold rows. Its intercepts are not penalized, so its mean
+    posterior is each class's (weighted) training share; its k x k weights
+    can follow which classes a model confuses, even from one-hot scores
+    (a tree's, a nearest neighbour's), where one temperature cannot."""
+
+    def fit(self, features, labels, sample_weight=None) -> MatrixScaling:
+        self.model_ = make_pipeline(
+            StandardScaler(), LogisticRegression(C=_REGULARIZATION, max_iter=1000)
+        )
+        self.model_.fit(
+            features,
+            labels,
+            standardscaler__sample_weight=sample_weight,
+            logisticregression__sample_weight=sample_weight,
+        )
+        return self
+
+    def posterior(self, features) -> np.ndarray:
+        return self.model_.predict_proba(features)
+
+
+def every_class_calibrator(features, labels, sample_weight=None):
+    """Temperature scaling when its posteriors follow the out-of-fold
+    confusion (:func:`follows_confusion`), else matrix scaling."""
+    temperature = TemperatureScaling().fit(features, labels, sample_weight)
+    if follows_confusion(temperature.posterior(features), labels, sample_weight):
+        return temperature
+    return MatrixScaling().fit(features, labels, sample_weight)
+
+
+def follows_confusion(posterior, labels, sample_weight=None) -> bool:
+    """Whether, among the rows each class is most likely for, the mean
+    posterior of every class is its share of the labels, within four
+    binomial standard errors (Kish's effective rows) and 0.01."""
+    n_rows, n_classes = posterior.shape
+    weight = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight)
+    predicted = np.argmax(posterior, axis=1)
+    for k in range(n_classes):
+        rows = (predicted == k) & (weight > 0)
+        w = weight[rows]
+        if w.size == 0:
+            continue
+        effective = w.sum() ** 2 / np.sum(w**2)
+        if effective < _MIN_CHECKED_ROWS:
+            continue
+        share = np.bincount(labels[rows], weights=w, minlength=n_classes) / w.sum()
+        mean = np.average(posterior[rows], axis=0, weights=w)
+        error = np.sqrt(np.maximum(share * (1 - share), 1 / effective) / effective)
+        if np.any(np.abs(mean - share) > 4 * error + _CONFUSION_SLACK):
+            return False
+    return True
 
 
 def em_proportions(posterior: np.ndarray, training: np.ndarray) -> PrevalenceEstimate:

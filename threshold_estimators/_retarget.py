@@ -28,7 +28,7 @@ from ._prevalence import (
     decision_weights,
     em_rate,
 )
-from ._proportions_em import TemperatureScaling, em_proportions, score_features
+from ._proportions_em import em_proportions, every_class_calibrator, score_features
 from ._rules import choose_rule
 from ._search import confusion_curve, cut_point
 from ._validation import class_index, plain
@@ -173,15 +173,15 @@ def check_method(method) -> None:
 
 def _every_class_em(model, X, record, weight) -> PrevalenceEstimate:
     """EM on the estimator's scores of every class, recalibrated on the
-    out-of-fold scores by temperature scaling."""
+    out-of-fold scores (temperature or matrix scaling)."""
     rule = model.rule_
     labels = record["labels"].astype(np.intp)
     features = score_features(record["score"], rule.score_kind)
-    calibrator = TemperatureScaling().fit(features, labels, weight)
+    calibrated = every_class_calibrator(features, labels, weight)
     new_scores = rule.inner(model.estimator_, X, rule.response_method)
     new_scores = np.asarray(new_scores)
     check_unlabelled_rows(new_scores.shape[0])
-    posterior = calibrator.posterior(score_features(new_scores, rule.score_kind))
+    posterior = calibrated.posterior(score_features(new_scores, rule.score_kind))
     w = np.ones(labels.size) if weight is None else weight
     training = np.bincount(labels, weights=w, minlength=len(model.classes_))
     return em_proportions(posterior, training / training.sum())
