@@ -263,6 +263,7 @@ def test_empty_cv(data):
     [
         np.array([0, 1]),
         np.array([False, True]),
+        np.array([True]),  # one class, as a counts' edge
         np.array([-1, 1]),
         np.array([-1, 0, 1]),
         np.array([3, 4, 5, 6], dtype=np.uint8),
@@ -280,6 +281,11 @@ def test_class_index_is_the_position_in_the_sorted_classes(labels):
     y = np.random.default_rng(0).choice(labels, size=1000)
     classes = unique_labels(y)
     np.testing.assert_array_equal(classes, np.unique(y))
+    # With counts: np.unique's, whichever way they are counted.
+    expected, expected_counts = np.unique(y, return_counts=True)
+    counted, counts = unique_labels(y, return_counts=True)
+    np.testing.assert_array_equal(counted, expected)
+    np.testing.assert_array_equal(counts, expected_counts)
     index = class_index(y, classes)
     np.testing.assert_array_equal(index, np.searchsorted(classes, y))
     np.testing.assert_array_equal(classes[index], y)

@@ -58,7 +58,7 @@ from ._validation import (
     check_row_metadata,
     check_split_pairs,
     check_splits,
-    check_target,
+    check_target_counts,
     check_target_shape,
     checked_weights_and_totals,
     class_index,
@@ -497,9 +497,10 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         X, y = indexable(X, y)
         y = check_target_shape(y)
         wanted = tuned_class(self.pos_label, self.objective, self.estimator)
-        classes, positive_index = check_target(y, wanted)
+        classes, positive_index, counts = check_target_counts(y, wanted)
         pos_label = None if positive_index is None else classes[positive_index]
-        class_totals = None  # each class's total weight, when summed here
+        # Each class's total weight: its rows, or summed with the weights' check.
+        class_totals = counts.astype(np.float64)
         if sample_weight is not None:
             sample_weight, class_totals = checked_weights_and_totals(
                 sample_weight, X, y, classes

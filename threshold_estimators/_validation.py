@@ -16,19 +16,28 @@ def check_target(y, pos_label, owner: str = "ThresholdTunedClassifier"):
     the convention. On a multiclass target ``pos_label`` is tuned against the
     rest, and ``None`` tunes every class (the index returned is then None).
     """
+    classes, index, _ = check_target_counts(y, pos_label, owner, stacklevel=4)
+    return classes, index
+
+
+def check_target_counts(
+    y, pos_label, owner: str = "ThresholdTunedClassifier", *, stacklevel: int = 3
+):
+    """:func:`check_target`'s classes and index, and each class's number of
+    rows (counted with the classes: no other pass over the labels)."""
     if len(y) == 0:
         raise ValueError(
             f"{owner} needs samples of two classes to place a threshold between; "
             "got 0 samples."
         )
     _check_one_label_type(y)
-    classes = unique_labels(y)
+    classes, counts = unique_labels(y, return_counts=True)
     # The kind of a 1-D target is the kind of its distinct values: checked on
     # those (a few) rather than three passes over every label.
     check_classification_targets(classes)
     y_type = type_of_target(classes, input_name="y")
     if y_type == "multiclass" and pos_label is None:
-        return classes, None
+        return classes, None, counts
     if classes.size < 2:
         raise ValueError(
             f"{owner} needs two classes to place a threshold between; y has 1 "
@@ -45,16 +54,16 @@ def check_target(y, pos_label, owner: str = "ThresholdTunedClassifier"):
                 f"pos_label={pos_label!r} is not a class of y; the classes "
                 f"are {classes.tolist()}."
             )
-        return classes, int(np.flatnonzero(classes == pos_label)[0])
+        return classes, int(np.flatnonzero(classes == pos_label)[0]), counts
     if not (set(classes.tolist()) <= {0, 1} or set(classes.tolist()) <= {-1, 1}):
         warnings.warn(
             f"pos_label=None: tuning the decision for class {plain(classes[1])!r} "
             f"(classes_[1]) of {classes.tolist()}. Pass pos_label to choose "
             "the class explicitly and silence this warning.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
-    return classes, 1
+    return classes, 1, counts
 
 
 def check_row_metadata(metadata: dict | None, n_samples: int) -> None:
@@ -84,12 +93,17 @@ def check_metadata_read(objective, metadata: dict, owner: str) -> None:
         )
 
 
-def unique_labels(y: np.ndarray) -> np.ndarray:
-    """``np.unique(y)``, counted rather than sorted for integer and boolean
-    labels in a compact range (the common case, and the cost of a sort of
-    every label otherwise)."""
+def unique_labels(y: np.ndarray, *, return_counts: bool = False):
+    """``np.unique(y)`` (with ``return_counts``, also each label's number of
+    rows), counted rather than sorted for integer and boolean labels in a
+    compact range (the common case, and the cost of a sort of every label
+    otherwise)."""
     y = np.asarray(y)
     if y.dtype.kind == "b":
+        if return_counts:
+            true = int(np.count_nonzero(y))
+            counts = np.array([y.size - true, true])
+            return np.array([False, True])[counts > 0], counts[counts > 0]
         # Two scans that stop at the first row of each class.
         present = [y.size > 0 and not y.all(), bool(y.any())]
         return np.array([False, True])[present]
@@ -100,9 +114,11 @@ def unique_labels(y: np.ndarray) -> np.ndarray:
             # Small non-negative labels are their own bins: no shifted copy.
             own = 0 <= low and high < bins
             offset = y if own else y.astype(np.int64) - low
-            present = np.flatnonzero(np.bincount(offset))
-            return (present if own else present + low).astype(y.dtype)
-    return np.unique(y)
+            counts = np.bincount(offset)
+            present = np.flatnonzero(counts)
+            labels = (present if own else present + low).astype(y.dtype)
+            return (labels, counts[present]) if return_counts else labels
+    return np.unique(y, return_counts=return_counts)
 
 
 def class_index(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
