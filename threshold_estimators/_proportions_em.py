@@ -27,11 +27,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ._prevalence import PrevalenceEstimate, _estimate
+from ._calibration import effective_size
+from ._prevalence import (
+    _EM_MAX_ITERATIONS,
+    _EM_TOLERANCE,
+    PrevalenceEstimate,
+    _estimate,
+)
 
-# EM stops when no proportion moves more than this between iterations.
-_EM_TOLERANCE = 1e-10
-_EM_MAX_ITERATIONS = 10_000
 # follows_confusion checks the classes most likely for at least this many
 # (effective) rows, allowing this much beyond sampling.
 _MIN_CHECKED_ROWS = 20
@@ -128,9 +131,7 @@ def follows_confusion(posterior, labels, sample_weight=None) -> bool:
     for k in range(n_classes):
         rows = (predicted == k) & (weight > 0)
         w = weight[rows]
-        if w.size == 0:
-            continue
-        effective = w.sum() ** 2 / np.sum(w**2)
+        effective = effective_size(w)
         if effective < _MIN_CHECKED_ROWS:
             continue
         share = np.bincount(labels[rows], weights=w, minlength=n_classes) / w.sum()
