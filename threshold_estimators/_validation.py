@@ -173,9 +173,14 @@ def _label_kind(label) -> str:
 
 def check_weight_values(sample_weight: np.ndarray) -> None:
     """Weights must be finite and non-negative, and their sum finite."""
-    # NaN fails both comparisons: two reductions check every rule.
-    if sample_weight.size and not (
-        np.min(sample_weight) >= 0 and np.max(sample_weight) < np.inf
+    if not sample_weight.size:
+        return
+    # Two reductions in the common case: NaN fails the comparison, and an
+    # infinite weight makes the sum infinite (told apart from an overflow).
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = sample_weight.sum()
+    if not np.min(sample_weight) >= 0 or (
+        not np.isfinite(total) and not np.max(sample_weight) < np.inf
     ):
         raise ValueError(
             "sample_weight must be finite and non-negative; got "
@@ -185,8 +190,6 @@ def check_weight_values(sample_weight: np.ndarray) -> None:
             f"{np.count_nonzero(np.isinf(sample_weight))} infinite and "
             f"{np.count_nonzero(sample_weight < 0)} negative values)."
         )
-    with np.errstate(over="ignore"):
-        total = sample_weight.sum()
     if not np.isfinite(total):
         raise ValueError(
             "sample_weight sums to infinity in float64 (max "
