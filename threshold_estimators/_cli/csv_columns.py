@@ -178,7 +178,7 @@ def arrow_csv(path: str, layout: Layout, label: str, numeric: list[str]):
     spans = _spans(path, layout.start, window)
     if spans is None:
         return None
-    threads = pa.cpu_count() if _use_threads(pa, path) else 1
+    threads = _reading_threads(pa, path)
     options = _options(layout, label, numeric, whole_file=False, threads=False)
     pieces = _map_in_threads(
         lambda span: _read_piece(path, span, window, options),
@@ -411,7 +411,14 @@ def _map_in_threads(function, items: list, n_threads: int) -> list:
 
 
 def _use_threads(pa, path: str) -> bool:
-    """Whether the file is read on several threads: each costs some memory of
-    its own (``_BYTES_PER_THREAD``), worth it when the file is large against
-    that."""
+    """Whether pyarrow reads the whole file on its threads (one per core):
+    each costs some memory of its own (``_BYTES_PER_THREAD``), worth it when
+    the file is large against that."""
     return os.path.getsize(path) >= _BYTES_PER_THREAD * pa.cpu_count()
+
+
+def _reading_threads(pa, path: str) -> int:
+    """How many threads parse the pieces of the file: one per core, and per
+    ``_BYTES_PER_THREAD`` of the file (on many cores, a file of a few hundred
+    megabytes still gets several)."""
+    return max(1, min(pa.cpu_count(), os.path.getsize(path) // _BYTES_PER_THREAD))
