@@ -109,11 +109,12 @@ def code_type(n_values: int):
 
 
 def joined(pieces: list, dtype, n_rows: int) -> np.ndarray:
-    """Arrays ``pieces`` as one array of ``dtype``, each freed once copied."""
+    """Arrays ``pieces`` (NumPy's, or Arrow's without nulls) as one array of
+    ``dtype``, each freed once copied."""
     whole = np.empty(n_rows, dtype=dtype)
     start = 0
     while pieces:
         piece = pieces.pop(0)
-        whole[start : start + piece.shape[0]] = piece
-        start += piece.shape[0]
+        whole[start : start + len(piece)] = piece
+        start += len(piece)
     return whole

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import files
-from .compact import Columns, code_type
+from .compact import Columns, code_type, joined
 
 # Bytes of an unquoted CSV file parsed at once. pyarrow's own threaded reader
 # kept about 15 MB of blocks in flight per thread (a peak of 2.5-3.6 x the two
@@ -348,7 +348,7 @@ def _columns(path, layout: Layout, label, numeric, parsed: list[_Parsed]):
     parsed.clear()  # each chunk is freed once copied
     numbers = {}
     for name in numeric:
-        values = _arrow_numbers(chunks.pop(name), n_rows)
+        values = joined(chunks.pop(name), np.float64, n_rows)
         if not np.isfinite(values).all():
             return None
         numbers[name] = values
@@ -363,19 +363,6 @@ def _columns(path, layout: Layout, label, numeric, parsed: list[_Parsed]):
         {label: (texts, codes)},
         csv_lines(path, layout.delimiter),
     )
-
-
-def _arrow_numbers(chunks: list, n_rows: int) -> np.ndarray:
-    """Numeric Arrow chunks as one float64 array, each chunk released once
-    copied."""
-    values = np.empty(n_rows)
-    start = 0
-    while chunks:
-        chunk = chunks.pop(0)
-        stop = start + len(chunk)
-        values[start:stop] = chunk.to_numpy(zero_copy_only=False)
-        start = stop
-    return values
 
 
 def _arrow_labels(chunks: list, n_rows: int) -> tuple[list[str], np.ndarray]:
