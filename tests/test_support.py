@@ -177,3 +177,80 @@ def test_every_class_tuned_warns_per_class_by_name():
         assert any(f"rests on {calls} out-of-fold" in m for m in own) or any(
             "moves much" in m for m in own
         )
+
+
+def gaussian_scores(n=20_000, rate=0.15, separation=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < rate).astype(int)
+    return y, rng.normal(size=n) + separation * y
+
+
+def test_a_precision_decided_for_a_rare_rate_warns_with_its_mapped_interval():
+    """Precision 0.8 at a rate of 0.002 is precision ~0.998 at 0.15, read on
+    a handful of false positives: hundreds of calls, but an uncertain
+    precision there."""
+    y, score = gaussian_scores(separation=3.0)
+    with pytest.warns(LowSupportWarning, match="multiplies the odds") as record:
+        found = pick_threshold(y, score, PrecisionTarget(0.8), prevalence=0.002)
+    called = score >= found.threshold
+    calls, hits = int(called.sum()), int((called & (y == 1)).sum())
+    assert calls >= 30  # the warning is the shift's, not the calls'
+    training = y.mean()
+    shift = (0.002 / 0.998) / (training / (1 - training))
+    message = str(record[0].message)
+    assert f"rests on {calls} scored positive calls" in message
+    assert f"by {shift:.3g}" in message
+    interval = binomtest(hits, calls).proportion_ci(0.95, method="exact")
+
+    def mapped(p):
+        return shift * p / (shift * p + 1 - p)
+
+    low, high = map(float, re.search(r"\[([\d.]+), ([\d.]+)\]", message).groups())
+    assert low == pytest.approx(mapped(interval.low), abs=6e-4)
+    assert high == pytest.approx(mapped(interval.high), abs=6e-4)
+    assert high - low > 0.25
+
+
+def test_the_same_cut_without_the_shift_does_not_warn():
+    y, score = gaussian_scores()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LowSupportWarning)
+        pick_threshold(y, score, PrecisionTarget(0.8))
+        pick_threshold(y, score, PrecisionTarget(0.8), prevalence=0.3)
+
+
+def test_the_shifted_support_is_the_spread_of_the_shifted_precision():
+    """The support behind the warning, against draws: the precision ``q``
+    mapped from binomial hits varies as a rate measured on that many rows."""
+    from threshold_estimators._support import _shifted, _shifted_support
+
+    rng = np.random.default_rng(4)
+    for calls, precision, shift in [
+        (400, 0.986, 1 / 17.6),
+        (2000, 0.5, 0.2),
+        (300, 0.3, 8.0),
+    ]:
+        hits = rng.binomial(calls, precision, size=200_000)
+        spread = np.std(_shifted(hits / calls, shift))
+        support = _shifted_support(round(precision * calls), calls, shift)
+        q = _shifted(precision, shift)
+        assert spread == pytest.approx(np.sqrt(q * (1 - q) / support), rel=0.1)
+
+
+def test_retargeting_to_a_rare_rate_warns_and_a_confidence_does_not():
+    y, score = gaussian_scores(separation=3.0, seed=1)
+    X = score[:, None]
+    model = ThresholdTunedClassifier(
+        LogisticRegression(), objective=PrecisionTarget(0.8)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LowSupportWarning)
+        model.fit(X, y)
+    with pytest.warns(LowSupportWarning, match="multiplies the odds"):
+        model.retarget(prevalence=0.002)
+    bounded = ThresholdTunedClassifier(
+        LogisticRegression(), objective=PrecisionTarget(0.8, confidence=0.9)
+    ).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LowSupportWarning)
+        bounded.retarget(prevalence=0.02)

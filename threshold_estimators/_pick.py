@@ -294,7 +294,12 @@ def pick_threshold(
             odds_shift=shift,
         )
         warn_if_unsupported(
-            objective, y_true == pos_label, y_score, found.threshold, rows="scored"
+            objective,
+            y_true == pos_label,
+            y_score,
+            found.threshold,
+            rows="scored",
+            odds_shift=shift,
         )
         return found
     # (rest, pos_label)
@@ -321,7 +326,12 @@ def pick_threshold(
         odds_shift=shift,
     )
     warn_if_unsupported(
-        objective, y_true == pos_label, y_score, found.threshold, rows="scored"
+        objective,
+        y_true == pos_label,
+        y_score,
+        found.threshold,
+        rows="scored",
+        odds_shift=shift,
     )
     return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})
 

@@ -69,6 +69,7 @@ def warn_if_unsupported(
     fold_std=None,
     rows="out-of-fold",
     label=None,
+    odds_shift=None,
 ) -> None:
     """Warn (:class:`LowSupportWarning`) when a rate target's cut rests on
     fewer than ``MIN_SUPPORT`` rows, or when its fold spread ``fold_std``
@@ -76,7 +77,11 @@ def warn_if_unsupported(
 
     ``positive`` marks the tuned class's rows, ``score`` their scores (the
     cut calls ``score >= threshold``); ``rows`` names them in the message, and
-    ``label`` the class, when every class has its own cut.
+    ``label`` the class, when every class has its own cut. ``odds_shift``:
+    the factor a prevalence multiplies the tuned class's odds by (None:
+    none). A precision decided for a new rate is its training-rate precision
+    mapped through that factor, which can stretch its interval many times
+    (see :func:`_shifted_support`); recall does not depend on the rate.
     """
     kind = getattr(objective, "_constrained", "")
     if not kind or objective.confidence is not None or not np.isfinite(threshold):
@@ -97,6 +102,13 @@ def warn_if_unsupported(
         f"Set {type(objective).__name__}({target:g}, confidence=0.9) for a cut "
         f"whose {kind} bound accounts for it, or tune on more rows."
     )
+    if kind == "precision" and odds_shift is not None and trials > 0:
+        # Few calls stay a warning even where the shift would narrow the
+        # delta method's interval: on them the method itself is rough.
+        support = _shifted_support(true_positives, trials, odds_shift)
+        if min(trials, support) < MIN_SUPPORT:
+            _warn_shifted(subject, remedy, true_positives, trials, odds_shift, rows)
+            return
     if 0 < trials < MIN_SUPPORT:
         low, high = _interval(true_positives, trials)
         warnings.warn(
@@ -122,3 +134,41 @@ def warn_if_unsupported(
             LowSupportWarning,
             stacklevel=_caller_level(),
         )
+
+
+def _shifted(precision, odds_shift):
+    """A precision at the training rate, read at the rate whose odds are
+    ``odds_shift`` times the training odds."""
+    return odds_shift * precision / (odds_shift * precision + 1.0 - precision)
+
+
+def _shifted_support(true_positives: int, calls: int, odds_shift: float) -> float:
+    """The number of calls whose plain precision would be as uncertain as
+    the shifted precision of ``true_positives`` hits in ``calls``.
+
+    The shifted precision ``q = s p / (s p + 1 - p)`` of a measured ``p``
+    has, by the delta method, the variance of a rate ``q`` measured on
+    ``calls (s p + 1 - p)^2 / s`` rows: a rate falling 15-fold (``s``
+    about 1/17) leaves the precision of 400 calls as uncertain as that of
+    about 35 when it is 0.8 after the shift.
+    """
+    precision = true_positives / calls
+    return calls * (odds_shift * precision + 1.0 - precision) ** 2 / odds_shift
+
+
+def _warn_shifted(subject, remedy, true_positives, calls, odds_shift, rows):
+    low, high = (
+        _shifted(bound, odds_shift) for bound in _interval(true_positives, calls)
+    )
+    equivalent = _shifted_support(true_positives, calls, odds_shift)
+    warnings.warn(
+        f"{subject} rests on {calls} {rows} positive calls at the training "
+        f"rate, and the rate it is decided for multiplies the odds of a positive "
+        f"by {odds_shift:.3g}: its precision there, "
+        f"{_shifted(true_positives / calls, odds_shift):.3g}, is only known to "
+        f"lie in [{low:.3g}, {high:.3g}] (95 %), as uncertain as a precision "
+        f"read on {equivalent:.0f} calls, and a precision target read on fewer "
+        f"than {MIN_SUPPORT} may not hold on new data. {remedy}",
+        LowSupportWarning,
+        stacklevel=_caller_level(),
+    )

@@ -88,6 +88,7 @@ class PerClassCuts(DecisionRule):
                 threshold[column],
                 fold_std=self.threshold_std_[column],
                 label=plain(label),
+                odds_shift=None if shifts is None else float(shifts[column]),
             )
         if self.store_cv_results:
             self.cv_results_ = {

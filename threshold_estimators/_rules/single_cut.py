@@ -89,6 +89,7 @@ class SingleCut(DecisionRule):
             oof.score,
             self.threshold_,
             fold_std=self.threshold_std_,
+            odds_shift=shift,
         )
         if self.store_cv_results:
             self.cv_results_ = {
