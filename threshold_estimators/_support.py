@@ -167,8 +167,12 @@ def _warn_shifted(subject, remedy, true_positives, calls, odds_shift, rows):
         f"by {odds_shift:.3g}: its precision there, "
         f"{_shifted(true_positives / calls, odds_shift):.3g}, is only known to "
         f"lie in [{low:.3g}, {high:.3g}] (95 %), as uncertain as a precision "
-        f"read on {equivalent:.0f} calls, and a precision target read on fewer "
+        f"read on {_calls_text(equivalent)}, and a precision target read on fewer "
         f"than {MIN_SUPPORT} may not hold on new data. {remedy}",
         LowSupportWarning,
         stacklevel=_caller_level(),
     )
+
+
+def _calls_text(calls: float) -> str:
+    return "under one call" if calls < 1 else f"{calls:.0f} calls"
