@@ -400,17 +400,21 @@ EXTRA_DATA = {"fair": "statsmodels", "diamonds": "plotnine"}
 def one_seed(problem_class, seed: int):
     """Every decision's deployment rates and every estimate, for one seed.
 
-    Returns ``(decisions, estimates)``: ``decisions[rate, objective, decision]``
-    is a :class:`Rates`, ``INFEASIBLE`` or ``FAILED``; ``estimates[rate,
-    objective, method]`` is a ``PrevalenceEstimate`` or ``FAILED``.
+    Returns ``(decisions, estimates, left_out)``: ``decisions[rate, objective,
+    decision]`` is a :class:`Rates`, ``INFEASIBLE`` or ``FAILED``;
+    ``estimates[rate, objective, method]`` is a ``PrevalenceEstimate`` or
+    ``FAILED``; ``left_out`` names the objectives no cut reaches at the
+    training rate itself (nothing to retarget), which have no entry.
     """
     problem = problem_class(seed)
-    models = {
-        name: ThresholdTunedClassifier(problem.estimator(), objective=objective).fit(
-            *problem.train
-        )
-        for name, objective in objectives(problem_class.min_precision).items()
-    }
+    models, left_out = {}, []
+    for name, objective in objectives(problem_class.min_precision).items():
+        try:
+            models[name] = ThresholdTunedClassifier(
+                problem.estimator(), objective=objective
+            ).fit(*problem.train)
+        except InfeasibleTargetError:
+            left_out.append(name)
     naive = {name: problem.rates(model) for name, model in models.items()}
     decisions, estimates = {}, {}
     for rate in RATES:
@@ -449,22 +453,20 @@ def one_seed(problem_class, seed: int):
                     except ValueError:  # at or beyond 0 or 1
                         found = FAILED
                     estimates[rate, name, method] = found
-    return decisions, estimates
+    return decisions, estimates, left_out
 
 
 def run(problem: str, seeds: int):
-    """Every seed's outcomes, and the seeds left out: those whose training
-    data reach no precision target at the training rate itself (nothing to
-    retarget)."""
+    """Every seed's outcomes, and per objective the seeds left out: those
+    whose training data reach no cut for it at the training rate itself
+    (nothing to retarget; the seed's other objectives are kept)."""
     problem_class = PROBLEM_CLASSES[problem]
     decisions, estimates = defaultdict(list), defaultdict(list)
-    skipped = 0
+    skipped = defaultdict(int)
     for seed in range(seeds):
-        try:
-            d, e = one_seed(problem_class, seed)
-        except InfeasibleTargetError:
-            skipped += 1
-            continue
+        d, e, left_out = one_seed(problem_class, seed)
+        for name in left_out:
+            skipped[name] += 1
         for key, value in d.items():
             decisions[key].append(value)
         for key, value in e.items():
@@ -673,7 +675,10 @@ def part_prevalence(problem: str, seeds: int) -> tuple[list[Row], str]:
     text = (
         f"{problem}: {seeds} seeds"
         + (
-            f" ({skipped} left out: a precision target infeasible at the training rate)"
+            " (left out of an objective's rows, its target infeasible at the "
+            "training rate: "
+            + ", ".join(f"{name} {n}" for name, n in skipped.items())
+            + ")"
             if skipped
             else ""
         )

@@ -453,7 +453,7 @@ def part_p8(sizes: dict) -> list[Row]:
         ("diamonds", "stuvwx"),
     )
     for problem, letters in problems:
-        if PROBLEM_CLASSES[problem].data is None:
+        if problem in EXTRA_DATA and PROBLEM_CLASSES[problem].data is None:
             print(
                 f"P8{letters[0]}-P8{letters[-1]} ({problem}) left out: "
                 f"{EXTRA_DATA[problem]} is not installed (pip install -e .[bench])"

@@ -273,6 +273,9 @@ def test_empty_cv(data):
         np.array([-(2**62), 2**62]),
         np.array([10**10, 10**10 + 1]),  # far from 0: counted from the least
         np.array([2**62, 2**62 + 1], dtype=np.uint64),
+        np.array([-1, 0], dtype=np.int8),  # two labels, the lower not 0
+        np.array([4, 5], dtype=np.int16),
+        np.array([2**63 - 2, 2**63 - 1]),
     ],
 )
 def test_class_index_is_the_position_in_the_sorted_classes(labels):

@@ -241,9 +241,10 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
         totals = (float(positive), float(negative))
 
     placed = {}  # the last layout's rows in its range, and their buckets
+    key_range = (int(keys.min()), int(keys.max()))
 
     def sums_of(layout):
-        placed["rows"] = placed_rows(layout, keys)
+        placed["rows"] = placed_rows(layout, keys, key_range)
         return bucket_sums(layout, keys, y_positive, weight, placed=placed["rows"])
 
     def rows_of(layout, refined):
@@ -260,10 +261,11 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
 
     def mixed_of(layout, refined):
         inside, bucket = placed["rows"]
-        in_refined = refined[bucket]
         placed_keys = keys if inside is None else keys[inside]
+        # Few rows lie in refined buckets: their positions, then two takes.
+        rows = np.flatnonzero(refined.take(bucket))
         return mixed_buckets(
-            layout.n_buckets, bucket[in_refined], placed_keys[in_refined]
+            layout.n_buckets, bucket.take(rows), placed_keys.take(rows)
         )
 
     found = search_buckets(
@@ -272,7 +274,7 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
             totals,
             (tie_ulps(objective, n_weighted) + BOUND_SLACK_ULPS) * _EPS,
         ),
-        Layout.spanning(keys.min(), keys.max()),
+        Layout.spanning(*key_range),
         sums_of,
         rows_of,
         max_rows=max(_MIN_SORTED_ROWS, n_rows >> 6),
@@ -315,21 +317,28 @@ def _scores_around(key, candidate_keys, y_score, keys) -> tuple[float, float]:
     """
     higher = candidate_keys[candidate_keys > key]
     lower = candidate_keys[candidate_keys < key]
-    above = _window(y_score, keys, key, higher.min() if higher.size else None)
+    # Both windows in one pass: the rows between the two neighbours.
+    start = lower.max() if lower.size else None
+    stop = higher.min() if higher.size else None
+    window = _window(keys, start, stop)
+    window_keys, window_scores = keys[window], y_score[window]
+    is_above = window_keys >= key
+    above, below = window_scores[is_above], window_scores[~is_above]
     if above.size == 0:
         above = y_score[keys >= key]
-    below = _window(y_score, keys, lower.max() if lower.size else None, key)
     if below.size == 0:
         below = y_score[keys < key]
     return above.min(initial=np.inf), below.max(initial=-np.inf)
 
 
-def _window(y_score, keys, start, stop):
-    """The scores whose keys lie in ``[start, stop)`` (None: unbounded);
-    unsigned differences wrap below ``start``, so one comparison bounds both
-    sides."""
+def _window(keys, start, stop):
+    """Which keys lie in ``[start, stop)`` (None: unbounded; a slice of every
+    row when both are); unsigned differences wrap below ``start``, so one
+    comparison bounds both sides."""
+    if start is None and stop is None:
+        return slice(None)
     if start is None:
-        return y_score[keys < stop]
+        return keys < stop
     if stop is None:
-        return y_score[keys >= start]
-    return y_score[(keys - start) < (stop - start)]
+        return keys >= start
+    return (keys - start) < (stop - start)

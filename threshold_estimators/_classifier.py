@@ -533,7 +533,7 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         )
         oof = self._out_of_fold(X, y, rule, routed)
         # "prefit" scores every row once, in order: views, not copies.
-        rows = slice(None) if self.cv == "prefit" else oof.index
+        rows = slice(None) if oof.index is None else oof.index
         y_oof = y[rows]
         weight_oof = None if sample_weight is None else sample_weight[rows]
         if self.cv != "prefit":  # "prefit" scores every row: all classes are in

@@ -24,7 +24,9 @@ from ._validation import check_fold_scores, plain
 class OutOfFold(NamedTuple):
     """Pooled out-of-fold scores and the model that will predict."""
 
-    index: np.ndarray  # the row of X of each score (a row may repeat or be absent)
+    # The row of X of each score (a row may repeat or be absent); None: every
+    # row once, in order (prefit), which needs no array of 10^6 positions.
+    index: np.ndarray | None
     score: np.ndarray
     alternative: np.ndarray | None  # multiclass: the best other class of each row
     fold: np.ndarray  # the fold each score comes from
@@ -255,11 +257,10 @@ def prefit_scores(
             f"prefit {type(estimator).__name__} scored {_num_samples(X)} rows in "
             f"{seconds_text(time.perf_counter() - start)} (no fold fitted)"
         )
-    index = np.arange(len(scores))
     dtype = np.asarray(scores).dtype
     scores = check_fold_scores([scores], response_method)
     fold = np.zeros(len(scores), dtype=np.uint8)  # one fold: all rows
-    return OutOfFold(index, scores, alternative, fold, estimator, dtype)
+    return OutOfFold(None, scores, alternative, fold, estimator, dtype)
 
 
 def cross_fitted_scores(

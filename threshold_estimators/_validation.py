@@ -109,6 +109,12 @@ def unique_labels(y: np.ndarray, *, return_counts: bool = False):
         return np.array([False, True])[present]
     if y.dtype.kind in "iu" and y.size:
         low, high = int(y.min()), int(y.max())
+        if high - low == 1:
+            # Two labels (binary targets): one count, no table of bins.
+            n_high = int(np.count_nonzero(y if low == 0 else y == high))
+            labels = np.array([low, high], dtype=y.dtype)
+            counts = np.array([y.size - n_high, n_high])
+            return (labels, counts) if return_counts else labels
         bins = max(1024, y.size)
         if high - low < bins:
             # Small non-negative labels are their own bins: no shifted copy.
