@@ -197,3 +197,41 @@ def test_an_infeasible_target_still_raises_the_whole_curve_error():
     y, score = rng.random(1 << 17) < 0.5, rng.normal(size=1 << 17)  # no signal
     with pytest.raises(ValueError, match="best lower bound reachable"):
         pick_threshold(y, score, PrecisionTarget(0.9, confidence=0.9))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("ties", [False, True])
+def test_class_totals_from_the_weights_check_are_the_searchs_own(seed, ties):
+    """The prefit tuner and pick_threshold hand the search the class totals
+    their weights' check summed (one bincount over the class indices); the
+    search's own sum runs over the boolean labels. Both add the rows in
+    order, so every result is the same to the bit, with any labels."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+
+    from threshold_estimators import ThresholdTunedClassifier
+
+    n = (1 << 17) + 1000 * seed
+    y, score, weight = draw(seed, n, ties, "real")
+    labels = np.where(y, "spam", "ham")  # positive last, as the classes sort
+    for objective in OBJECTIVES:
+        prepared = prepare(objective, y, score, weight, pos_label=True, classes=CLASSES)
+        own = _best_counts_by_buckets(prepared)
+        assert own is not None
+        pick = pick_threshold(labels, score, objective, sample_weight=weight)
+        found = pick.search
+        assert (found.threshold, found.lower) == (own.threshold, own.lower)
+        assert found.value == own.value
+        assert found.counts == own.counts
+    # The tuner: totals from fit's weights' check, one class per column.
+    X = np.column_stack((score, -score))
+    model = LogisticRegression().fit(X[:2000], y[:2000])
+    tuned = ThresholdTunedClassifier(
+        FrozenEstimator(model), objective="f1", cv="prefit"
+    ).fit(X, y, sample_weight=weight)
+    proba = model.predict_proba(X)[:, 1]
+    own = _best_counts_by_buckets(
+        prepare(F1(), y, proba, weight, pos_label=True, classes=CLASSES)
+    )
+    assert tuned.best_score_ == own.value
+    assert tuned.rule_.counts_ == dict(zip(("tp", "fp", "tn", "fn"), own.counts))

@@ -231,6 +231,8 @@ def _best_counts_by_buckets(prepared: Prepared) -> Found | None:
     if weight is None:
         n_positive = int(np.count_nonzero(y_positive))
         totals = (n_positive, n_rows - n_positive)
+    elif rows.binary_totals is not None:
+        totals = rows.binary_totals
     else:
         # One pass over the rows (two masked sums took 2.7 times as long).
         negative, positive = np.bincount(

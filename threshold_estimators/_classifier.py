@@ -553,7 +553,18 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         # The rule needs the ratios to fit its calibrators at the training
         # balance and move them to the prevalence's.
         rule.class_ratio = class_ratio
-        rule.fit(oof, y_oof, decision_weight, X_oof, metadata_oof)
+        # The weights' check summed each class over these very rows, in
+        # their order ("prefit"), unless a prevalence reweighted them.
+        known_totals = (
+            class_totals
+            if oof.index is None
+            and sample_weight is not None
+            and decision_weight is sample_weight
+            else None
+        )
+        rule.fit(
+            oof, y_oof, decision_weight, X_oof, metadata_oof, class_totals=known_totals
+        )
 
         # Fitted attributes are set together, once nothing can fail any more.
         self.estimator_ = oof.estimator

@@ -40,7 +40,7 @@ from ._validation import (
     check_row_metadata,
     check_target,
     check_target_shape,
-    check_weights,
+    checked_weights_and_totals,
     plain,
 )
 from .objectives import Objective
@@ -267,8 +267,11 @@ def pick_threshold(
             "class whose scores y_score are."
         )
     pos_label = classes[positive_index]
+    class_totals = None
     if sample_weight is not None:
-        sample_weight = check_weights(sample_weight, y_score, y_true, classes)
+        sample_weight, class_totals = checked_weights_and_totals(
+            sample_weight, y_score, y_true, classes
+        )
     shift = None
     if prevalence is not None:
         rate = check_prevalence(prevalence, classes, pos_label)
@@ -292,6 +295,16 @@ def pick_threshold(
             X=np.empty((y_true.shape[0], 0)),
             metadata=metadata,
             odds_shift=shift,
+            # The weights' check summed each class in row order: unless a
+            # prevalence reweighted the rows, the search's totals.
+            binary_totals=(
+                None
+                if class_totals is None or shift is not None
+                else (
+                    float(class_totals[positive_index]),
+                    float(class_totals[1 - positive_index]),
+                )
+            ),
         )
         warn_if_unsupported(
             objective,

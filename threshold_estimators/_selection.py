@@ -194,11 +194,13 @@ def prepare(
     alternative=None,
     metadata=None,
     odds_shift=None,
+    binary_totals=None,
 ) -> Prepared:
     """Drop the samples of zero weight and bind ``objective`` to the rows.
 
     Zero-weight samples must not create candidates or move the cut, exactly
-    as if they were absent.
+    as if they were absent. ``binary_totals``: the positive and negative
+    total weights of the rows, summed in row order, when known.
     """
     kept = None
     if sample_weight is not None and not np.all(sample_weight > 0):
@@ -218,6 +220,7 @@ def prepare(
         metadata,
         odds_shift=odds_shift,
         row_numbers=kept,
+        binary_totals=binary_totals,
     )
     return Prepared(objective.for_rows(rows), rows, y == pos_label)
 

@@ -101,7 +101,7 @@ class DecisionRule:
         """What the calibrators read: probabilities or decision values."""
         return "probability" if self.response_method == "predict_proba" else "decision"
 
-    def fit(self, oof, y, sample_weight, X, metadata=None):
+    def fit(self, oof, y, sample_weight, X, metadata=None, *, class_totals=None):
         """Fit the decision on out-of-fold scores.
 
         Parameters
@@ -115,6 +115,11 @@ class DecisionRule:
         metadata : dict or None
             Per-row metadata of the out-of-fold rows for the objective (its
             per-row costs, or a scorer's routed parameters); None: none routed.
+        class_totals : ndarray of shape (n_classes,) or None
+            Each class's total ``sample_weight``, summed over these rows in
+            their order, when the caller has it already (its weights'
+            check sums it); a rule may use it rather than sum again. None:
+            not known, or no weights.
         """
         raise NotImplementedError
 

@@ -28,7 +28,7 @@ class CostRule(DecisionRule):
     # costs their per-class mean (None: fitted before per-row costs).
     matrix_ = None
 
-    def fit(self, oof, y, sample_weight, X, metadata=None):
+    def fit(self, oof, y, sample_weight, X, metadata=None, *, class_totals=None):
         y_index = self.classes.searchsorted(y)
         realized = self.objective.row_costs(metadata, y_index)
         self.matrix_ = (

@@ -27,7 +27,7 @@ class PerClassCuts(DecisionRule):
     is that scikit-learn metric of the combined out-of-fold labels.
     """
 
-    def fit(self, oof, y, sample_weight, X, metadata=None):
+    def fit(self, oof, y, sample_weight, X, metadata=None, *, class_totals=None):
         objective, classes = self.objective, self.classes
         # One-vs-rest: the rest's pooled ratio (exact for one class against
         # classes sharing a ratio, an approximation otherwise).

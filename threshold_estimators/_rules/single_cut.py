@@ -38,7 +38,7 @@ class SingleCut(DecisionRule):
         """The tuned class's index in ``classes``."""
         return int(np.flatnonzero(self.classes == self.pos_label)[0])
 
-    def fit(self, oof, y, sample_weight, X, metadata=None):
+    def fit(self, oof, y, sample_weight, X, metadata=None, *, class_totals=None):
         shifts = self.odds_shifts(y, sample_weight)
         shift = None if shifts is None else float(shifts[self.column])
         search = partial(
@@ -60,6 +60,7 @@ class SingleCut(DecisionRule):
             alternative=oof.alternative,
             metadata=metadata,
             odds_shift=shift,
+            binary_totals=self._binary_totals(class_totals),
         )
         self.threshold_, self.best_score_ = pick.threshold, pick.score
         self.score_dtype_ = np.dtype(oof.dtype).name
@@ -100,6 +101,15 @@ class SingleCut(DecisionRule):
                 "fold_threshold_std": self.threshold_std_,
             }
         return self
+
+    def _binary_totals(self, class_totals):
+        """``(positive, negative)`` total weights from the classes' totals,
+        on a binary target (the rest of many classes would be a new sum,
+        in another order than the rows')."""
+        if class_totals is None or len(self.classes) != 2:
+            return None
+        column = self.column
+        return float(class_totals[column]), float(class_totals[1 - column])
 
     @staticmethod
     def _spread(fold_thresholds) -> float:

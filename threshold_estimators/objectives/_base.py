@@ -286,3 +286,7 @@ class Rows(NamedTuple):
     # Where the rows were among those given, when some (of zero weight) were
     # dropped; None: all of them, in order. Messages name rows by it.
     row_numbers: np.ndarray | None = None
+    # ``(positive, negative)`` total weights of the weighted rows, summed in
+    # row order (as a curve's cumulative sums end), when the caller summed
+    # them already; None: the search sums them.
+    binary_totals: tuple | None = None
