@@ -201,7 +201,9 @@ def test_an_infeasible_target_still_raises_the_whole_curve_error():
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("ties", [False, True])
-def test_class_totals_from_the_weights_check_are_the_searchs_own(seed, ties):
+def test_class_totals_from_the_weights_check_are_the_searchs_own(
+    seed, ties, monkeypatch
+):
     """The prefit tuner and pick_threshold hand the search the class totals
     their weights' check summed (one bincount over the class indices); the
     search's own sum runs over the boolean labels. Both add the rows in
@@ -224,6 +226,15 @@ def test_class_totals_from_the_weights_check_are_the_searchs_own(seed, ties):
         assert found.value == own.value
         assert found.counts == own.counts
     # The tuner: totals from fit's weights' check, one class per column.
+    from threshold_estimators import _best_cut
+
+    handed = []
+
+    def recording_prepare(*args, **kwargs):
+        handed.append(kwargs.get("binary_totals"))
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(_best_cut, "prepare", recording_prepare)
     X = np.column_stack((score, -score))
     model = LogisticRegression().fit(X[:2000], y[:2000])
     tuned = ThresholdTunedClassifier(
@@ -233,5 +244,8 @@ def test_class_totals_from_the_weights_check_are_the_searchs_own(seed, ties):
     own = _best_counts_by_buckets(
         prepare(F1(), y, proba, weight, pos_label=True, classes=CLASSES)
     )
+    assert handed and handed[0] is not None  # handed down, not summed again
     assert tuned.best_score_ == own.value
-    assert tuned.rule_.counts_ == dict(zip(("tp", "fp", "tn", "fn"), own.counts))
+    assert tuned.rule_.counts_ == dict(
+        zip(("tp", "fp", "tn", "fn"), own.counts, strict=True)
+    )

@@ -558,8 +558,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         known_totals = (
             class_totals
             if oof.index is None
-            and sample_weight is not None
-            and decision_weight is sample_weight
+            and weight_oof is not None
+            and decision_weight is weight_oof
             else None
         )
         rule.fit(
