@@ -490,3 +490,24 @@ def test_peak_memory_is_a_small_multiple_of_the_columns(tmp_path, kind):
     assert measured["n"] == n
     columns_size = n * 16
     assert measured["above"] < 3 * columns_size, measured
+
+
+def test_label_chunks_map_to_the_texts_they_use_in_any_order():
+    """Each parsed piece has its own dictionary of label texts, in its own
+    order, and may list a text no row of it uses: the codes follow the
+    texts in order of first use, and an unused text is not a class."""
+    pieces = [
+        (["b", "a", "z"], [0, 0, 0]),  # "a" and "z" unused here
+        (["a", "b"], [0, 1, 1]),  # another order than the whole's
+        (["b", "a"], [1, 0]),  # the whole's order: indices are the codes
+        (["c", "a"], [1, 1]),  # "c" unused, never seen used
+    ]
+    chunks = [
+        pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), pa.array(texts))
+        for texts, indices in pieces
+    ]
+    texts, codes = csv_columns._arrow_labels(chunks, 10)
+    expected = [t[i] for t, indices in pieces for i in indices]
+    assert texts == ["b", "a"]
+    assert [texts[c] for c in codes] == expected
+    assert codes.dtype == np.uint8

@@ -370,20 +370,29 @@ def _arrow_labels(chunks: list, n_rows: int) -> tuple[list[str], np.ndarray]:
     occur and each row's code into them, each chunk released once read (a
     chunk's dictionary may hold texts it does not use)."""
     texts: dict[str, int] = {}
-    mappings = []  # from each chunk's dictionary to the texts
+    mappings = []  # from each chunk's dictionary to the texts; None: itself
     for chunk in chunks:
-        indices = chunk.indices.to_numpy(zero_copy_only=False)
-        seen = np.bincount(indices, minlength=len(chunk.dictionary)) > 0
-        mapping = np.zeros(len(chunk.dictionary), dtype=np.int64)
-        for i in np.flatnonzero(seen):
-            mapping[i] = texts.setdefault(chunk.dictionary[i].as_py(), len(texts))
-        mappings.append(mapping)
+        dictionary = chunk.dictionary.to_pylist()
+        if all(text in texts for text in dictionary):
+            # Texts known already need no count of their rows (most chunks).
+            mapping = np.array([texts[text] for text in dictionary], dtype=np.int64)
+        else:
+            indices = chunk.indices.to_numpy(zero_copy_only=False)
+            seen = np.bincount(indices, minlength=len(dictionary)) > 0
+            mapping = np.zeros(len(dictionary), dtype=np.int64)
+            for i in np.flatnonzero(seen):
+                mapping[i] = texts.setdefault(dictionary[i], len(texts))
+        identity = np.array_equal(mapping, np.arange(mapping.size))
+        mappings.append(None if identity else mapping)
     codes = np.empty(n_rows, dtype=code_type(len(texts)))
     start = 0
     while chunks:
         chunk, mapping = chunks.pop(0), mappings.pop(0)
         stop = start + len(chunk)
-        codes[start:stop] = mapping[chunk.indices.to_numpy(zero_copy_only=False)]
+        indices = chunk.indices.to_numpy(zero_copy_only=False)
+        # A chunk whose texts came in the order of the whole's: its indices
+        # are the codes (a copy, not a lookup per row).
+        codes[start:stop] = indices if mapping is None else mapping[indices]
         start = stop
     return list(texts), codes
 
