@@ -912,6 +912,84 @@ def test_every_class_em_follows_a_trees_confusion():
         assert error <= np.abs(bbse.prevalence_estimate_.value - truth).max() + 0.005
 
 
+def miscalibrated_log_posteriors(counts, rng, *, rounded=False):
+    """Three classes in 2-D; each row's log posterior from a density at the
+    wrong scale (0.7): temperature scaling has something to correct.
+    ``rounded``: the logits rounded, one-hot like, for matrix scaling."""
+    means = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    y = np.repeat(np.arange(3), counts)
+    x = rng.normal(size=(y.size, 2)) + means[y]
+    logits = -0.35 * ((x[:, None, :] - means[None]) ** 2).sum(axis=-1)
+    if rounded:
+        logits = np.round(logits)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)), y
+
+
+@pytest.mark.parametrize("calibrator", ["temperature", "matrix"])
+def test_every_class_em_calibration_error_matches_refits(calibrator):
+    """The calibration part of every-class EM's standard error against the
+    spread of EM's estimate over calibrators refitted on 150 fresh samples
+    of out-of-fold rows (class counts fixed, as the decision holds the
+    training proportions fixed), the unlabelled rows held fixed. Measured
+    ratios 0.86-1.03 (temperature) and 0.91-1.21 (matrix), the prediction
+    read off one fit; the sampling part alone is about 5 x smaller."""
+    from threshold_estimators._calibration_spread import (
+        calibration_spread,
+        softmax_covariance,
+    )
+    from threshold_estimators._proportions_em import (
+        MatrixScaling,
+        TemperatureScaling,
+        em_proportions,
+    )
+
+    kind = {"temperature": TemperatureScaling, "matrix": MatrixScaling}[calibrator]
+    counts = [300, 180, 120]
+    training = np.array(counts) / sum(counts)
+    rounded = calibrator == "matrix"
+    new_rows = miscalibrated_log_posteriors(
+        [4000, 6000, 10_000], np.random.default_rng(0), rounded=rounded
+    )[0]
+    estimates = []
+    for seed in range(150):
+        features, labels = miscalibrated_log_posteriors(
+            counts, np.random.default_rng(seed + 1), rounded=rounded
+        )
+        fitted = kind().fit(features, labels)
+        found = em_proportions(fitted.posterior(new_rows), training)
+        estimates.append(found.value)
+        if seed == 0:
+            covariance = softmax_covariance(fitted, features, labels)
+            part = calibration_spread(
+                found.value, training, fitted, new_rows, covariance
+            )
+            predicted = np.sqrt(np.r_[np.diag(part), part.sum()])
+            sampling = found.std
+    spread = np.std(estimates, axis=0)
+    np.testing.assert_array_less(0.75 * spread, predicted)
+    np.testing.assert_array_less(predicted, 1.4 * spread)
+    assert np.all(sampling < spread / 2)
+
+
+def test_every_class_em_intervals_hold_with_many_unlabelled_rows():
+    """20,000 unlabelled rows, 600 out-of-fold rows: the sampling error alone
+    would make the 95 % intervals several times too narrow (measured: they
+    held each class's truth in 51 % of the cases); with the calibration's
+    error, in 99 %."""
+    truth = np.array([0.2, 0.3, 0.5])
+    held, total = 0, 0
+    for seed in range(25):
+        draw = three_gaussians(seed)
+        X, y = draw(600, [0.5, 0.3, 0.2])
+        X_new, _ = draw(20_000, truth)
+        model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+        found = model.retarget(X=X_new).prevalence_estimate_
+        held += int(np.sum(np.abs(found.value - truth) <= 1.96 * found.std))
+        total += truth.size
+    assert held / total >= 0.9
+
+
 def softmax_rows(scores):
     shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)

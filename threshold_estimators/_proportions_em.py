@@ -13,9 +13,11 @@ multinomial logistic regression on every class's score, whose k x k weights
 can. Each iteration then
 moves every new row's posterior to the current proportions and averages them
 (Saerens, Latinne and Decaestecker 2002). The fixed point is the
-maximum-likelihood mixture; its observed information gives the standard
-errors (the sampling of the unlabelled rows only: the calibration's own error
-is not carried, unlike the binary case).
+maximum-likelihood mixture; its observed information gives the sampling
+part of the standard errors. The calibration's own error is carried as in the
+binary case (:mod:`._calibration_spread`): without it the intervals shrink
+with the unlabelled rows alone, and hold the truth ever less often once those
+outnumber the out-of-fold rows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ._calibration import effective_size
+from ._calibration_spread import calibration_spread
 from ._prevalence import (
     _EM_MAX_ITERATIONS,
     _EM_TOLERANCE,
@@ -87,6 +90,35 @@ class TemperatureScaling:
     def posterior(self, features) -> np.ndarray:
         return softmax(features * self.inverse_temperature_ + self.bias_, axis=1)
 
+    # The logits are linear in (inverse temperature, biases): z_i = s f_i + b.
+    def logit_gradients(self, features, residual) -> np.ndarray:
+        """Per row, ``sum_c residual_ic dz_ic/dtheta``: ``(n, k + 1)``."""
+        return np.c_[np.sum(residual * features, axis=1), residual]
+
+    def logit_curvature(self, features, spread) -> np.ndarray:
+        """``sum_i (dz_i/dtheta)' spread_i (dz_i/dtheta)``, ``spread`` the
+        rows' ``w_i (diag p_i - p_i p_i')``."""
+        spread_f = np.einsum("nkl,nl->nk", spread, features)
+        corner = np.sum(spread_f * features)
+        edge = spread_f.sum(axis=0)
+        return np.block(
+            [[np.array([[corner]]), edge[None, :]], [edge[:, None], spread.sum(axis=0)]]
+        )
+
+    def logit_response(self, features, moved_spread) -> np.ndarray:
+        """``mean_i moved_spread_i dz_i/dtheta``: ``(k, k + 1)``."""
+        slope = np.einsum("nkl,nl->k", moved_spread, features) / features.shape[0]
+        return np.c_[slope, moved_spread.mean(axis=0)]
+
+    def penalty(self) -> np.ndarray:
+        return np.zeros(self.bias_.size + 1)
+
+    def intercepts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the intercepts among the parameters, and their
+        classes."""
+        classes = np.arange(self.bias_.size)
+        return classes + 1, classes
+
 
 class MatrixScaling:
     """The posterior of every class from every class's score: a multinomial
@@ -110,6 +142,61 @@ class MatrixScaling:
 
     def posterior(self, features) -> np.ndarray:
         return self.model_.predict_proba(features)
+
+    # The logits are linear in the weights and intercepts: z_ic = W_c . [x_i, 1]
+    # (x standardized), the parameters ordered class by class. A binary
+    # model's single row of weights gives logits (0, z): the gradients and
+    # curvature of its class-1 row alone.
+    def _inputs(self, features) -> np.ndarray:
+        x = self.model_[0].transform(features)
+        return np.c_[x, np.ones(x.shape[0])]
+
+    def _rows(self) -> slice:
+        """The classes whose logits carry parameters."""
+        return slice(1, None) if self.model_[-1].coef_.shape[0] == 1 else slice(None)
+
+    def logit_gradients(self, features, residual) -> np.ndarray:
+        x = self._inputs(features)
+        residual = residual[:, self._rows()]
+        return (residual[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
+
+    def logit_curvature(self, features, spread) -> np.ndarray:
+        x = self._inputs(features)
+        rows = self._rows()
+        spread = spread[:, rows, rows]
+        n_rows, m = spread.shape[:2]
+        width = x.shape[1]
+        total = np.zeros((m * m, width * width))
+        # In pieces of rows: n x k^2 and n x (k + 1)^2 products at once
+        # would take gigabytes on large folds.
+        step = max(256, (1 << 21) // max(m * m, width * width))
+        for start in range(0, n_rows, step):
+            piece = slice(start, start + step)
+            total += spread[piece].reshape(-1, m * m).T @ (
+                x[piece, :, None] * x[piece, None, :]
+            ).reshape(-1, width * width)
+        curvature = total.reshape(m, m, width, width).transpose(0, 2, 1, 3)
+        return curvature.reshape(m * width, m * width)
+
+    def logit_response(self, features, moved_spread) -> np.ndarray:
+        x = self._inputs(features)
+        rows = self._rows()
+        response = np.einsum("nca,nj->caj", moved_spread[:, :, rows], x)
+        return response.reshape(moved_spread.shape[1], -1) / x.shape[0]
+
+    def penalty(self) -> np.ndarray:
+        """scikit-learn minimizes ``C`` times the weighted log loss plus half
+        the squared weights (intercepts free): per unit of the loss, ``1 / C``
+        on each weight."""
+        weights = self.model_[-1].coef_
+        per_class = np.r_[np.full(weights.shape[1], 1.0 / _REGULARIZATION), 0.0]
+        return np.tile(per_class, weights.shape[0])
+
+    def intercepts(self) -> tuple[np.ndarray, np.ndarray]:
+        weights = self.model_[-1].coef_
+        n_rows, width = weights.shape[0], weights.shape[1] + 1
+        classes = np.arange(n_rows) + (1 if n_rows == 1 else 0)
+        return np.arange(n_rows) * width + width - 1, classes
 
 
 def every_class_calibrator(features, labels, sample_weight=None):
@@ -142,10 +229,18 @@ def follows_confusion(posterior, labels, sample_weight=None) -> bool:
     return True
 
 
-def em_proportions(posterior: np.ndarray, training: np.ndarray) -> PrevalenceEstimate:
+def em_proportions(
+    posterior: np.ndarray, training: np.ndarray, *, calibration=None
+) -> PrevalenceEstimate:
     """The class proportions of the rows whose calibrated posteriors (at the
     ``training`` proportions) are ``posterior``, by EM; a ValueError at the
-    boundary (a class under half a row)."""
+    boundary (a class under half a row).
+
+    ``calibration``: ``(calibrator, features, covariance)``, the fitted
+    calibrator, the rows' features and the covariance of its parameters
+    (:func:`~._calibration_spread.softmax_covariance`); the calibrator's
+    error is then added to the sampling error.
+    """
     n_rows, n_classes = posterior.shape
     likelihood = posterior / training  # each class's density ratio, up to a row factor
     proportions = training.astype(float)
@@ -166,6 +261,10 @@ def em_proportions(posterior: np.ndarray, training: np.ndarray) -> PrevalenceEst
     except np.linalg.LinAlgError:
         std = np.full(n_classes, np.inf)
     else:
+        if calibration is not None:
+            covariance = covariance + calibration_spread(
+                proportions, training, *calibration
+            )
         last = covariance.sum()
         std = np.sqrt(np.clip(np.r_[np.diag(covariance), last], 0, None))
     return _estimate(proportions, std, "em", n_rows)

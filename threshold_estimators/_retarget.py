@@ -18,6 +18,7 @@ from ._calibration import (
     hinge_features,
     parameter_covariance,
 )
+from ._calibration_spread import softmax_covariance
 from ._folds import OutOfFold
 from ._prevalence import (
     PrevalenceEstimate,
@@ -181,10 +182,16 @@ def _every_class_em(model, X, record, weight) -> PrevalenceEstimate:
     new_scores = rule.inner(model.estimator_, X, rule.response_method)
     new_scores = np.asarray(new_scores)
     check_unlabelled_rows(new_scores.shape[0])
-    posterior = calibrated.posterior(score_features(new_scores, rule.score_kind))
+    new_features = score_features(new_scores, rule.score_kind)
+    posterior = calibrated.posterior(new_features)
     w = np.ones(labels.size) if weight is None else weight
     training = np.bincount(labels, weights=w, minlength=len(model.classes_))
-    return em_proportions(posterior, training / training.sum())
+    covariance = softmax_covariance(calibrated, features, labels, weight)
+    return em_proportions(
+        posterior,
+        training / training.sum(),
+        calibration=(calibrated, new_features, covariance),
+    )
 
 
 def _every_class_bbse(model, X, record, y, weight) -> PrevalenceEstimate:
