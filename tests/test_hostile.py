@@ -598,6 +598,24 @@ SCALE_OBJECTIVES = [
 ]
 
 
+@pytest.mark.parametrize("factor", [1e-12, 1 / 3, 0.1, 7.3, 1e12])
+def test_an_exact_tie_of_f_beta_is_one_whatever_the_weights_scale(factor):
+    """Found by CI's replay of the property below: two cuts tie exactly in
+    F2 (1 of 2 positives over 16 calls, 2 of 2 over 40); scaled, the weights'
+    running sums round (15 x 1e-12 is not 1.5e-11), and the tie-break's cross
+    products, then compared within their own rounding only, chose the other
+    cut. They now allow for the sums' rounding, as the scores do."""
+    y = np.zeros(40, dtype=int)
+    y[[1, 4]] = 1
+    scores = np.full(40, 0.05)
+    scores[[1, 3, 6, 7, 8, 9, 12, 18, 20, 22, 28, 29, 30, 35, 37, 39]] = 0.95
+    weight = np.ones(40)
+    _, best, cut = _search_and_cut(FBeta(2.0), y, scores, weight)
+    assert (best, cut) == (1, 0.5)  # the higher of the tied cuts
+    _, best_scaled, cut_scaled = _search_and_cut(FBeta(2.0), y, scores, weight * factor)
+    assert (best_scaled, cut_scaled) == (best, cut)
+
+
 @settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(
     data=weighted_scores(),

@@ -1250,3 +1250,100 @@ def test_an_estimate_does_not_depend_on_earlier_retargets(binary_data, method):
     model.retarget(0.05)
     again = model.retarget(X=rows, method=method).prevalence_estimate_
     assert again.value == first.value and again.std == first.std
+
+
+def _weighted_f1(y_true, y_pred, sample_weight=None):
+    """An F1 scorer the library cannot read as counts: scored on the rows."""
+    from sklearn.metrics import f1_score
+
+    return f1_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+def test_a_routed_scorer_decides_for_the_prevalence(binary_data):
+    """Found by a review: with metadata routing on, a scorer objective was
+    handed its routed metadata (the fit's weights, or none) and scored at
+    the training rate whatever the prevalence; it now gets the reweighted
+    rows, as without routing."""
+    import sklearn
+
+    X, y, _ = binary_data
+    scorer = make_scorer(_weighted_f1)
+    unrouted = ThresholdTunedClassifier(
+        LogisticRegression(), objective=scorer, prevalence=0.03, cv=FOLDS
+    ).fit(X, y)
+    at_training = ThresholdTunedClassifier(
+        LogisticRegression(), objective=scorer, cv=FOLDS
+    ).fit(X, y)
+    assert unrouted.threshold_ != at_training.threshold_
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = ThresholdTunedClassifier(
+            LogisticRegression().set_fit_request(sample_weight=True),
+            objective=make_scorer(_weighted_f1).set_score_request(sample_weight=True),
+            prevalence=0.03,
+            cv=FOLDS,
+        )
+        routed.fit(X, y, sample_weight=np.ones(y.size))
+        assert routed.threshold_ == unrouted.threshold_
+        # A scorer that does not take the weights cannot see the prevalence.
+        declined = make_scorer(_weighted_f1).set_score_request(sample_weight=False)
+        with pytest.raises(ValueError, match="prevalence reweights the rows"):
+            ThresholdTunedClassifier(
+                LogisticRegression(), objective=declined, prevalence=0.03, cv=FOLDS
+            ).fit(X, y)
+
+
+def test_a_scorer_without_weights_is_refused_for_a_prevalence(binary_data):
+    """It used to say that fit received sample weights (none were given)."""
+    from sklearn.metrics import f1_score
+
+    X, y, _ = binary_data
+
+    def unweighted(estimator, X_rows, y_rows):
+        return f1_score(y_rows, estimator.predict(X_rows))
+
+    for objective in (unweighted, make_scorer(lambda a, b: f1_score(a, b))):
+        with pytest.raises(ValueError, match="prevalence reweights the rows"):
+            ThresholdTunedClassifier(
+                LogisticRegression(), objective=objective, prevalence=0.03, cv=FOLDS
+            ).fit(X, y)
+        # Without a prevalence the same scorer is fine.
+        ThresholdTunedClassifier(
+            LogisticRegression(), objective=objective, cv=FOLDS
+        ).fit(X, y)
+
+
+def test_retarget_refuses_a_method_without_rows(binary_data):
+    """Found by a review: retarget(0.2, method="bbse") ignored the method
+    silently (the command line refuses --method with --prevalence)."""
+    X, y, _ = binary_data
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    for prevalence in (0.2, None):
+        with pytest.raises(ValueError, match="without X there is nothing"):
+            model.retarget(prevalence, method="bbse")
+    assert model.retarget(0.2, method="auto").prevalence_ == 0.2
+
+
+@pytest.mark.parametrize("every_class", [False, True])
+def test_prevalence_by_class_is_read_by_label(
+    binary_data, multiclass_data, every_class
+):
+    """Found by a review: a pandas Series indexed by the classes was read by
+    position, so {1: 0.3, 0: 0.7} decided for a rate of 0.7."""
+    import pandas as pd
+
+    X, y = multiclass_data if every_class else binary_data[:2]
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    classes = list(model.classes_)
+    shares = np.linspace(1, 2, len(classes))
+    shares /= shares.sum()
+    expected = copy.deepcopy(model).retarget(shares)
+    reversed_series = pd.Series(dict(zip(classes[::-1], shares[::-1], strict=True)))
+    as_dict = dict(zip(classes[::-1], shares[::-1], strict=True))
+    for given in (reversed_series, as_dict):
+        again = copy.deepcopy(model).retarget(given)
+        np.testing.assert_array_equal(again.prevalence_, expected.prevalence_)
+        assert np.all(again.threshold_ == expected.threshold_)
+    with pytest.raises(ValueError, match="must name every class"):
+        copy.deepcopy(model).retarget(
+            pd.Series(shares, index=[f"c{k}" for k in classes])
+        )

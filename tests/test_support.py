@@ -254,3 +254,36 @@ def test_retargeting_to_a_rare_rate_warns_and_a_confidence_does_not():
     with warnings.catch_warnings():
         warnings.simplefilter("error", LowSupportWarning)
         bounded.retarget(prevalence=0.02)
+
+
+def _shifted_message(y, score, **kwargs):
+    with pytest.warns(LowSupportWarning, match="multiplies the odds") as record:
+        found = pick_threshold(y, score, PrecisionTarget(0.8), **kwargs)
+    return found, str(record[0].message)
+
+
+def test_weights_constant_per_class_leave_the_shifted_warning_as_it_was():
+    """Found by a review: the precision mapped was read on unweighted calls
+    but the odds factor on the weighted training rate. Weights constant
+    within each class are cancelled by the prevalence's reweighting: the cut,
+    its precision and the precision the warning gives must all stay."""
+    y, score = gaussian_scores(separation=3.0)
+    plain, plain_text = _shifted_message(y, score, prevalence=0.002)
+    weighted, weighted_text = _shifted_message(
+        y, score, prevalence=0.002, sample_weight=np.where(y == 1, 10.0, 1.0)
+    )
+    assert weighted.threshold == plain.threshold
+    reported = [
+        re.search(r"its precision there, ([\d.]+)", text).group(1)
+        for text in (plain_text, weighted_text)
+    ]
+    assert reported[0] == reported[1] == f"{plain.precision:.3g}"
+
+
+def test_a_vanishing_odds_factor_does_not_divide_by_zero():
+    """Found by a review: at an odds factor below float64's resolution
+    around 1 and a cut without false positives, s p + 1 - p rounded to 0."""
+    y, score = gaussian_scores(rate=0.5, separation=3.0)
+    found, text = _shifted_message(y, score, prevalence=1e-16)
+    assert np.isfinite(found.threshold)
+    assert "under one call" in text

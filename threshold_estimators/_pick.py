@@ -273,6 +273,7 @@ def pick_threshold(
             sample_weight, y_score, y_true, classes
         )
     shift = None
+    given_weight = sample_weight  # at the training balance
     if prevalence is not None:
         rate = check_prevalence(prevalence, classes, pos_label)
         training = class_proportions(y_true, sample_weight, classes)
@@ -313,6 +314,7 @@ def pick_threshold(
             found.threshold,
             rows="scored",
             odds_shift=shift,
+            sample_weight=given_weight,
         )
         return found
     # (rest, pos_label)
@@ -345,6 +347,7 @@ def pick_threshold(
         found.threshold,
         rows="scored",
         odds_shift=shift,
+        sample_weight=given_weight,
     )
     return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})
 

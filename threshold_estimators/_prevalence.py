@@ -15,6 +15,7 @@ estimation from the out-of-fold confusion matrix (Lipton, Wang and Smola
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Real
 from typing import NamedTuple
 
@@ -54,6 +55,31 @@ def class_proportions(y, sample_weight, classes) -> np.ndarray:
     return totals / totals.sum()
 
 
+def _by_class(prevalence, classes):
+    """Proportions keyed by class (a dict, or a pandas Series indexed by the
+    classes, in any order) as a list in the order of ``classes``; anything
+    else as it is. A Series with pandas' default index (0, 1, ...) that does
+    not name the classes is read in order, as an array is."""
+    if isinstance(prevalence, Mapping):
+        labels, values = list(prevalence.keys()), list(prevalence.values())
+    elif hasattr(prevalence, "index") and hasattr(prevalence, "to_numpy"):
+        labels, values = list(prevalence.index), list(prevalence.to_numpy())
+        known = {plain(c) for c in classes}
+        default = labels == list(range(len(labels)))
+        if default and {plain(label) for label in labels} != known:
+            return values
+    else:
+        return prevalence
+    named = {plain(label): value for label, value in zip(labels, values, strict=True)}
+    wanted = [plain(c) for c in classes]
+    if len(named) != len(labels) or set(named) != set(wanted):
+        raise ValueError(
+            "prevalence given by class must name every class of classes_ "
+            f"{wanted} once; got {[plain(label) for label in labels]}."
+        )
+    return [named[c] for c in wanted]
+
+
 def check_prevalence(prevalence, classes, pos_label):
     """``prevalence`` as the rates the decision is made for, or a ValueError.
 
@@ -65,6 +91,7 @@ def check_prevalence(prevalence, classes, pos_label):
     """
     if prevalence is None:
         return None
+    prevalence = _by_class(prevalence, classes)
     if isinstance(prevalence, (bool, np.bool_, str, bytes)):
         raise ValueError(
             "prevalence must be a rate strictly between 0 and 1, or one "

@@ -261,6 +261,13 @@ def retargeted(model, prevalence, X, method):
             "retarget takes the new rate or unlabelled rows to estimate it "
             "from, not both; got prevalence and X."
         )
+    if X is None and method != "auto":
+        # As the command line refuses --method without rows: a method that
+        # is ignored would let a caller believe it was applied.
+        raise ValueError(
+            f"method chooses how the rate is estimated from X; without X there "
+            f"is nothing to estimate, got method={method!r}."
+        )
     record = model.out_of_fold_
     found = None
     if X is not None:

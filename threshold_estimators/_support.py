@@ -19,6 +19,8 @@ import numpy as np
 import sklearn
 from scipy.stats import beta as beta_distribution
 
+from ._calibration import effective_size
+
 # A rate measured on fewer rows than this is uncertain by more than about ±0.1
 # at 95 % (at a rate of 0.8: ±0.14 on 30 rows).
 MIN_SUPPORT = 30
@@ -70,6 +72,7 @@ def warn_if_unsupported(
     rows="out-of-fold",
     label=None,
     odds_shift=None,
+    sample_weight=None,
 ) -> None:
     """Warn (:class:`LowSupportWarning`) when a rate target's cut rests on
     fewer than ``MIN_SUPPORT`` rows, or when its fold spread ``fold_std``
@@ -82,6 +85,9 @@ def warn_if_unsupported(
     none). A precision decided for a new rate is its training-rate precision
     mapped through that factor, which can stretch its interval many times
     (see :func:`_shifted_support`); recall does not depend on the rate.
+    ``sample_weight``: the rows' weights at the training balance, on which
+    the factor was computed; the precision it maps is then the weighted one,
+    on Kish's effective number of calls.
     """
     kind = getattr(objective, "_constrained", "")
     if not kind or objective.confidence is not None or not np.isfinite(threshold):
@@ -103,11 +109,18 @@ def warn_if_unsupported(
         f"whose {kind} bound accounts for it, or tune on more rows."
     )
     if kind == "precision" and odds_shift is not None and trials > 0:
+        hits, calls = float(true_positives), float(trials)
+        if sample_weight is not None:
+            weight = np.asarray(sample_weight, dtype=float)[called]
+            if not weight.sum() > 0:
+                return
+            calls = effective_size(weight)
+            hits = calls * weight[positive[called]].sum() / weight.sum()
         # Few calls stay a warning even where the shift would narrow the
         # delta method's interval: on them the method itself is rough.
-        support = _shifted_support(true_positives, trials, odds_shift)
-        if min(trials, support) < MIN_SUPPORT:
-            _warn_shifted(subject, remedy, true_positives, trials, odds_shift, rows)
+        support = _shifted_support(hits, calls, odds_shift)
+        if min(calls, support) < MIN_SUPPORT:
+            _warn_shifted(subject, remedy, hits, calls, odds_shift, rows)
             return
     if 0 < trials < MIN_SUPPORT:
         low, high = _interval(true_positives, trials)
@@ -139,7 +152,8 @@ def warn_if_unsupported(
 def _shifted(precision, odds_shift):
     """A precision at the training rate, read at the rate whose odds are
     ``odds_shift`` times the training odds."""
-    return odds_shift * precision / (odds_shift * precision + 1.0 - precision)
+    # (1 - p) apart: at p = 1 a tiny factor must not vanish into 1 + s - 1.
+    return odds_shift * precision / (odds_shift * precision + (1.0 - precision))
 
 
 def _shifted_support(true_positives: int, calls: int, odds_shift: float) -> float:
@@ -153,16 +167,17 @@ def _shifted_support(true_positives: int, calls: int, odds_shift: float) -> floa
     about 35 when it is 0.8 after the shift.
     """
     precision = true_positives / calls
-    return calls * (odds_shift * precision + 1.0 - precision) ** 2 / odds_shift
+    return calls * (odds_shift * precision + (1.0 - precision)) ** 2 / odds_shift
 
 
 def _warn_shifted(subject, remedy, true_positives, calls, odds_shift, rows):
+    """``true_positives`` of ``calls``, both effective counts with weights."""
     low, high = (
         _shifted(bound, odds_shift) for bound in _interval(true_positives, calls)
     )
     equivalent = _shifted_support(true_positives, calls, odds_shift)
     warnings.warn(
-        f"{subject} rests on {calls} {rows} positive calls at the training "
+        f"{subject} rests on {calls:.0f} {rows} positive calls at the training "
         f"rate, and the rate it is decided for multiplies the odds of a positive "
         f"by {odds_shift:.3g}: its precision there, "
         f"{_shifted(true_positives / calls, odds_shift):.3g}, is only known to "

@@ -89,6 +89,7 @@ class PerClassCuts(DecisionRule):
                 fold_std=self.threshold_std_[column],
                 label=plain(label),
                 odds_shift=None if shifts is None else float(shifts[column]),
+                sample_weight=self.training_weights(y, sample_weight),
             )
         if self.store_cv_results:
             self.cv_results_ = {

@@ -91,6 +91,7 @@ class SingleCut(DecisionRule):
             self.threshold_,
             fold_std=self.threshold_std_,
             odds_shift=shift,
+            sample_weight=self.training_weights(y, sample_weight),
         )
         if self.store_cv_results:
             self.cv_results_ = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Real
 
 import numpy as np
@@ -80,6 +81,26 @@ class FBeta(Objective):
     # term can vanish: scores this close are re-ranked by the exact key below.
     tie_ulps = 4
 
+    # Weighted counts are sums of this many rows' weights, each sum rounded
+    # once a row (see ``for_rows``); None: not bound to rows.
+    _summed_rows = None
+
+    def for_rows(self, rows):
+        """A copy that knows how many weighted rows its counts sum: the
+        tie-break's cross products inherit their rounding."""
+        if rows.sample_weight is None:
+            return self
+        bound = copy.copy(self)
+        bound._summed_rows = int(np.shape(rows.y)[0])
+        return bound
+
+    def _rounding(self) -> float:
+        """Ulps, of the cross products' magnitude, within which a difference
+        of weighted counts' cross products is rounding: their own (8), and
+        the counts' (a sequential sum of ``m`` rows errs by up to ``m``
+        ulps of its terms' total, in each of the two counts of a product)."""
+        return 8.0 + 4.0 * (self._summed_rows or 0)
+
     def tiebreak(self, tp, fp, tn, fn):
         """The exact order among scores equal to rounding.
 
@@ -106,11 +127,15 @@ class FBeta(Objective):
             (major_terms, minor_terms), weight = (negatives, positives), 1 / beta / beta
         major = major_terms[0] - major_terms[1]
         minor = minor_terms[0] - minor_terms[1]
-        if not all(np.array_equal(c, np.round(c)) for c in (tp, fp, fn)):
-            # Weighted counts: the cross products are rounded, so differences
-            # within their rounding are ties, as for the scores themselves.
+        # Exact counts round only the key's own arithmetic; weighted ones
+        # carry their sums' rounding into every cross product.
+        weighted = not all(np.array_equal(c, np.round(c)) for c in (tp, fp, fn))
+        ulps = self._rounding() if weighted else 8.0
+        if weighted:
+            # Differences within the cross products' rounding are ties, as
+            # for the scores themselves.
             for difference, terms in ((major, major_terms), (minor, minor_terms)):
-                rounding = 8 * _EPSILON * (np.abs(terms[0]) + np.abs(terms[1]))
+                rounding = ulps * _EPSILON * (np.abs(terms[0]) + np.abs(terms[1]))
                 difference[np.abs(difference) <= rounding] = 0.0
         scale = tp * tp[r]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -126,7 +151,7 @@ class FBeta(Objective):
         key = major + weight * minor
         # A tie in exact arithmetic (the two terms cancel) leaves the rounding
         # of the weighted term: within it, the candidates tie.
-        cancelled = np.abs(key) <= 8 * _EPSILON * (
+        cancelled = np.abs(key) <= ulps * _EPSILON * (
             np.abs(major) + weight * np.abs(minor)
         )
         key[cancelled] = 0.0

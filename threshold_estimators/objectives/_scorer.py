@@ -160,18 +160,48 @@ class ScorerObjective(Objective):
         the rows themselves: the entry point of row objectives."""
         subset = self.candidate_indices(curve.thresholds.size).astype(int)
         sub_curve = type(curve)(*(values[subset] for values in curve))
-        values = self.score_curve(
-            sub_curve,
-            rows.X,
-            rows.y,
-            rows.y_score,
-            rows.sample_weight,
-            rows.classes,
-            rows.pos_label,
-            rows.alternative,
-            rows.metadata,
-        )
+        metadata = rows.metadata
+        if rows.odds_shift is not None:
+            metadata = self._with_decision_weights(metadata, rows.sample_weight)
+        try:
+            values = self.score_curve(
+                sub_curve,
+                rows.X,
+                rows.y,
+                rows.y_score,
+                rows.sample_weight,
+                rows.classes,
+                rows.pos_label,
+                rows.alternative,
+                metadata,
+            )
+        except (TypeError, ValueError) as error:
+            if rows.odds_shift is not None and "sample_weight" in str(error):
+                raise ValueError(self._prevalence_needs_weights()) from error
+            raise
         return subset, values
+
+    def _with_decision_weights(self, metadata, weight):
+        """A routed scorer's metadata with the weights the decision is made
+        with: a prevalence reweights the rows by class, and the scorer only
+        sees it through them (without routing, None: it gets them anyway)."""
+        if metadata is None:
+            return None
+        requests = get_routing_for_object(self.scorer)
+        if not requests.consumes(method="score", params={"sample_weight"}):
+            raise ValueError(self._prevalence_needs_weights())
+        return {**metadata, "sample_weight": weight}
+
+    def _prevalence_needs_weights(self) -> str:
+        return (
+            "prevalence reweights the rows by class (each class's new share over "
+            f"its training share), and the scorer {self.scorer!r} would only see "
+            "that through sample_weight, which it does not take: it would score "
+            "the decision at the training rate. Give a scorer that takes "
+            "sample_weight (with metadata routing, request it: "
+            "scorer.set_score_request(sample_weight=True)), or a count objective "
+            "(e.g. 'f1')."
+        )
 
     @property
     def routes_metadata(self) -> bool:
