@@ -1347,3 +1347,38 @@ def test_prevalence_by_class_is_read_by_label(
         copy.deepcopy(model).retarget(
             pd.Series(shares, index=[f"c{k}" for k in classes])
         )
+
+
+@pytest.mark.parametrize("prevalence", [1e-20, 1 - 1e-16])
+def test_a_rate_next_to_an_end_is_decided_without_numpy_warnings(
+    binary_data, prevalence
+):
+    """Found by a review: at 1e-20 the rest of the classes' share was the
+    whole less the tuned class's, which cancelled to 0 (numpy's
+    divide-by-zero warning)."""
+    X, y, _ = binary_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = ThresholdTunedClassifier(
+            LogisticRegression(), prevalence=prevalence, cv=FOLDS
+        ).fit(X, y)
+    assert np.isfinite(model.threshold_)
+
+
+def test_a_rate_below_float64s_reach_is_refused(binary_data):
+    X, y, _ = binary_data
+    with pytest.raises(ValueError, match="leave float64's range"):
+        ThresholdTunedClassifier(LogisticRegression(), prevalence=1e-300, cv=FOLDS).fit(
+            X, y
+        )
+
+
+def test_an_infeasible_retarget_names_the_rate(binary_data):
+    X, y, _ = binary_data
+    from threshold_estimators.objectives import InfeasibleTargetError
+
+    model = ThresholdTunedClassifier(
+        LogisticRegression(), objective=PrecisionTarget(0.7, confidence=0.9), cv=FOLDS
+    ).fit(X, y)  # feasible at the training rate
+    with pytest.raises(InfeasibleTargetError, match=r"deciding for prevalence 0\.001"):
+        model.retarget(0.001)

@@ -24,6 +24,9 @@ from scipy.stats import norm
 
 from ._validation import class_index, plain
 
+# A rate (a class's proportion) below this reweights rows by factors whose
+# products with counts and odds leave float64's range.
+_SMALLEST_RATE = 1e-100
 # Fewer unlabelled rows than this give a rate no better than a guess.
 MIN_UNLABELLED_ROWS = 50
 
@@ -109,6 +112,12 @@ def check_prevalence(prevalence, classes, pos_label):
                 f"number {prevalence!r}."
             )
         rate = float(prevalence)
+        if 0.0 < rate < _SMALLEST_RATE:
+            raise ValueError(
+                f"prevalence {prevalence!r} is below {_SMALLEST_RATE:g}: the rows "
+                "reweighted to it would leave float64's range (no decision "
+                "could be told from another)."
+            )
         if not 0.0 < rate < 1.0:
             raise ValueError(
                 "prevalence must be a rate strictly between 0 and 1 (the share of "
@@ -128,6 +137,12 @@ def check_prevalence(prevalence, classes, pos_label):
             f"prevalence must give one proportion per class ({n_classes}, in the "
             f"order of classes_ {[plain(c) for c in classes]}); got shape "
             f"{proportions.shape}."
+        )
+    if np.any((proportions > 0) & (proportions < _SMALLEST_RATE)):
+        raise ValueError(
+            f"prevalence proportions below {_SMALLEST_RATE:g} would reweight the "
+            "rows out of float64's range; got "
+            f"{proportions.tolist()}."
         )
     if not np.all(np.isfinite(proportions)) or np.any(proportions <= 0):
         raise ValueError(
@@ -167,8 +182,10 @@ def odds_shift(class_ratio, training, column: int) -> float:
     over its ``training`` proportion) multiplies the odds of class ``column``
     against the rest: its ratio over the rest's pooled one."""
     new = training * class_ratio
-    rest_training = training.sum() - training[column]
-    rest_new = new.sum() - new[column]
+    # The rest summed, not the whole less the class: a class of nearly the
+    # whole weight would leave the rest to cancellation (a rate of 1e-20).
+    rest_training = np.delete(training, column).sum()
+    rest_new = np.delete(new, column).sum()
     return float(class_ratio[column] / (rest_new / rest_training))
 
 

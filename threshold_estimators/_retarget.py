@@ -294,9 +294,19 @@ def retargeted(model, prevalence, X, method):
         rule.fit(recorded_oof(record), y_oof, weight, None, record["metadata"])
     except InfeasibleTargetError as error:
         if found is None:
-            raise
+            if proportions is None:
+                raise
+            raise InfeasibleTargetError(
+                f"{error} (deciding for prevalence {_rate_text(prevalence_)})"
+            ) from error
         raise InfeasibleTargetError(
             f"{error} (at the rate estimated from X: "
             f"{describe(found, classes, pos_label)})"
         ) from error
     return rule, prevalence_, found
+
+
+def _rate_text(prevalence_) -> str:
+    if np.ndim(prevalence_):
+        return "[" + ", ".join(f"{v:.4g}" for v in prevalence_) + "]"
+    return f"{prevalence_:.4g}"
