@@ -428,3 +428,33 @@ def test_help_lists_retarget(capsys):
     for command in ("tune", "pick"):
         assert main([command, "--help"]) == 0
         assert "--prevalence" in capsys.readouterr().out
+
+
+def test_a_model_fitted_on_a_dataframe_reads_csv_columns_by_name(capsys, tmp_path):
+    """Found by a review: retarget --unlabelled (and predict) printed
+    scikit-learn's "X does not have valid feature names" for a model fitted
+    on a DataFrame, though the CSV's columns are matched by name (here in
+    another order); the results were, and are, those of the DataFrame."""
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(
+        n_samples=600, n_features=3, n_informative=2, n_redundant=0, random_state=0
+    )
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = ThresholdTunedClassifier(LogisticRegression(), retargetable=True)
+    model.fit(frame, y)
+    model_path = tmp_path / "model.joblib"
+    joblib.dump(model, model_path)
+    X_new, _ = make_classification(
+        n_samples=300, n_features=3, n_informative=2, n_redundant=0, random_state=1
+    )
+    new = pd.DataFrame(X_new, columns=["a", "b", "c"])
+    unlabelled = tmp_path / "new.csv"
+    new[["c", "a", "b"]].to_csv(unlabelled, index=False)
+    code, out, err = run(
+        capsys, "retarget", model_path, "--unlabelled", unlabelled,
+        "--output", tmp_path / "out.joblib", "--json",
+    )  # fmt: skip
+    assert code == 0 and err == ""
+    assert json.loads(out)["threshold"] == model.retarget(X=new).threshold_
+    code, out, err = run(capsys, "predict", model_path, unlabelled)
+    assert code == 0 and err == ""

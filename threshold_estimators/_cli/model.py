@@ -8,6 +8,7 @@ import functools
 import importlib
 import sys
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -451,7 +452,15 @@ def predicted(model, X, table, features, method):
     missing values says which columns have some."""
     call = getattr(model, method) if isinstance(method, str) else method
     try:
-        return call(X)
+        with warnings.catch_warnings():
+            # The columns were matched to the model's feature names already
+            # (model_features): an array of them in that order is what a
+            # model fitted on a DataFrame would be given, and scikit-learn's
+            # warning that X has no names would mislead.
+            warnings.filterwarnings(
+                "ignore", message="X does not have valid feature names"
+            )
+            return call(X)
     except ValueError as exc:
         gaps = [f for f, col in zip(features, X.T, strict=True) if np.isnan(col).any()]
         if not gaps or "NaN" not in str(exc):
