@@ -257,14 +257,18 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         The base rate the decision is made for, when it differs from the
         training data's: the share of ``pos_label`` (a binary target's
         positive class), or one proportion per class (in the order of
-        ``classes_``) when every class is tuned. None: the (weighted)
+        ``classes_``, or keyed by class: a dict, or a pandas Series indexed
+        by the classes) when every class is tuned. None: the (weighted)
         training rate. Under label shift (each class's scores keep their
         distribution, only the class proportions move), the out-of-fold
         rows of each class are reweighted by its new over its training
         proportion and the same exact search runs on them, so every
         objective (F1, precision and recall targets with their confidence
-        bounds, costs, budgets) is optimized for that rate. The model is
-        fitted as without it; see :meth:`retarget` to change it later.
+        bounds, costs, budgets) is optimized for that rate; a scorer
+        objective sees it through ``sample_weight`` (under metadata routing
+        it must request it), and one that takes no weights is refused. The
+        model is fitted as without it; see :meth:`retarget` to change it
+        later.
 
     retargetable : bool, default=True
         Whether to keep the out-of-fold rows the decision was searched on
@@ -614,7 +618,8 @@ class ThresholdTunedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             confusion, as with trees); ``"bbse"``, black-box shift
             estimation, inverting the out-of-fold confusion matrix of a
             decision (Lipton et al. 2018); ``"auto"``, ``"em"`` (the smaller
-            error, measured: see the base-rate guide).
+            error, measured: see the base-rate guide). Only with ``X``:
+            a method given without rows is refused.
 
         Returns
         -------
