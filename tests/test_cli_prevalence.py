@@ -157,6 +157,10 @@ def test_tune_reports_the_rate_it_decides_for(capsys, tmp_path, data, files):
     rates = f"rate of 1 of 0.1000 (--prevalence; the file's is {y.mean():.4f})"
     assert f"decided for a {rates}" in out
     assert "reweighted to that rate" in out
+    # A rate next to an end reads as its distance to it, never as 0 or 1
+    # (which are refused as input).
+    code, out, _ = run(capsys, *argv, tmp_path / "c.joblib", "--prevalence", "1e-20")
+    assert code == 0 and "rate of 1 of 1e-20 (--prevalence" in out
 
 
 # pick --prevalence

@@ -278,8 +278,18 @@ def add_prevalence_argument(parser, *, multiple: bool = False, **kwargs) -> None
 def rate_text(value) -> str:
     """A rate, or proportions, as text."""
     if np.ndim(value) == 0:
-        return f"{float(value):.4f}"
-    return "(" + ", ".join(f"{float(v):.4f}" for v in np.ravel(value)) + ")"
+        return _one_rate(float(value))
+    return "(" + ", ".join(_one_rate(float(v)) for v in np.ravel(value)) + ")"
+
+
+def _one_rate(rate: float) -> str:
+    """Four decimals; a rate within 1e-4 of an end by its distance to it, so
+    that no accepted rate reads as 0 or 1, which are refused."""
+    if 1e-4 <= rate <= 1 - 1e-4:
+        return f"{rate:.4f}"
+    if rate < 1e-4:
+        return f"{rate:.3g}"
+    return f"1 - {1 - rate:.3g}"
 
 
 def counts_of(counts, weighted: bool) -> tuple:
