@@ -307,17 +307,30 @@ def pick_threshold(
                 )
             ),
         )
-        warn_if_unsupported(
-            objective,
-            y_true == pos_label,
-            y_score,
-            found.threshold,
-            rows="scored",
-            odds_shift=shift,
-            sample_weight=given_weight,
-        )
-        return found
-    # (rest, pos_label)
+    else:
+        found = _one_against_the_rest(
+            objective, y_true, y_score, sample_weight, metadata, classes,
+            pos_label, dtype, shift,
+        )  # fmt: skip
+        objective = found.objective
+    warn_if_unsupported(
+        objective,
+        y_true == pos_label,
+        y_score,
+        found.threshold,
+        rows="scored",
+        odds_shift=shift,
+        sample_weight=given_weight,
+    )
+    return found
+
+
+def _one_against_the_rest(
+    objective, y_true, y_score, sample_weight, metadata, classes, pos_label, dtype,
+    shift,
+):  # fmt: skip
+    """The pick of class ``pos_label`` against the rest of a multiclass
+    target, searched on booleans."""
     objective = resolve_objective(objective, None, 1, two_classes=False)
     if objective.reads_rows:
         raise ValueError(
@@ -339,15 +352,6 @@ def pick_threshold(
         classes=np.array([False, True]),
         metadata=metadata,
         odds_shift=shift,
-    )
-    warn_if_unsupported(
-        objective,
-        y_true == pos_label,
-        y_score,
-        found.threshold,
-        rows="scored",
-        odds_shift=shift,
-        sample_weight=given_weight,
     )
     return ThresholdPick(**{**vars(found), "pos_label": plain(pos_label)})
 
