@@ -9,9 +9,9 @@ the proportions by implicit differentiation of EM's fixed point (delta
 method).
 
 Both calibrators are softmax models whose logits are linear in their
-parameters; each gives, for its rows, the gradients and curvature of its
-logits (``logit_gradients``, ``logit_curvature``, ``logit_response``) and
-its penalty, and nothing here depends on which one it is.
+parameters; each gives, for its rows, the curvature of its logits and
+their response (``logit_curvature``, ``logit_response``), its penalty and
+where its intercepts are, and nothing here depends on which one it is.
 """
 
 from __future__ import annotations

@@ -91,10 +91,6 @@ class TemperatureScaling:
         return softmax(features * self.inverse_temperature_ + self.bias_, axis=1)
 
     # The logits are linear in (inverse temperature, biases): z_i = s f_i + b.
-    def logit_gradients(self, features, residual) -> np.ndarray:
-        """Per row, ``sum_c residual_ic dz_ic/dtheta``: ``(n, k + 1)``."""
-        return np.c_[np.sum(residual * features, axis=1), residual]
-
     def logit_curvature(self, features, spread) -> np.ndarray:
         """``sum_i (dz_i/dtheta)' spread_i (dz_i/dtheta)``, ``spread`` the
         rows' ``w_i (diag p_i - p_i p_i')``."""
@@ -145,8 +141,8 @@ class MatrixScaling:
 
     # The logits are linear in the weights and intercepts: z_ic = W_c . [x_i, 1]
     # (x standardized), the parameters ordered class by class. A binary
-    # model's single row of weights gives logits (0, z): the gradients and
-    # curvature of its class-1 row alone.
+    # model's single row of weights gives logits (0, z): the curvature and
+    # response of its class-1 row alone.
     def _inputs(self, features) -> np.ndarray:
         x = self.model_[0].transform(features)
         return np.c_[x, np.ones(x.shape[0])]
@@ -154,11 +150,6 @@ class MatrixScaling:
     def _rows(self) -> slice:
         """The classes whose logits carry parameters."""
         return slice(1, None) if self.model_[-1].coef_.shape[0] == 1 else slice(None)
-
-    def logit_gradients(self, features, residual) -> np.ndarray:
-        x = self._inputs(features)
-        residual = residual[:, self._rows()]
-        return (residual[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
 
     def logit_curvature(self, features, spread) -> np.ndarray:
         x = self._inputs(features)
