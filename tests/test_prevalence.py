@@ -1228,6 +1228,15 @@ def test_prevalence_refuses_booleans_and_text(binary_data, prevalence):
         model.retarget(prevalence)
 
 
+@pytest.mark.parametrize("prevalence", [["0.9", "0.1"], [True, False]])
+def test_proportions_refuse_booleans_and_text_too(binary_data, prevalence):
+    """Found by a review: "0.1" was refused alone but ["0.9", "0.1"] read."""
+    X, y, _ = binary_data
+    model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)
+    with pytest.raises(ValueError, match="or one proportion per class; got"):
+        model.retarget(prevalence)
+
+
 def test_a_zero_dimensional_array_is_a_rate(binary_data):
     X, y, _ = binary_data
     model = ThresholdTunedClassifier(LogisticRegression(), cv=FOLDS).fit(X, y)

@@ -126,7 +126,12 @@ def check_prevalence(prevalence, classes, pos_label):
             )
         return rate
     try:
-        proportions = np.asarray(prevalence, dtype=float)
+        given = np.asarray(prevalence)
+        # Numbers only: text ("0.3") and booleans are refused in a list as
+        # they are alone.
+        if given.dtype.kind not in "iuf":
+            raise TypeError
+        proportions = given.astype(float)
     except (TypeError, ValueError):
         raise ValueError(
             "prevalence must be a rate in (0, 1) or one proportion per class; "
