@@ -73,7 +73,13 @@ def softmax_covariance(calibrator, features, labels, sample_weight=None):
     if len(classes) == 1:  # one intercept: the log odds of class 1 to 0
         counted = counted + 1.0 / max(rows[0], 1.0)
     covariance[intercepts, intercepts] -= counted
-    return covariance
+    # The correction is exact only in the limit: on few or unevenly weighted
+    # rows it can take more than the intercepts' variance, and a covariance
+    # with a negative direction would cancel the sampling error. As the
+    # binary case floors the intercept's variance at 0, its negative
+    # eigenvalues are floored at 0.
+    values, vectors = np.linalg.eigh(covariance)
+    return (vectors * np.maximum(values, 0.0)) @ vectors.T
 
 
 def calibration_spread(proportions, training, calibrator, features, covariance):
